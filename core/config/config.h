@@ -1,0 +1,198 @@
+// The parsed, validated configuration (DESIGN §4). A Config is immutable once the loader
+// returns it: requests pin a std::shared_ptr<const Config> (through ConfigSnapshot) and keep it
+// to the end, so nothing here may be mutated after load.
+#pragma once
+
+#include <yaml-cpp/yaml.h>
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace sluice::config {
+
+using Duration = std::chrono::milliseconds;
+
+// Where a value came from, for error messages: "sluice.yaml:12:5".
+struct SourceMark {
+  std::string file;
+  int line = 0;    // 1-based; 0 = unknown
+  int column = 0;  // 1-based
+};
+
+struct HostPort {
+  std::string host;  // "127.0.0.1", "::1", "localhost", "0.0.0.0"
+  uint16_t port = 0;
+  std::string to_string() const;
+};
+
+// A provider's base_url, split once at load so the hot path never parses URLs.
+struct Url {
+  bool tls = false;         // https
+  std::string host;         // no brackets for IPv6
+  uint16_t port = 0;        // explicit or the scheme default
+  std::string path_prefix;  // "/v1" (no trailing slash); "" for none
+  std::string host_header;  // "api.openai.com" or "127.0.0.1:11434" (port only when non-default)
+};
+
+struct Limits {
+  uint64_t max_request_body = 32ull << 20;
+  uint32_t max_header_bytes = 64u << 10;
+  uint32_t max_headers = 100;
+  Duration header_timeout{10'000};
+  Duration idle_timeout{60'000};
+  uint32_t max_connections = 10'000;
+};
+
+struct UpstreamTimeouts {
+  Duration connect{2'000};
+  Duration first_byte{60'000};  // request fully written → first response byte
+  Duration idle{30'000};        // between two reads once the response started
+  Duration total{600'000};      // whole exchange
+};
+
+// Not active yet (issue 5); parsed and validated.
+struct HealthCheck {
+  std::string path = "/models";
+  Duration interval{10'000};
+  Duration timeout{2'000};
+  uint32_t unhealthy_after = 3;
+  uint32_t healthy_after = 2;
+  Duration slow_after{2'000};
+};
+
+// Not active yet (issue 5); parsed and validated.
+struct CircuitBreakerSettings {
+  uint32_t max_concurrent = 1024;
+  uint32_t consecutive_failures = 5;
+  Duration open_for{30'000};
+  Duration max_open_for{300'000};
+};
+
+// The built-in offline provider (type: mock).
+struct MockSettings {
+  enum class Mode { Echo, Canned };  // Echo: reply with the last user message; Canned: `reply`
+  Mode mode = Mode::Echo;
+  std::string reply = "Hello from the sluice mock provider.";
+  Duration latency{0};      // before the first byte
+  Duration chunk_delay{0};  // between stream chunks
+  uint32_t stream_chunks = 0;  // 0 = one chunk per word of the reply
+};
+
+struct Provider {
+  std::string name;
+  std::string type;  // "openai" | "mock" | a plugin-registered type
+  SourceMark mark;
+  std::string base_url;  // as written (for /config)
+  Url url;               // parsed; empty for mock
+  std::string api_key;   // secret: never logged, never shown by /config
+  std::vector<std::pair<std::string, std::string>> headers;  // injected upstream
+  UpstreamTimeouts timeouts;
+  uint32_t max_connections = 256;
+  bool tls_verify = true;  // false only when set explicitly
+  std::optional<HealthCheck> health_check;
+  CircuitBreakerSettings circuit_breaker;
+  MockSettings mock;
+};
+
+struct Target {
+  std::string provider;
+  std::string model;
+  uint32_t weight = 1;
+};
+
+struct ModelGroup {
+  std::string name;
+  std::string strategy = "priority";  // priority | weighted | least_busy | latency
+  std::vector<Target> targets;
+  std::vector<std::string> fallbacks;  // other group names, tried in order
+  SourceMark mark;
+};
+
+struct AgentLimits {  // not active yet (issue 5)
+  std::optional<uint32_t> rpm;
+  std::optional<uint64_t> tpm;
+  std::optional<uint32_t> concurrent;
+};
+
+struct Budget {  // not active yet (issue 6)
+  double usd = 0;
+  std::string per = "day";  // day | month | total
+};
+
+// An agent key as stored: always a SHA-256 digest, whether written as "sha256:<hex>" or as a
+// plain (usually ${ENV}) value that the loader hashed. Plain keys never stay in memory.
+struct KeyDigest {
+  std::array<unsigned char, 32> bytes{};
+};
+
+struct Agent {
+  std::string name;
+  std::vector<KeyDigest> keys;
+  std::optional<std::vector<std::string>> models;  // nullopt = all
+  std::vector<std::string> tools;                  // empty = none
+  AgentLimits limits;
+  std::optional<Budget> budget;
+};
+
+// One entry of `filters:`. The filter's own factory parses `config` (see FilterRegistry), so
+// the loader keeps the node and where it came from.
+struct FilterSpec {
+  std::string type;  // "auth", "model_alias", "lua", "plugin", ...
+  YAML::Node config;
+  SourceMark mark;
+  std::string key_path;  // "filters[2].auth"
+};
+
+struct PluginSpec {  // not active yet
+  std::string name;
+  std::string file;  // resolved relative to the config file
+};
+
+struct ToolSpec {  // not active yet
+  std::string name;
+  std::string type;
+  std::string description;
+  std::string url;
+  std::string method = "POST";
+  Duration timeout{5'000};
+  YAML::Node input_schema;
+};
+
+struct StateSettings {  // not active yet (issue 6)
+  std::string ledger = "sluice-ledger.db";
+  Duration flush_interval{50};
+};
+
+struct AccessLogSettings {
+  std::string path = "stdout";  // "stdout" | a file | "" (off)
+  std::string format = "json";
+};
+
+struct Config {
+  std::string source_path;  // absolute path of the file loaded
+  std::string base_dir;     // its directory: relative paths resolve against it
+  std::vector<HostPort> listen;
+  HostPort admin{"127.0.0.1", 9901};
+  std::string admin_token;  // secret
+  unsigned workers = 0;     // resolved: `auto` → CPU cores
+  Duration drain_timeout{30'000};
+  Limits limits;
+  std::map<std::string, Provider> providers;
+  std::string default_provider;  // used when model_alias is not in the chain
+  std::map<std::string, ModelGroup> models;
+  std::map<std::string, Agent> agents;
+  std::vector<FilterSpec> filters;
+  std::map<std::string, PluginSpec> plugins;
+  std::map<std::string, ToolSpec> tools;
+  StateSettings state;
+  AccessLogSettings access_log;
+  YAML::Node raw;  // the document after ${VAR} substitution, for /config (redacted there)
+};
+
+}  // namespace sluice::config

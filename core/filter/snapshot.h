@@ -1,0 +1,38 @@
+// ConfigSnapshot: one loaded config plus everything built from it (filter factories). Immutable;
+// a request pins it (std::shared_ptr<const ConfigSnapshot>) from arrival to on_complete, so a
+// reload never changes what an in-flight request sees (DESIGN §2).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "core/config/config.h"
+#include "core/filter/filter.h"
+
+namespace sluice::filter {
+
+class ConfigSnapshot {
+ public:
+  // Builds every filter of config.filters through the registry. Throws config::ConfigError
+  // (unknown filter type with did-you-mean, or the filter's own validation error).
+  static std::shared_ptr<const ConfigSnapshot> build(std::shared_ptr<const config::Config> config,
+                                                     uint64_t generation);
+
+  const config::Config& config() const { return *config_; }
+  const std::shared_ptr<const config::Config>& config_ptr() const { return config_; }
+  std::span<const std::unique_ptr<FilterFactory>> filters() const { return filters_; }
+  uint64_t generation() const { return generation_; }
+  // The provider used when no model_alias filter resolved a group (null if none configured).
+  const config::Provider* default_provider() const { return default_provider_; }
+  bool has_filter(std::string_view name) const;
+
+ private:
+  std::shared_ptr<const config::Config> config_;
+  std::vector<std::unique_ptr<FilterFactory>> filters_;
+  uint64_t generation_ = 0;
+  const config::Provider* default_provider_ = nullptr;
+};
+
+}  // namespace sluice::filter

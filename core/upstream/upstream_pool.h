@@ -1,0 +1,88 @@
+// UpstreamPool: one per (worker, provider). Keep-alive HTTP/1.1 connections to one provider,
+// plain TCP or TLS (OpenSSL: SNI, verification against the system store unless tls_verify is
+// false), DNS through uv_getaddrinfo with a cache, the provider's timeouts (connect,
+// first_byte, idle, total) and max_connections (requests beyond it wait in a bounded queue).
+// Lives on one worker loop; not thread-safe by design (DESIGN §2: each worker owns its pools).
+#pragma once
+
+#include <uv.h>
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string_view>
+
+#include "core/config/config.h"
+
+namespace sluice::upstream {
+
+// What ended an exchange without a complete response. Retry (issue 5) keys off these.
+enum class FailureKind : uint8_t {
+  ConnectFailure,  // DNS, refused, unreachable, connect timeout, TLS handshake/verify failure
+  Reset,           // connection closed/reset before the response completed
+  Timeout,         // first_byte, idle or total timeout (see Failure::timeout)
+  Protocol,        // unparseable response
+  Overloaded,      // pool queue full or waited too long for a connection
+};
+enum class TimeoutKind : uint8_t { None, Connect, FirstByte, Idle, Total };
+
+struct Failure {
+  FailureKind kind;
+  TimeoutKind timeout = TimeoutKind::None;
+  const char* detail = "";  // static or pool-owned string, valid during the callback
+};
+const char* to_string(FailureKind k);
+
+struct ResponseHeader {
+  std::string_view name;
+  std::string_view value;
+};
+
+// Implemented by whoever started the exchange (the proxy session). Exactly one of
+// on_done / on_failure ends an exchange; no callback comes after it, or after abort().
+class ResponseSink {
+ public:
+  virtual ~ResponseSink() = default;
+  // Status and headers; views are valid during the call only. Hop-by-hop headers and
+  // Transfer-Encoding/Content-Length are already removed; content_length tells the framing.
+  virtual void on_upstream_head(int status, std::span<const ResponseHeader> headers,
+                                std::optional<uint64_t> content_length) = 0;
+  // Decoded body bytes (chunked framing removed), in order; valid during the call only.
+  virtual void on_upstream_body(const char* data, size_t len) = 0;
+  virtual void on_upstream_done() = 0;
+  virtual void on_upstream_failure(const Failure& failure) = 0;
+};
+
+class Exchange;  // opaque; owned by the pool
+
+class UpstreamPool {
+ public:
+  // Copies what it needs from `provider` (url, tls_verify, timeouts, max_connections).
+  UpstreamPool(uv_loop_t* loop, const config::Provider& provider);
+  ~UpstreamPool();  // only after shutdown() completed
+  UpstreamPool(const UpstreamPool&) = delete;
+  UpstreamPool& operator=(const UpstreamPool&) = delete;
+
+  // Sends `request` (the complete HTTP/1.1 request: head and body, possibly in several
+  // buffers). The buffers must stay valid until the exchange ends (on_done/on_failure/abort).
+  // Never calls the sink synchronously from inside start().
+  Exchange* start(std::span<const uv_buf_t> request, ResponseSink* sink);
+  // The caller gives up (client gone, deadline): no more callbacks; the connection is closed
+  // unless the response had already completed.
+  void abort(Exchange* exchange);
+  // Back-pressure: stop / resume reading the response of this exchange.
+  void pause(Exchange* exchange);
+  void resume(Exchange* exchange);
+
+  // Close idle connections; fail queued requests; call `done` once every handle is closed.
+  void shutdown(void (*done)(void* arg), void* arg);
+
+  size_t idle_connections() const;
+  size_t active_connections() const;
+
+ private:
+  struct Impl;
+  Impl* impl_;
+};
+
+}  // namespace sluice::upstream
