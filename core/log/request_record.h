@@ -1,0 +1,36 @@
+// What one finished request looked like: filled by the proxy session at on_complete and read
+// by metrics and the access log. Views point into the request's own storage and the pinned
+// config; they are valid only during the call that receives the record.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string_view>
+
+namespace sluice::log {
+
+struct RequestRecord {
+  std::chrono::system_clock::time_point time;  // arrival (wall clock)
+  std::string_view request_id;
+  std::string_view method;
+  std::string_view path;
+  std::string_view endpoint;        // "chat.completions", ...
+  std::string_view agent;           // "" = anonymous
+  std::string_view model;           // logical model requested
+  std::string_view provider;        // "" = none contacted
+  std::string_view physical_model;  // as sent upstream
+  int status = 0;                   // sent downstream
+  std::string_view error_code;      // "" or e.g. "model_not_found"
+  bool stream = false;
+  uint32_t attempts = 0;
+  uint64_t bytes_in = 0;   // request body bytes
+  uint64_t bytes_out = 0;  // response body bytes
+  bool client_gone = false;
+  // Durations in seconds; negative = did not happen.
+  double duration = 0;         // arrival → last byte queued downstream
+  double upstream = -1;        // upstream request written → upstream done
+  double time_to_first_token = -1;  // arrival → first upstream body byte
+  double overhead = 0;         // duration minus time spent waiting on the upstream
+};
+
+}  // namespace sluice::log
