@@ -255,12 +255,23 @@ describe('OpenAI SDK → sluice → OpenAI-compatible upstream (mock provider)',
   test('the access log (stdout, JSON) records each request id', PER_TEST, async () => {
     assert.ok(seenRequestIds.length > 0);
     for (const id of seenRequestIds) {
+      // The access log is flushed in batches (every 100ms), so wait for the line.
       const line = await sluice.child.waitForLine((l) => l.includes(id) && l, {
         streams: ['stdout'],
         timeoutMs: 5000,
         what: `an access log line with ${id}`,
       });
-      assert.doesNotThrow(() => JSON.parse(line), `not JSON: ${line}`);
+      let entry;
+      assert.doesNotThrow(() => (entry = JSON.parse(line)), `not JSON: ${line}`);
+      assert.equal(entry.request_id, id);
+      assert.equal(entry.method, 'POST');
+      assert.equal(entry.path, '/v1/chat/completions');
+      assert.equal(entry.agent, 'e2e');
+      assert.equal(entry.model, 'fast');
+      assert.equal(entry.provider, 'upstream');
+      assert.equal(entry.physical_model, 'gpt-4o-mini');
+      assert.equal(entry.status, 200);
+      assert.equal(entry.stream, false);
     }
     // The provider key is a secret: never in the access log or the process log.
     const all = sluice.child.lines.stdout.concat(sluice.child.lines.stderr).join('\n');
