@@ -9,5 +9,6 @@ set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-scripts/setup.sh
+# Only the binary: the tests and benchmarks are built by scripts/test.sh when wanted.
+scripts/setup.sh --target sluice
 exec "${SLUICE_BUILD_DIR:-build}/sluice" run -c "${SLUICE_CONFIG:-conf/sluice.yaml}" "$@"

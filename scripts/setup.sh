@@ -5,7 +5,7 @@
 #   2. configures and builds sluice into build/ (RelWithDebInfo);
 #   3. with --tests: installs the npm packages of the end-to-end tests (tests/e2e, `npm ci`).
 #
-# Usage: scripts/setup.sh [--tests] [--no-build]
+# Usage: scripts/setup.sh [--tests] [--no-build] [--target NAME]  (NAME: build only that target)
 # Environment: SLUICE_BUILD_DIR (default build), SLUICE_JOBS (default: number of cores).
 set -euo pipefail
 
@@ -13,10 +13,18 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 want_tests=0
 want_build=1
-for arg in "$@"; do
+targets=()
+while [ $# -gt 0 ]; do
+  arg=$1
+  shift
   case "$arg" in
     --tests) want_tests=1 ;;
     --no-build) want_build=0 ;;
+    --target)
+      [ $# -gt 0 ] || { echo "setup.sh: --target needs a name" >&2; exit 2; }
+      targets+=(--target "$1")
+      shift
+      ;;
     -h | --help)
       sed -n '2,9s/^# \{0,1\}//p' "$0"
       exit 0
@@ -78,7 +86,7 @@ jobs=${SLUICE_JOBS:-$(nproc)}
 if [ "$want_build" -eq 1 ]; then
   say "building sluice in $build_dir (-j$jobs)"
   cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo
-  cmake --build "$build_dir" -j"$jobs"
+  cmake --build "$build_dir" -j"$jobs" "${targets[@]}"
 fi
 
 # ---- 3. npm packages of the end-to-end tests --------------------------------------------------
