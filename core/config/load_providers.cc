@@ -1,0 +1,164 @@
+// providers.*: the physical upstreams (DESIGN §4). Built in: `openai` (any OpenAI-compatible
+// API) and `mock` (in-process, offline). Types registered by plugins are not supported yet.
+#include <algorithm>
+#include <string>
+
+#include "core/config/load_steps.h"
+
+namespace sluice::config::load {
+namespace {
+
+const std::vector<std::string> kBuiltinTypes = {"openai", "mock"};
+
+bool is_token_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+         std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+}
+
+std::string lower(std::string text) {
+  for (char& c : text) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
+  return text;
+}
+
+// headers: {Name: value} added to every upstream request of this provider.
+void read_headers(NodeReader& provider, Provider& out) {
+  NodeReader headers = provider.child("headers");
+  std::vector<std::string> names;
+  for (auto it = headers.node().begin(); it != headers.node().end(); ++it) {
+    if (it->first.IsScalar()) names.push_back(it->first.Scalar());
+  }
+  for (const std::string& name : names) {
+    auto value = headers.string(name);
+    if (name.empty() || !std::all_of(name.begin(), name.end(), is_token_char)) {
+      headers.fail(name, "\"" + name + "\" is not a valid HTTP header name");
+    }
+    const std::string key = lower(name);
+    if (key == "host" || key == "content-length" || key == "transfer-encoding" ||
+        key == "connection") {
+      headers.fail(name, "sluice sets " + name + " itself; it cannot be configured");
+    }
+    if (!value) headers.fail(name, "expected a header value");
+    if (value->find_first_of("\r\n") != std::string::npos ||
+        value->find('\0') != std::string::npos) {
+      headers.fail(name, "header values cannot contain line breaks");
+    }
+    out.headers.emplace_back(name, *value);
+  }
+  headers.finish();
+}
+
+void read_timeouts(NodeReader& provider, UpstreamTimeouts& out) {
+  NodeReader timeouts = provider.child("timeouts");
+  if (auto v = positive_duration(timeouts, "connect")) out.connect = *v;
+  if (auto v = positive_duration(timeouts, "first_byte")) out.first_byte = *v;
+  if (auto v = positive_duration(timeouts, "idle")) out.idle = *v;
+  if (auto v = positive_duration(timeouts, "total")) out.total = *v;
+  timeouts.finish();
+}
+
+HealthCheck read_health_check(NodeReader reader) {
+  HealthCheck check;
+  if (auto path = reader.string("path")) {
+    if (path->empty() || path->front() != '/') reader.fail("path", "must start with '/'");
+    check.path = *path;
+  }
+  if (auto v = positive_duration(reader, "interval")) check.interval = *v;
+  if (auto v = positive_duration(reader, "timeout")) check.timeout = *v;
+  if (auto v = reader.integer("unhealthy_after", 1, 1000))
+    check.unhealthy_after = static_cast<uint32_t>(*v);
+  if (auto v = reader.integer("healthy_after", 1, 1000))
+    check.healthy_after = static_cast<uint32_t>(*v);
+  if (auto v = positive_duration(reader, "slow_after")) check.slow_after = *v;
+  reader.finish();
+  return check;
+}
+
+CircuitBreakerSettings read_circuit_breaker(NodeReader reader) {
+  CircuitBreakerSettings breaker;
+  if (auto v = reader.integer("max_concurrent", 1, 1'000'000)) {
+    breaker.max_concurrent = static_cast<uint32_t>(*v);
+  }
+  if (auto v = reader.integer("consecutive_failures", 1, 1000)) {
+    breaker.consecutive_failures = static_cast<uint32_t>(*v);
+  }
+  if (auto v = positive_duration(reader, "open_for")) breaker.open_for = *v;
+  if (auto v = positive_duration(reader, "max_open_for")) breaker.max_open_for = *v;
+  reader.finish();
+  if (breaker.max_open_for < breaker.open_for) {
+    reader.fail("max_open_for", "must not be shorter than open_for");
+  }
+  return breaker;
+}
+
+MockSettings read_mock(NodeReader reader) {
+  MockSettings mock;
+  if (auto mode = reader.one_of("mode", {"echo", "canned"})) {
+    mock.mode = *mode == "echo" ? MockSettings::Mode::Echo : MockSettings::Mode::Canned;
+  }
+  if (auto reply = reader.string("reply")) mock.reply = *reply;
+  if (auto v = reader.duration("latency")) mock.latency = *v;
+  if (auto v = reader.duration("chunk_delay")) mock.chunk_delay = *v;
+  if (auto v = reader.integer("stream_chunks", 0, 100'000))
+    mock.stream_chunks = static_cast<uint32_t>(*v);
+  reader.finish();
+  return mock;
+}
+
+Provider read_provider(const std::string& name, NodeReader& reader) {
+  Provider provider;
+  provider.name = name;
+  provider.mark = reader.mark();
+  auto type = reader.string("type");
+  auto base_url = reader.string("base_url");
+  provider.api_key = reader.string("api_key").value_or("");
+  read_headers(reader, provider);
+  read_timeouts(reader, provider.timeouts);
+  if (auto v = reader.integer("max_connections", 1, 1'000'000)) {
+    provider.max_connections = static_cast<uint32_t>(*v);
+  }
+  const bool has_health_check = reader.has("health_check");
+  NodeReader health_check = reader.child("health_check");
+  if (has_health_check) provider.health_check = read_health_check(health_check);
+  provider.circuit_breaker = read_circuit_breaker(reader.child("circuit_breaker"));
+  provider.tls_verify = reader.boolean("tls_verify").value_or(true);
+  const bool has_mock = reader.has("mock");
+  provider.mock = read_mock(reader.child("mock"));
+  reader.finish();
+
+  if (!type) reader.fail("type", "required: openai or mock");
+  if (*type != "openai" && *type != "mock") {
+    auto guess = did_you_mean(*type, kBuiltinTypes);
+    reader.fail("type", "unknown provider type \"" + *type + "\"" +
+                            (guess ? " (did you mean \"" + *guess + "\"?)" : "") +
+                            ": the built-in types are openai and mock (provider types "
+                            "registered by plugins are not supported yet)");
+  }
+  provider.type = *type;
+  if (provider.type == "openai") {
+    if (has_mock) reader.fail("mock", "only applies to providers of type: mock");
+    if (!base_url || base_url->empty()) {
+      reader.fail("base_url", "required for type openai, e.g. https://api.openai.com/v1");
+    }
+    std::string error;
+    auto url = parse_url(*base_url, error);
+    if (!url) reader.fail("base_url", error);
+    provider.base_url = *base_url;
+    provider.url = *url;
+  } else if (base_url) {
+    provider.base_url = *base_url;  // kept as written; the mock provider runs in-process
+  }
+  return provider;
+}
+
+}  // namespace
+
+void read_providers(NodeReader& root, Config& config) {
+  for (auto& [name, reader] : named_entries(root, "providers", NameRule::Identifier)) {
+    config.providers.emplace(name, read_provider(name, reader));
+  }
+  if (config.providers.empty()) {
+    root.fail("providers", "required: at least one provider (e.g. demo: {type: mock})");
+  }
+}
+
+}  // namespace sluice::config::load
