@@ -1,0 +1,77 @@
+// Metrics: the one process-wide Prometheus registry and every metric family of DESIGN §7.
+// All families are created here, up front, so their names are fixed in one place even for
+// the ones later issues fill in. Families are thread-safe (prometheus-cpp); what the request
+// path should use is RequestMetrics (request_metrics.h), which looks label children up once
+// per worker and caches them, never per request.
+#pragma once
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include <memory>
+#include <string>
+
+#include "core/metrics/provider_stats.h"
+
+namespace sluice::metrics {
+
+class Metrics {
+ public:
+  Metrics();
+  Metrics(const Metrics&) = delete;
+  Metrics& operator=(const Metrics&) = delete;
+
+  // The instance the process serves on /metrics (tests build their own).
+  static Metrics& process();
+
+  // Prometheus text exposition format 0.0.4 of everything registered.
+  std::string serialize() const;
+
+  prometheus::Registry& registry() { return *registry_; }
+  ProviderStats& provider_stats() { return provider_stats_; }
+  const ProviderStats& provider_stats() const { return provider_stats_; }
+
+  // One config load/reload attempt (also the initial load): result="success"|"failure".
+  void record_config_reload(bool ok);
+
+  // Bucket bounds, in seconds.
+  static prometheus::Histogram::BucketBoundaries request_duration_buckets();
+  static prometheus::Histogram::BucketBoundaries time_to_first_token_buckets();
+  static prometheus::Histogram::BucketBoundaries overhead_buckets();  // µs scale: 5e-6 … 0.1
+
+ private:
+  // Declared first: the family references below point into it.
+  std::shared_ptr<prometheus::Registry> registry_;
+
+ public:
+  // ---- the families of DESIGN §7 (names are the user's API; keep them) ----------------------
+  prometheus::Family<prometheus::Counter>& requests_total;  // {agent,model,provider,status}
+  prometheus::Family<prometheus::Histogram>& request_duration_seconds;     // {model,provider}
+  prometheus::Family<prometheus::Histogram>& time_to_first_token_seconds;  // {model,provider}
+  prometheus::Family<prometheus::Histogram>& overhead_seconds_family;      // no labels
+  prometheus::Family<prometheus::Gauge>& active_requests_family;           // no labels
+  prometheus::Family<prometheus::Counter>& tokens_total;  // {agent,model,type=input|output|cached}
+  prometheus::Family<prometheus::Counter>& cost_usd_total;      // {agent,model}
+  prometheus::Family<prometheus::Counter>& rate_limited_total;  // {agent,limit}
+  prometheus::Family<prometheus::Counter>& retries_total;       // {provider,reason}
+  prometheus::Family<prometheus::Counter>& fallbacks_total;     // {from,to}
+  prometheus::Family<prometheus::Gauge>&
+      circuit_state;                                   // {provider}: 0 closed, 1 half-open, 2 open
+  prometheus::Family<prometheus::Gauge>& provider_up;  // {provider}: 1 up, 0 down
+  prometheus::Family<prometheus::Counter>& config_reloads_total;  // {result=success|failure}
+  prometheus::Family<prometheus::Counter>& tool_calls_total;      // {agent,tool,result}
+
+  // The unlabelled children, created once.
+  prometheus::Histogram& overhead_seconds;
+  prometheus::Gauge& active_requests;
+
+ private:
+  prometheus::Counter& reloads_success_;
+  prometheus::Counter& reloads_failure_;
+  ProviderStats provider_stats_;
+};
+
+}  // namespace sluice::metrics

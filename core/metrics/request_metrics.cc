@@ -1,0 +1,95 @@
+#include "core/metrics/request_metrics.h"
+
+#include <charconv>
+#include <chrono>
+#include <string>
+
+namespace sluice::metrics {
+namespace {
+
+// "200" etc. into a caller's stack buffer: no allocation on the lookup path.
+std::string_view status_text(int status, char (&buf)[16]) {
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, status);
+  return std::string_view(buf, ec == std::errc() ? static_cast<size_t>(end - buf) : 0);
+}
+
+bool is_provider_failure(const log::RequestRecord& r) {
+  if (r.provider.empty()) return false;
+  return r.status >= 500 || (r.status < 400 && !r.error_code.empty());
+}
+
+}  // namespace
+
+RequestMetrics::RequestMetrics(Metrics& metrics, size_t cache_capacity)
+    : metrics_(metrics),
+      requests_(cache_capacity),
+      latency_(cache_capacity),
+      providers_(cache_capacity) {}
+
+prometheus::Counter& RequestMetrics::requests_counter(std::string_view agent,
+                                                      std::string_view model,
+                                                      std::string_view provider, int status) {
+  char buf[16];
+  const LabelValues<4> labels{agent, model, provider, status_text(status, buf)};
+  if (prometheus::Counter** hit = requests_.find(labels)) return **hit;
+  // First sight (or cache full): the family lookup takes its mutex and builds a label map.
+  prometheus::Counter& child = metrics_.requests_total.Add({{"agent", std::string(agent)},
+                                                            {"model", std::string(model)},
+                                                            {"provider", std::string(provider)},
+                                                            {"status", std::string(labels[3])}});
+  requests_.insert(labels, &child);
+  return child;
+}
+
+RequestMetrics::LatencyChildren& RequestMetrics::latency_children(std::string_view model,
+                                                                  std::string_view provider) {
+  const LabelValues<2> labels{model, provider};
+  if (LatencyChildren* hit = latency_.find(labels)) return *hit;
+  const prometheus::Labels label_map{{"model", std::string(model)},
+                                     {"provider", std::string(provider)}};
+  LatencyChildren children{
+      &metrics_.request_duration_seconds.Add(label_map, Metrics::request_duration_buckets()),
+      &metrics_.time_to_first_token_seconds.Add(label_map, Metrics::time_to_first_token_buckets())};
+  if (LatencyChildren* cached = latency_.insert(labels, children)) return *cached;
+  uncached_latency_ = children;
+  return uncached_latency_;
+}
+
+prometheus::Histogram& RequestMetrics::duration_histogram(std::string_view model,
+                                                          std::string_view provider) {
+  return *latency_children(model, provider).duration;
+}
+
+prometheus::Histogram& RequestMetrics::ttft_histogram(std::string_view model,
+                                                      std::string_view provider) {
+  return *latency_children(model, provider).ttft;
+}
+
+ProviderCounters& RequestMetrics::provider_counters(std::string_view provider) {
+  const LabelValues<1> labels{provider};
+  if (ProviderCounters** hit = providers_.find(labels)) return **hit;
+  ProviderCounters* counters = metrics_.provider_stats().get(provider);
+  providers_.insert(labels, counters);
+  return *counters;
+}
+
+void RequestMetrics::record(const log::RequestRecord& r) {
+  requests_counter(r.agent, r.model, r.provider, r.status).Increment();
+
+  LatencyChildren& latency = latency_children(r.model, r.provider);
+  if (r.duration >= 0) latency.duration->Observe(r.duration);
+  if (r.time_to_first_token >= 0) latency.ttft->Observe(r.time_to_first_token);
+  if (r.overhead >= 0) metrics_.overhead_seconds.Observe(r.overhead);
+
+  if (r.provider.empty()) return;
+  ProviderCounters& provider = provider_counters(r.provider);
+  provider.count_request();
+  if (is_provider_failure(r)) {
+    // Rare path: building the text may allocate, that is fine here.
+    std::string error =
+        r.error_code.empty() ? "HTTP " + std::to_string(r.status) : std::string(r.error_code);
+    provider.count_failure(error, std::chrono::system_clock::now());
+  }
+}
+
+}  // namespace sluice::metrics

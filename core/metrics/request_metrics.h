@@ -1,0 +1,61 @@
+// RequestMetrics: what one worker uses to count finished requests. One per worker loop, used
+// only from that loop's thread (it is not thread-safe; the prometheus children it points to
+// are). Label children are looked up once and cached (DESIGN §7): in steady state record() is
+// a few hash lookups with no allocation and no prometheus family mutex.
+#pragma once
+
+#include <prometheus/counter.h>
+#include <prometheus/histogram.h>
+
+#include <cstddef>
+#include <string_view>
+
+#include "core/log/request_record.h"
+#include "core/metrics/label_cache.h"
+#include "core/metrics/metrics.h"
+#include "core/metrics/provider_stats.h"
+
+namespace sluice::metrics {
+
+class RequestMetrics {
+ public:
+  // Entries per cache; label sets beyond it are still counted, through the family (slower).
+  static constexpr size_t kDefaultCacheCapacity = 10'000;
+
+  explicit RequestMetrics(Metrics& metrics, size_t cache_capacity = kDefaultCacheCapacity);
+
+  // One finished request: sluice_requests_total, the duration / time-to-first-token / overhead
+  // histograms, and the provider's /status counters. A request counts as a provider failure
+  // when a provider was contacted and either the status is >= 500, or the status is < 400 but
+  // error_code is set (a stream that broke after its first byte).
+  void record(const log::RequestRecord& r);
+
+  // sluice_active_requests: +1 when a request arrives, -1 at its on_complete.
+  void active_inc() { metrics_.active_requests.Increment(); }
+  void active_dec() { metrics_.active_requests.Decrement(); }
+
+  // The children a label set resolves to (cached after the first call). Exposed for tests and
+  // for callers that count outside record().
+  prometheus::Counter& requests_counter(std::string_view agent, std::string_view model,
+                                        std::string_view provider, int status);
+  prometheus::Histogram& duration_histogram(std::string_view model, std::string_view provider);
+  prometheus::Histogram& ttft_histogram(std::string_view model, std::string_view provider);
+  ProviderCounters& provider_counters(std::string_view provider);
+
+  size_t cached_request_label_sets() const { return requests_.size(); }
+
+ private:
+  struct LatencyChildren {
+    prometheus::Histogram* duration;
+    prometheus::Histogram* ttft;
+  };
+  LatencyChildren& latency_children(std::string_view model, std::string_view provider);
+
+  Metrics& metrics_;
+  LabelCache<4, prometheus::Counter*> requests_;  // agent, model, provider, status
+  LabelCache<2, LatencyChildren> latency_;        // model, provider
+  LabelCache<1, ProviderCounters*> providers_;    // provider
+  LatencyChildren uncached_latency_{};            // scratch for label sets past the cache bound
+};
+
+}  // namespace sluice::metrics
