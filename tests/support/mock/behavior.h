@@ -1,0 +1,41 @@
+// What the mock provider does with one request (DESIGN §13: "mock providers that can fail on
+// command"). A behaviour is written as a comma-separated list of items, e.g.
+// "status:500", "slow:200,chunks:5", "cut". It is chosen per request by the
+// `x-mock-behavior` header, else by the next rule queued through POST /__control, else the
+// command-line defaults.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace sluice::mock {
+
+struct Behavior {
+  // How the exchange ends. Rules:
+  //   Answer  - a normal reply (status_code may still be an error status: `status:<code>`);
+  //   Reset   - close the socket with SO_LINGER 0 (RST) before any byte of the reply;
+  //   Hang    - read the request and never answer (the connection stays open);
+  //   Cut     - stream: send the head and 2 events then close without the end of the body;
+  //             non-stream: send the head and half the body then close;
+  //   Garbage - send bytes that are not HTTP, then close.
+  enum class Ending : uint8_t { Answer, Reset, Hang, Cut, Garbage };
+
+  Ending ending = Ending::Answer;
+  int status_code = 200;        // `status:<code>`; non-2xx replies carry an OpenAI error body
+  uint32_t delay_ms = 0;        // `slow:<ms>`: before the first byte of the reply
+  uint32_t chunk_delay_ms = 0;  // `slow_chunks:<ms>`: between two stream events
+  int chunks = -1;              // `chunks:<n>`: content events in a stream; -1 = one per word
+
+  // The spec as given (for the request log).
+  std::string spec = "ok";
+};
+
+// Parses `spec` on top of `base` (so CLI defaults survive unless overridden). Items: ok,
+// status:<100-599>, reset, hang, cut, garbage, slow:<ms>, slow_chunks:<ms>, chunks:<1-10000>.
+// nullopt (with `error` set) on an unknown item or a bad number.
+std::optional<Behavior> parse_behavior(std::string_view spec, const Behavior& base,
+                                       std::string* error);
+
+}  // namespace sluice::mock

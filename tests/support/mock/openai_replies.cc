@@ -1,0 +1,464 @@
+#include "tests/support/mock/openai_replies.h"
+
+#include <ctime>
+#include <functional>
+#include <optional>
+
+#include "tests/support/json.h"
+
+namespace sluice::mock {
+
+using sluice::test::Json;
+
+namespace {
+
+std::vector<std::string> split_words(std::string_view text) {
+  std::vector<std::string> words;
+  size_t i = 0;
+  while (i < text.size()) {
+    while (i < text.size() && (text[i] == ' ' || text[i] == '\n' || text[i] == '\t')) ++i;
+    size_t start = i;
+    while (i < text.size() && text[i] != ' ' && text[i] != '\n' && text[i] != '\t') ++i;
+    if (i > start) words.emplace_back(text.substr(start, i - start));
+  }
+  return words;
+}
+
+int count_tokens(std::string_view text) {
+  int n = static_cast<int>(split_words(text).size());
+  return n > 0 ? n : 1;
+}
+
+// The text of a message `content`: a string, or an array of parts whose text parts are joined
+// (OpenAI's {"type":"text","text":...} and the Responses API's {"type":"input_text",...}).
+std::string content_text(const Json& content) {
+  if (content.is_string()) return content.str();
+  std::string out;
+  for (const Json& part : content.items()) {
+    if (!part["text"].is_string()) continue;
+    if (!out.empty()) out += ' ';
+    out += part["text"].str();
+  }
+  return out;
+}
+
+// The last user message of a chat/responses `messages`/`input` array, and every message's text
+// (for a prompt token count).
+struct Prompt {
+  std::string last_user;
+  std::string all_text;
+};
+
+Prompt read_messages(const Json& messages) {
+  Prompt p;
+  for (const Json& m : messages.items()) {
+    std::string text = content_text(m["content"]);
+    p.all_text += text + ' ';
+    if (m["role"].str() == "user") p.last_user = text;
+  }
+  return p;
+}
+
+// The reply's content split into stream pieces: one per word, or exactly `chunks` pieces
+// (the tail merged into the last one, or padded with " more" pieces).
+std::vector<std::string> stream_pieces(const std::string& content, int chunks) {
+  std::vector<std::string> words = split_words(content);
+  if (words.empty()) words.push_back("(empty)");
+  std::vector<std::string> pieces;
+  for (size_t i = 0; i < words.size(); ++i) pieces.push_back(i == 0 ? words[i] : " " + words[i]);
+  if (chunks <= 0) return pieces;
+  size_t want = static_cast<size_t>(chunks);
+  while (pieces.size() > want) {
+    pieces[pieces.size() - 2] += pieces.back();
+    pieces.pop_back();
+  }
+  while (pieces.size() < want) pieces.push_back(" more");
+  return pieces;
+}
+
+Json usage_json(int prompt_tokens, int completion_tokens) {
+  Json details = Json::object();
+  details.set("cached_tokens", 0);
+  Json usage = Json::object();
+  usage.set("prompt_tokens", prompt_tokens);
+  usage.set("completion_tokens", completion_tokens);
+  usage.set("total_tokens", prompt_tokens + completion_tokens);
+  usage.set("prompt_tokens_details", details);
+  return usage;
+}
+
+std::string sse(const Json& data) {
+  return "data: " + data.dump() + "\n\n";
+}
+std::string sse(std::string_view event, const Json& data) {
+  return "event: " + std::string(event) + "\ndata: " + data.dump() + "\n\n";
+}
+
+Reply json_reply(const Json& body) {
+  Reply r;
+  r.body = body.dump();
+  return r;
+}
+
+// The common front of every model call: a JSON body with a string `model`.
+struct Call {
+  Json body;
+  std::string model;
+  bool stream = false;
+  bool include_usage = false;
+};
+
+std::optional<Reply> read_call(std::string_view raw, Call& call) {
+  auto parsed = Json::parse(raw);
+  if (!parsed || !parsed->is_object())
+    return error_reply(400, "mock provider: the request body is not a JSON object",
+                       "invalid_request_error", "invalid_json");
+  call.body = std::move(*parsed);
+  if (!call.body["model"].is_string() || call.body["model"].str().empty())
+    return error_reply(400, "mock provider: you must provide a model parameter",
+                       "invalid_request_error", "missing_model");
+  call.model = call.body["model"].str();
+  call.stream = call.body["stream"].as_bool();
+  call.include_usage = call.body["stream_options"]["include_usage"].as_bool();
+  return std::nullopt;
+}
+
+std::string reply_text(const std::string& model, const std::string& user_text) {
+  return "[" + model + "] " + (user_text.empty() ? std::string("hello") : user_text);
+}
+
+Reply chat_completion(const Call& call, const Behavior& b, uint64_t seq) {
+  Prompt prompt = read_messages(call.body["messages"]);
+  std::string content = reply_text(call.model, prompt.last_user);
+  int prompt_tokens = count_tokens(prompt.all_text);
+  std::string id = "chatcmpl-mock-" + std::to_string(seq);
+  int64_t created = static_cast<int64_t>(std::time(nullptr));
+
+  auto head = [&](const char* object) {
+    Json j = Json::object();
+    j.set("id", id);
+    j.set("object", object);
+    j.set("created", created);
+    j.set("model", call.model);
+    return j;
+  };
+
+  if (!call.stream) {
+    Json message = Json::object();
+    message.set("role", "assistant");
+    message.set("content", content);
+    Json choice = Json::object();
+    choice.set("index", 0);
+    choice.set("message", message);
+    choice.set("logprobs", nullptr);
+    choice.set("finish_reason", "stop");
+    Json body = head("chat.completion");
+    body.set("choices", Json::array().push_back(choice));
+    body.set("usage", usage_json(prompt_tokens, count_tokens(content)));
+    return json_reply(body);
+  }
+
+  Reply r;
+  r.stream = true;
+  std::vector<std::string> pieces = stream_pieces(content, b.chunks);
+  for (size_t i = 0; i < pieces.size(); ++i) {
+    Json delta = Json::object();
+    if (i == 0) delta.set("role", "assistant");
+    delta.set("content", pieces[i]);
+    Json choice = Json::object();
+    choice.set("index", 0);
+    choice.set("delta", delta);
+    choice.set("logprobs", nullptr);
+    choice.set("finish_reason", nullptr);
+    Json chunk = head("chat.completion.chunk");
+    chunk.set("choices", Json::array().push_back(choice));
+    if (call.include_usage) chunk.set("usage", nullptr);
+    r.events.push_back(sse(chunk));
+  }
+  Json last_choice = Json::object();
+  last_choice.set("index", 0);
+  last_choice.set("delta", Json::object());
+  last_choice.set("logprobs", nullptr);
+  last_choice.set("finish_reason", "stop");
+  Json last = head("chat.completion.chunk");
+  last.set("choices", Json::array().push_back(last_choice));
+  if (call.include_usage) last.set("usage", nullptr);
+  r.events.push_back(sse(last));
+  if (call.include_usage) {
+    Json usage = head("chat.completion.chunk");
+    usage.set("choices", Json::array());
+    usage.set("usage", usage_json(prompt_tokens, static_cast<int>(pieces.size())));
+    r.events.push_back(sse(usage));
+  }
+  r.events.push_back("data: [DONE]\n\n");
+  return r;
+}
+
+Reply text_completion(const Call& call, const Behavior& b, uint64_t seq) {
+  const Json& p = call.body["prompt"];
+  std::string prompt = p.is_array() ? p[p.size() - 1].str() : p.str();
+  std::string text = reply_text(call.model, prompt);
+  std::string id = "cmpl-mock-" + std::to_string(seq);
+  int64_t created = static_cast<int64_t>(std::time(nullptr));
+  auto choice_with = [](const std::string& t, const Json& finish) {
+    Json c = Json::object();
+    c.set("text", t);
+    c.set("index", 0);
+    c.set("logprobs", nullptr);
+    c.set("finish_reason", finish);
+    return c;
+  };
+  auto head = [&] {
+    Json j = Json::object();
+    j.set("id", id);
+    j.set("object", "text_completion");
+    j.set("created", created);
+    j.set("model", call.model);
+    return j;
+  };
+  if (!call.stream) {
+    Json body = head();
+    body.set("choices", Json::array().push_back(choice_with(text, "stop")));
+    body.set("usage", usage_json(count_tokens(prompt), count_tokens(text)));
+    return json_reply(body);
+  }
+  Reply r;
+  r.stream = true;
+  std::vector<std::string> pieces = stream_pieces(text, b.chunks);
+  for (size_t i = 0; i < pieces.size(); ++i) {
+    Json chunk = head();
+    Json finish = i + 1 == pieces.size() ? Json("stop") : Json();
+    chunk.set("choices", Json::array().push_back(choice_with(pieces[i], finish)));
+    r.events.push_back(sse(chunk));
+  }
+  if (call.include_usage) {
+    Json usage = head();
+    usage.set("choices", Json::array());
+    usage.set("usage", usage_json(count_tokens(prompt), static_cast<int>(pieces.size())));
+    r.events.push_back(sse(usage));
+  }
+  r.events.push_back("data: [DONE]\n\n");
+  return r;
+}
+
+// A deterministic 8-dimensional vector per input string.
+Json embedding_of(const std::string& text) {
+  size_t h = std::hash<std::string>{}(text);
+  Json v = Json::array();
+  for (int i = 0; i < 8; ++i) {
+    h = h * 6364136223846793005ull + 1442695040888963407ull;
+    v.push_back(static_cast<double>((h >> 40) % 2000) / 1000.0 - 1.0);
+  }
+  return v;
+}
+
+Reply embeddings(const Call& call) {
+  std::vector<std::string> inputs;
+  const Json& in = call.body["input"];
+  if (in.is_array()) {
+    for (const Json& s : in.items()) inputs.push_back(s.is_string() ? s.str() : s.dump());
+  } else {
+    inputs.push_back(in.str());
+  }
+  Json data = Json::array();
+  int tokens = 0;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    Json e = Json::object();
+    e.set("object", "embedding");
+    e.set("index", static_cast<int>(i));
+    e.set("embedding", embedding_of(inputs[i]));
+    data.push_back(e);
+    tokens += count_tokens(inputs[i]);
+  }
+  Json usage = Json::object();
+  usage.set("prompt_tokens", tokens);
+  usage.set("total_tokens", tokens);
+  Json body = Json::object();
+  body.set("object", "list");
+  body.set("data", data);
+  body.set("model", call.model);
+  body.set("usage", usage);
+  return json_reply(body);
+}
+
+Reply responses(const Call& call, const Behavior& b, uint64_t seq) {
+  const Json& in = call.body["input"];
+  Prompt prompt;
+  if (in.is_string()) {
+    prompt.last_user = prompt.all_text = in.str();
+  } else {
+    prompt = read_messages(in);
+  }
+  std::string text = reply_text(call.model, prompt.last_user);
+  std::string id = "resp_mock_" + std::to_string(seq);
+  int input_tokens = count_tokens(prompt.all_text);
+
+  auto response_object = [&](const char* status, const std::string& output_text, int out_tokens) {
+    Json part = Json::object();
+    part.set("type", "output_text");
+    part.set("text", output_text);
+    part.set("annotations", Json::array());
+    Json message = Json::object();
+    message.set("type", "message");
+    message.set("id", "msg_mock_" + std::to_string(seq));
+    message.set("status", status);
+    message.set("role", "assistant");
+    message.set("content", Json::array().push_back(part));
+    Json usage = Json::object();
+    usage.set("input_tokens", input_tokens);
+    usage.set("output_tokens", out_tokens);
+    usage.set("total_tokens", input_tokens + out_tokens);
+    Json r = Json::object();
+    r.set("id", id);
+    r.set("object", "response");
+    r.set("created_at", static_cast<int64_t>(std::time(nullptr)));
+    r.set("status", status);
+    r.set("model", call.model);
+    r.set("output", Json::array().push_back(message));
+    r.set("usage", usage);
+    return r;
+  };
+
+  if (!call.stream) return json_reply(response_object("completed", text, count_tokens(text)));
+
+  Reply r;
+  r.stream = true;
+  Json created = Json::object();
+  created.set("type", "response.created");
+  created.set("response", response_object("in_progress", "", 0));
+  r.events.push_back(sse("response.created", created));
+  std::vector<std::string> pieces = stream_pieces(text, b.chunks);
+  for (const std::string& piece : pieces) {
+    Json delta = Json::object();
+    delta.set("type", "response.output_text.delta");
+    delta.set("item_id", "msg_mock_" + std::to_string(seq));
+    delta.set("output_index", 0);
+    delta.set("content_index", 0);
+    delta.set("delta", piece);
+    r.events.push_back(sse("response.output_text.delta", delta));
+  }
+  Json done = Json::object();
+  done.set("type", "response.completed");
+  done.set("response", response_object("completed", text, static_cast<int>(pieces.size())));
+  r.events.push_back(sse("response.completed", done));
+  return r;
+}
+
+Reply model_list() {
+  Json data = Json::array();
+  for (const char* id : {"mock-model", "mock-embedding"}) {
+    Json m = Json::object();
+    m.set("id", id);
+    m.set("object", "model");
+    m.set("created", 0);
+    m.set("owned_by", "mock");
+    data.push_back(m);
+  }
+  Json body = Json::object();
+  body.set("object", "list");
+  body.set("data", data);
+  return json_reply(body);
+}
+
+// "/v1/chat/completions" and "/chat/completions" are the same endpoint, so a base_url with or
+// without the /v1 prefix both work.
+std::string_view endpoint_of(std::string_view path) {
+  if (path.substr(0, 3) == "/v1") path.remove_prefix(3);
+  return path;
+}
+
+Reply status_reply(int status) {
+  std::string message = "mock provider failure (status " + std::to_string(status) + ")";
+  if (status == 429) {
+    Reply r = error_reply(429, message, "rate_limit_error", "rate_limit_exceeded");
+    r.headers.emplace_back("retry-after", "1");
+    return r;
+  }
+  if (status == 401) return error_reply(status, message, "authentication_error", "invalid_api_key");
+  if (status >= 500) return error_reply(status, message, "server_error", "server_error");
+  return error_reply(status, message, "invalid_request_error", "mock_status");
+}
+
+}  // namespace
+
+Reply error_reply(int status, std::string_view message, std::string_view type,
+                  std::string_view code) {
+  Json error = Json::object();
+  error.set("message", message);
+  error.set("type", type);
+  error.set("param", nullptr);
+  error.set("code", code);
+  Json body = Json::object();
+  body.set("error", error);
+  Reply r = json_reply(body);
+  r.status = status;
+  return r;
+}
+
+Reply openai_reply(std::string_view method, std::string_view path, std::string_view body,
+                   const Behavior& behavior, uint64_t sequence) {
+  if (behavior.status_code < 200 || behavior.status_code >= 300)
+    return status_reply(behavior.status_code);
+
+  std::string_view endpoint = endpoint_of(path);
+  Reply reply;
+  if (method == "GET" && endpoint == "/models") {
+    reply = model_list();
+  } else if (method == "POST" && (endpoint == "/chat/completions" || endpoint == "/completions" ||
+                                  endpoint == "/embeddings" || endpoint == "/responses")) {
+    Call call;
+    if (auto error = read_call(body, call)) return *error;
+    if (endpoint == "/chat/completions")
+      reply = chat_completion(call, behavior, sequence);
+    else if (endpoint == "/completions")
+      reply = text_completion(call, behavior, sequence);
+    else if (endpoint == "/embeddings")
+      reply = embeddings(call);
+    else
+      reply = responses(call, behavior, sequence);
+  } else {
+    return error_reply(
+        404, "mock provider: no route for " + std::string(method) + " " + std::string(path),
+        "invalid_request_error", "unknown_url");
+  }
+  reply.status = behavior.status_code;
+  if (reply.stream) reply.content_type = "text/event-stream";
+  return reply;
+}
+
+std::string_view reason_phrase(int status) {
+  switch (status) {
+    case 200:
+      return "OK";
+    case 201:
+      return "Created";
+    case 204:
+      return "No Content";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 408:
+      return "Request Timeout";
+    case 413:
+      return "Payload Too Large";
+    case 429:
+      return "Too Many Requests";
+    case 500:
+      return "Internal Server Error";
+    case 502:
+      return "Bad Gateway";
+    case 503:
+      return "Service Unavailable";
+    case 504:
+      return "Gateway Timeout";
+    default:
+      return "Status";
+  }
+}
+
+}  // namespace sluice::mock

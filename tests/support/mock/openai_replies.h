@@ -1,0 +1,38 @@
+// The bodies the mock provider answers with, in OpenAI's shapes: chat completions (JSON or
+// SSE chunks with an optional final usage chunk), legacy completions, embeddings, responses and
+// the model list. Every reply echoes the model it was asked for and the last user input, so a
+// test can see which physical model sluice spliced in and that the prompt went through intact.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "tests/support/mock/behavior.h"
+
+namespace sluice::mock {
+
+struct Reply {
+  int status = 200;
+  std::vector<std::pair<std::string, std::string>> headers;  // besides Content-Type and framing
+  std::string content_type = "application/json";
+  std::string body;                 // the whole body when !stream
+  bool stream = false;              // true: `events` are sent as chunked text/event-stream
+  std::vector<std::string> events;  // each a complete SSE event, blank line included
+};
+
+// The reply to one API call. `path` has no query string. An unknown path gets a 404 error
+// body, a non-2xx `behavior.status_code` an OpenAI error body for that status (429 also carries
+// `retry-after: 1`).
+Reply openai_reply(std::string_view method, std::string_view path, std::string_view body,
+                   const Behavior& behavior, uint64_t sequence);
+
+// {"error": {"message", "type", "param": null, "code"}}
+Reply error_reply(int status, std::string_view message, std::string_view type,
+                  std::string_view code);
+
+std::string_view reason_phrase(int status);
+
+}  // namespace sluice::mock
