@@ -1,0 +1,49 @@
+// AdminHooks: everything the admin server reads from (or asks of) the data plane, as a few
+// callbacks the lead wires in main. The admin API depends only on this interface, so it can be
+// tested without workers, sockets or the filter engine.
+//
+// Threading: every hook is called on the admin (main) loop's thread, one call at a time. A hook
+// must not block for long (reload is the exception: it loads and validates a file, like SIGHUP).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "core/config/config.h"
+
+namespace sluice::admin {
+
+// The config currently serving, and its generation (1 for the first load, +1 per accepted
+// reload). In main: { snapshot->config_ptr(), snapshot->generation() }.
+struct ConfigView {
+  std::shared_ptr<const config::Config> config;  // null only before the first load
+  uint64_t generation = 0;
+};
+
+// What one POST /reload did.
+struct ReloadResult {
+  bool ok = false;
+  uint64_t generation = 0;  // serving after the attempt (unchanged when !ok)
+  std::string error;        // why it was rejected ("" when ok): file:line:col and key path
+};
+
+// The most recent reload attempt by any trigger (file watch, SIGHUP, POST /reload).
+struct LastReload {
+  std::optional<std::chrono::system_clock::time_point> at;  // nullopt = none since start-up
+  bool ok = true;
+  std::string error;
+  uint64_t generation = 0;  // the generation that attempt produced, or kept when it failed
+};
+
+struct AdminHooks {
+  std::function<ConfigView()> current_config;  // required
+  std::function<bool()> ready;                 // config loaded and listeners up; unset = false
+  std::function<ReloadResult()> reload;        // unset → POST /reload answers 501
+  std::function<LastReload()> last_reload;     // unset → "no reload since start-up"
+};
+
+}  // namespace sluice::admin
