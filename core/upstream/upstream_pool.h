@@ -31,7 +31,8 @@ struct Failure {
   TimeoutKind timeout = TimeoutKind::None;
   const char* detail = "";  // static or pool-owned string, valid during the callback
 };
-const char* to_string(FailureKind k);
+const char* to_string(FailureKind k);  // "connect_failure", "reset", ... (retry_on spelling)
+const char* to_string(TimeoutKind k);  // "none", "connect", "first_byte", "idle", "total"
 
 struct ResponseHeader {
   std::string_view name;
@@ -64,21 +65,30 @@ class UpstreamPool {
   UpstreamPool& operator=(const UpstreamPool&) = delete;
 
   // Sends `request` (the complete HTTP/1.1 request: head and body, possibly in several
-  // buffers). The buffers must stay valid until the exchange ends (on_done/on_failure/abort).
-  // Never calls the sink synchronously from inside start().
+  // buffers). The buffers must stay valid until the exchange ends (on_done/on_failure/abort);
+  // the span itself (the uv_buf_t array) is copied. Never calls the sink synchronously from
+  // inside start(). A request beginning "HEAD " gets a response without a body.
+  // The returned Exchange* is valid until on_upstream_done/on_upstream_failure has been
+  // called or abort() returned; after that it is recycled: do not abort/pause/resume it.
   Exchange* start(std::span<const uv_buf_t> request, ResponseSink* sink);
   // The caller gives up (client gone, deadline): no more callbacks; the connection is closed
-  // unless the response had already completed.
+  // unless the response had already completed. May be called from inside a sink callback.
+  // A connection still being set up for it is kept (it becomes idle, for the next request).
   void abort(Exchange* exchange);
-  // Back-pressure: stop / resume reading the response of this exchange.
+  // Back-pressure: stop / resume reading the response of this exchange. At most the bytes of
+  // the read being processed (one 64 KiB buffer) still arrive after pause(). While paused the
+  // idle timeout does not run (the wait is the client's, not the upstream's); total does.
   void pause(Exchange* exchange);
   void resume(Exchange* exchange);
 
-  // Close idle connections; fail queued requests; call `done` once every handle is closed.
+  // Close idle connections; fail queued requests (Overloaded) and exchanges in flight
+  // (Reset, "upstream pool shut down") on the next loop turn; call `done` once every handle
+  // is closed and every failure delivered (then uv_loop_close can succeed, and the pool may
+  // be deleted from inside `done`). No start() after shutdown() returned.
   void shutdown(void (*done)(void* arg), void* arg);
 
-  size_t idle_connections() const;
-  size_t active_connections() const;
+  size_t idle_connections() const;    // in the keep-alive pool
+  size_t active_connections() const;  // connecting or carrying an exchange
 
  private:
   struct Impl;
