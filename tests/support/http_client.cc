@@ -96,6 +96,7 @@ HttpClient::HttpClient(HttpClient&& o) noexcept
       eof_(o.eof_),
       reset_(o.reset_),
       close_after_body_(o.close_after_body_),
+      head_pending_(o.head_pending_),
       timeout_(o.timeout_),
       error_(std::move(o.error_)),
       buffer_(std::move(o.buffer_)),
@@ -114,7 +115,7 @@ bool HttpClient::connect() {
   close();
   buffer_.clear();
   sse_buffer_.clear();
-  eof_ = reset_ = close_after_body_ = false;
+  eof_ = reset_ = close_after_body_ = head_pending_ = false;
   body_state_ = BodyState::Done;
   error_.clear();
 
@@ -382,7 +383,6 @@ std::optional<HttpResponse> HttpClient::read_response() {
   if (!r) return std::nullopt;
   while (auto piece = read_body_piece()) r->body += *piece;
   if (!body_complete()) return std::nullopt;
-  if (close_after_body_) close();
   return r;
 }
 
@@ -409,12 +409,17 @@ std::string HttpClient::build_request(std::string_view method, std::string_view 
 std::optional<HttpResponse> HttpClient::start_request(std::string_view method,
                                                       std::string_view path, std::string_view body,
                                                       const Headers& headers) {
-  // A kept-alive connection the server has since closed is replaced, as a client pool would.
-  if (fd_ < 0 || peer_closed_now()) {
+  // A connection the server closed or announced it would close (Connection: close), or one
+  // left mid-response by an earlier failure, is replaced, as a client pool would.
+  if (fd_ < 0 || close_after_body_ || head_pending_ || body_state_ != BodyState::Done ||
+      !buffer_.empty() || peer_closed_now()) {
     if (!connect()) return std::nullopt;
   }
   if (!send_raw(build_request(method, path, body, headers))) return std::nullopt;
-  return read_response_head();
+  head_pending_ = true;
+  auto head = read_response_head();
+  if (head) head_pending_ = false;
+  return head;
 }
 
 std::optional<HttpResponse> HttpClient::request(std::string_view method, std::string_view path,
@@ -423,7 +428,6 @@ std::optional<HttpResponse> HttpClient::request(std::string_view method, std::st
   if (!r) return std::nullopt;
   while (auto piece = read_body_piece()) r->body += *piece;
   if (!body_complete()) return std::nullopt;
-  if (close_after_body_) close();
   return r;
 }
 
@@ -512,7 +516,7 @@ StreamResult HttpClient::stream_post(std::string_view path, std::string_view bod
   if (!result.complete) result.error = error_;
   result.leftover = sse_buffer_;
   result.finished = Clock::now();
-  if (close_after_body_ || !result.complete) close();
+  if (!result.complete) close();
   return result;
 }
 

@@ -137,6 +137,7 @@ class HttpClient {
   bool eof_ = false;               // the server closed its side
   bool reset_ = false;             // ... with an RST
   bool close_after_body_ = false;  // the response said Connection: close
+  bool head_pending_ = false;      // request() sent a request whose response head never came
   std::chrono::milliseconds timeout_{10'000};
   std::string error_;
   std::string buffer_;  // received, not yet consumed
