@@ -54,7 +54,9 @@ class Filter {
   // later extension (a filter that needs it will get a replace-chunk API).
   virtual void on_response_chunk(RequestContext& ctx, std::string_view chunk) {}
   // Always called exactly once per request that reached the chain: after success, errors,
-  // local replies and client disconnects alike.
+  // local replies and client disconnects alike. If this filter returned Stop and has not
+  // resumed yet, on_complete means the request was cancelled (client gone): cancel the async
+  // work and never call resume_chain() for it afterwards.
   virtual void on_complete(RequestContext& ctx) {}
 };
 

@@ -9,9 +9,9 @@
 #include <memory_resource>
 #include <new>
 #include <optional>
-#include <type_traits>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -59,8 +59,8 @@ const char* to_string(AttemptResult r);
 
 struct AttemptOutcome {
   AttemptResult result = AttemptResult::Success;
-  int status = 0;                 // upstream HTTP status, 0 if none arrived
-  uint32_t attempt = 1;           // 1-based
+  int status = 0;        // upstream HTTP status, 0 if none arrived
+  uint32_t attempt = 1;  // 1-based
   const Candidate* candidate = nullptr;
   std::optional<std::chrono::milliseconds> retry_after;  // from an upstream retry-after
   bool downstream_started = false;  // true: bytes already went to the client, no retry possible
@@ -116,8 +116,8 @@ class RequestContext {
   const config::Config* config = nullptr;    // snapshot's config
   http::HttpRequest* request = nullptr;      // head + body (body may be rewritten by filters)
   Endpoint endpoint = Endpoint::Unknown;
-  std::string request_id;                    // client's x-request-id or a new one
-  json::RequestFields fields;                // parsed for JSON endpoints
+  std::string request_id;      // client's x-request-id or a new one
+  json::RequestFields fields;  // parsed for JSON endpoints
   std::chrono::steady_clock::time_point started_at;
 
   // --- set by filters ----------------------------------------------------------------------
@@ -145,12 +145,12 @@ class RequestContext {
   }
 
   // --- filled in by the session as the request proceeds (read in on_complete) -------------
-  int response_status = 0;      // what went downstream
-  uint32_t attempts = 0;        // upstream attempts made
-  Candidate last_candidate;     // provider/model of the last attempt
-  uint64_t bytes_in = 0;        // request bytes received
-  uint64_t bytes_out = 0;       // response body bytes sent downstream
-  bool client_gone = false;     // client disconnected before the end
+  int response_status = 0;   // what went downstream
+  uint32_t attempts = 0;     // upstream attempts made
+  Candidate last_candidate;  // provider/model of the last attempt
+  uint64_t bytes_in = 0;     // request bytes received
+  uint64_t bytes_out = 0;    // response body bytes sent downstream
+  bool client_gone = false;  // client disconnected before the end
   std::optional<std::chrono::steady_clock::time_point> upstream_sent_at, first_byte_at;
 
   // Clears everything for the next request (keeps capacity).

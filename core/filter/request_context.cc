@@ -1,0 +1,126 @@
+#include "core/filter/request_context.h"
+
+#include "core/http/request.h"
+
+namespace sluice::filter {
+
+const char* to_string(Endpoint e) {
+  switch (e) {
+    case Endpoint::ChatCompletions:
+      return "chat.completions";
+    case Endpoint::Completions:
+      return "completions";
+    case Endpoint::Embeddings:
+      return "embeddings";
+    case Endpoint::Responses:
+      return "responses";
+    case Endpoint::Models:
+      return "models";
+    case Endpoint::Messages:
+      return "messages";
+    case Endpoint::Unknown:
+      return "unknown";
+  }
+  return "unknown";
+}
+
+Endpoint endpoint_of(std::string_view method, std::string_view path) {
+  // Tolerate one trailing slash: SDKs never send it, hand-written curl sometimes does.
+  if (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
+  if (method == "POST") {
+    if (path == "/v1/chat/completions") return Endpoint::ChatCompletions;
+    if (path == "/v1/completions") return Endpoint::Completions;
+    if (path == "/v1/embeddings") return Endpoint::Embeddings;
+    if (path == "/v1/responses") return Endpoint::Responses;
+    if (path == "/v1/messages") return Endpoint::Messages;
+  } else if (method == "GET") {
+    if (path == "/v1/models") return Endpoint::Models;
+  }
+  return Endpoint::Unknown;
+}
+
+const char* to_string(AttemptResult r) {
+  switch (r) {
+    case AttemptResult::Success:
+      return "success";
+    case AttemptResult::HttpError:
+      return "http_error";
+    case AttemptResult::ConnectFailure:
+      return "connect_failure";
+    case AttemptResult::Reset:
+      return "reset";
+    case AttemptResult::Timeout:
+      return "timeout";
+    case AttemptResult::Protocol:
+      return "protocol";
+    case AttemptResult::Overloaded:
+      return "overloaded";
+  }
+  return "?";
+}
+
+RequestArena::RequestArena() : resource_(inline_, sizeof inline_) {}
+
+RequestArena::~RequestArena() {
+  release();
+}
+
+void RequestArena::release() {
+  for (auto it = destructors_.rbegin(); it != destructors_.rend(); ++it) it->first(it->second);
+  destructors_.clear();
+  resource_.release();
+}
+
+void RequestContext::respond(int status, std::string_view type, std::string_view code,
+                             std::string message) {
+  local_reply_.status = status;
+  local_reply_.type.assign(type);
+  local_reply_.code.assign(code);
+  local_reply_.message = std::move(message);
+  local_reply_.body.clear();
+}
+
+void RequestContext::respond_json(int status, std::string body) {
+  local_reply_.status = status;
+  local_reply_.type.clear();
+  local_reply_.code.clear();
+  local_reply_.message.clear();
+  local_reply_.body = std::move(body);
+}
+
+void RequestContext::add_response_header(std::string_view name, std::string_view value) {
+  extra_headers_.append(name).append(": ").append(value).append("\r\n");
+}
+
+void RequestContext::resume_chain() {
+  if (resumer_ != nullptr) resumer_->resume_chain();
+}
+
+void RequestContext::reset() {
+  snapshot = nullptr;
+  config = nullptr;
+  request = nullptr;
+  endpoint = Endpoint::Unknown;
+  request_id.clear();
+  fields = json::RequestFields{};
+  agent = nullptr;
+  model_group = nullptr;
+  response_status = 0;
+  attempts = 0;
+  last_candidate = Candidate{};
+  bytes_in = 0;
+  bytes_out = 0;
+  client_gone = false;
+  upstream_sent_at.reset();
+  first_byte_at.reset();
+  local_reply_.status = 0;
+  local_reply_.type.clear();
+  local_reply_.code.clear();
+  local_reply_.message.clear();
+  local_reply_.body.clear();
+  extra_headers_.clear();
+  resumer_ = nullptr;
+  arena_.release();
+}
+
+}  // namespace sluice::filter

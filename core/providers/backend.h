@@ -1,0 +1,44 @@
+// ProviderBackend: how one attempt reaches a provider. One backend per (worker, provider);
+// the proxy session does not care whether the answer comes from a socket (openai) or is made
+// in-process (mock): both report through the same upstream::ResponseSink callbacks, with the
+// same rules (never synchronously from start(); exactly one of on_done/on_failure; nothing
+// after abort()).
+#pragma once
+
+#include <memory>
+#include <string_view>
+
+#include "core/config/config.h"
+#include "core/filter/request_context.h"
+#include "core/http/request.h"
+#include "core/json/request_fields.h"
+#include "core/upstream/upstream_pool.h"
+
+namespace sluice::providers {
+
+// What one attempt sends. Everything is borrowed from the request, which outlives the attempt.
+struct AttemptRequest {
+  filter::Endpoint endpoint;
+  const http::HttpRequest* request;   // downstream head + body
+  const json::RequestFields* fields;  // model offsets for the splice
+  std::string_view physical_model;    // value to splice into "model"
+  std::string_view request_id;
+};
+
+class AttemptHandle;  // opaque, owned by the backend
+
+class ProviderBackend {
+ public:
+  virtual ~ProviderBackend() = default;
+  virtual AttemptHandle* start(const AttemptRequest& request, upstream::ResponseSink* sink) = 0;
+  virtual void abort(AttemptHandle* attempt) = 0;
+  virtual void pause(AttemptHandle* attempt) = 0;
+  virtual void resume(AttemptHandle* attempt) = 0;
+  // Close everything; `done(arg)` once every libuv handle is closed.
+  virtual void shutdown(void (*done)(void* arg), void* arg) = 0;
+};
+
+// Makes the backend for a provider type ("openai", "mock"); nullptr for an unknown type.
+std::unique_ptr<ProviderBackend> make_backend(uv_loop_t* loop, const config::Provider& provider);
+
+}  // namespace sluice::providers

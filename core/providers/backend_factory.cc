@@ -1,0 +1,13 @@
+#include "core/providers/backend.h"
+#include "core/providers/mock_backend.h"
+#include "core/providers/openai_backend.h"
+
+namespace sluice::providers {
+
+std::unique_ptr<ProviderBackend> make_backend(uv_loop_t* loop, const config::Provider& provider) {
+  if (provider.type == "mock") return std::make_unique<MockBackend>(loop, provider);
+  if (provider.type == "openai") return std::make_unique<OpenAiBackend>(loop, provider);
+  return nullptr;
+}
+
+}  // namespace sluice::providers

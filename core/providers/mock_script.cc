@@ -1,0 +1,255 @@
+// What the built-in mock provider answers: OpenAI-shaped bodies built from the request.
+#include <simdjson.h>
+
+#include <ctime>
+#include <string>
+
+#include "core/http/response_builder.h"
+#include "core/providers/mock_backend.h"
+
+namespace sluice::providers {
+namespace {
+
+// The text the mock echoes: the last user message (chat), the prompt (completions) or the
+// input (responses). Empty when the request has none in a shape we read.
+std::string find_echo_text(filter::Endpoint endpoint, const std::string& body) {
+  simdjson::ondemand::parser parser;
+  simdjson::padded_string padded(body);
+  simdjson::ondemand::document doc;
+  if (parser.iterate(padded).get(doc)) return {};
+  std::string found;
+  auto text_of = [](simdjson::ondemand::value content) -> std::string {
+    std::string_view s;
+    if (!content.get_string().get(s)) return std::string(s);
+    simdjson::ondemand::array parts;
+    if (content.get_array().get(parts)) return {};
+    std::string joined;
+    for (auto part : parts) {
+      std::string_view t;
+      if (!part["text"].get_string().get(t)) joined.append(t);
+    }
+    return joined;
+  };
+  if (endpoint == filter::Endpoint::ChatCompletions || endpoint == filter::Endpoint::Responses) {
+    simdjson::ondemand::value list;
+    const char* key = endpoint == filter::Endpoint::ChatCompletions ? "messages" : "input";
+    if (doc[key].get(list)) return {};
+    std::string_view direct;
+    if (!list.get_string().get(direct)) return std::string(direct);
+    simdjson::ondemand::array messages;
+    if (list.get_array().get(messages)) return {};
+    for (auto message : messages) {
+      simdjson::ondemand::object obj;
+      if (message.get_object().get(obj)) continue;
+      std::string role;
+      std::string text;
+      for (auto field : obj) {
+        std::string_view k;
+        if (field.unescaped_key().get(k)) break;
+        if (k == "role") {
+          std::string_view r;
+          if (!field.value().get_string().get(r)) role = r;
+        } else if (k == "content") {
+          text = text_of(field.value());
+        }
+      }
+      if (role == "user") found = std::move(text);
+    }
+  } else if (endpoint == filter::Endpoint::Completions) {
+    std::string_view prompt;
+    if (!doc["prompt"].get_string().get(prompt)) found = prompt;
+  }
+  return found;
+}
+
+// Roughly four bytes per token, as tokenizers average on English text.
+uint64_t estimate_tokens(size_t bytes) {
+  return bytes / 4 + 1;
+}
+
+std::vector<std::string_view> split_reply(std::string_view reply, uint32_t pieces) {
+  std::vector<std::string_view> out;
+  if (pieces == 0) {  // one piece per word, the space kept with the word before it
+    size_t start = 0;
+    for (size_t i = 0; i < reply.size(); ++i) {
+      if (reply[i] == ' ') {
+        out.push_back(reply.substr(start, i + 1 - start));
+        start = i + 1;
+      }
+    }
+    if (start < reply.size()) out.push_back(reply.substr(start));
+  } else {
+    size_t step = reply.size() / pieces + (reply.size() % pieces ? 1 : 0);
+    for (size_t i = 0; i < reply.size() && step > 0; i += step)
+      out.push_back(reply.substr(i, step));
+  }
+  if (out.empty()) out.push_back(reply);
+  return out;
+}
+
+void append_usage_chat(std::string& out, uint64_t prompt, uint64_t completion) {
+  out.append("\"usage\":{\"prompt_tokens\":").append(std::to_string(prompt));
+  out.append(",\"completion_tokens\":").append(std::to_string(completion));
+  out.append(",\"total_tokens\":").append(std::to_string(prompt + completion)).append("}");
+}
+
+void append_quoted(std::string& out, std::string_view s) {
+  out.push_back('"');
+  http::append_json_escaped(out, s);
+  out.push_back('"');
+}
+
+}  // namespace
+
+void build_mock_script(const config::MockSettings& settings, const AttemptRequest& request,
+                       uint64_t sequence, MockScript& out) {
+  out.status = 200;
+  out.pieces.clear();
+  const std::string& body = request.request->body;
+  std::string reply = settings.reply;
+  if (settings.mode == config::MockSettings::Mode::Echo) {
+    std::string echo = find_echo_text(request.endpoint, body);
+    if (!echo.empty()) reply = std::move(echo);
+  }
+  const uint64_t prompt_tokens = estimate_tokens(body.size());
+  const std::vector<std::string_view> words = split_reply(reply, settings.stream_chunks);
+  const uint64_t completion_tokens = words.size();
+  const std::string created = std::to_string(std::time(nullptr));
+  const std::string seq = std::to_string(sequence);
+  const bool stream = request.fields->stream;
+  out.streamed = stream && request.endpoint != filter::Endpoint::Embeddings;
+  out.content_type = out.streamed ? "text/event-stream" : "application/json";
+
+  std::string common;  // "id", "created", "model" fields shared by every object
+  auto start_object = [&](std::string& s, const char* id_prefix, const char* object) {
+    s.append("{\"id\":\"").append(id_prefix).append(seq).append("\",\"object\":\"");
+    s.append(object).append("\",\"created\":").append(created).append(",\"model\":");
+    append_quoted(s, request.physical_model);
+  };
+
+  switch (request.endpoint) {
+    case filter::Endpoint::Embeddings: {
+      std::string s =
+          "{\"object\":\"list\",\"data\":[{\"object\":\"embedding\",\"index\":0,"
+          "\"embedding\":[";
+      for (int i = 0; i < 8; ++i) {
+        if (i) s.push_back(',');
+        s.append(std::to_string(((sequence + i * 7) % 100) / 100.0).substr(0, 4));
+      }
+      s.append("]}],\"model\":");
+      append_quoted(s, request.physical_model);
+      s.append(",\"usage\":{\"prompt_tokens\":").append(std::to_string(prompt_tokens));
+      s.append(",\"total_tokens\":").append(std::to_string(prompt_tokens)).append("}}");
+      out.pieces.push_back(std::move(s));
+      return;
+    }
+    case filter::Endpoint::Responses: {
+      auto response_object = [&](std::string& s, const char* status, bool with_output) {
+        s.append("{\"id\":\"resp_mock_").append(seq).append("\",\"object\":\"response\",");
+        s.append("\"created_at\":").append(created).append(",\"status\":\"").append(status);
+        s.append("\",\"model\":");
+        append_quoted(s, request.physical_model);
+        s.append(",\"output\":[");
+        if (with_output) {
+          s.append("{\"type\":\"message\",\"id\":\"msg_mock_").append(seq);
+          s.append(
+              "\",\"status\":\"completed\",\"role\":\"assistant\",\"content\":[{\"type\":"
+              "\"output_text\",\"text\":");
+          append_quoted(s, reply);
+          s.append(",\"annotations\":[]}]}");
+        }
+        s.append("],\"usage\":{\"input_tokens\":").append(std::to_string(prompt_tokens));
+        s.append(",\"output_tokens\":").append(std::to_string(completion_tokens));
+        s.append(",\"total_tokens\":").append(std::to_string(prompt_tokens + completion_tokens));
+        s.append("}}");
+      };
+      if (!out.streamed) {
+        std::string s;
+        response_object(s, "completed", true);
+        out.pieces.push_back(std::move(s));
+        return;
+      }
+      std::string created_event =
+          "event: response.created\ndata: {\"type\":\"response.created\",\"response\":";
+      response_object(created_event, "in_progress", false);
+      created_event.append("}\n\n");
+      out.pieces.push_back(std::move(created_event));
+      for (std::string_view w : words) {
+        std::string s =
+            "event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\","
+            "\"item_id\":\"msg_mock_";
+        s.append(seq).append("\",\"output_index\":0,\"content_index\":0,\"delta\":");
+        append_quoted(s, w);
+        s.append("}\n\n");
+        out.pieces.push_back(std::move(s));
+      }
+      std::string done =
+          "event: response.completed\ndata: {\"type\":\"response.completed\",\"response\":";
+      response_object(done, "completed", true);
+      done.append("}\n\n");
+      out.pieces.push_back(std::move(done));
+      return;
+    }
+    case filter::Endpoint::Completions:
+    case filter::Endpoint::ChatCompletions:
+    default: {
+      const bool chat = request.endpoint != filter::Endpoint::Completions;
+      const char* id_prefix = chat ? "chatcmpl-mock-" : "cmpl-mock-";
+      if (!out.streamed) {
+        std::string s;
+        start_object(s, id_prefix, chat ? "chat.completion" : "text_completion");
+        if (chat) {
+          s.append(",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":");
+          append_quoted(s, reply);
+          s.append("},\"logprobs\":null,\"finish_reason\":\"stop\"}],");
+        } else {
+          s.append(",\"choices\":[{\"index\":0,\"text\":");
+          append_quoted(s, reply);
+          s.append(",\"logprobs\":null,\"finish_reason\":\"stop\"}],");
+        }
+        append_usage_chat(s, prompt_tokens, completion_tokens);
+        s.append("}");
+        out.pieces.push_back(std::move(s));
+        return;
+      }
+      const char* object = chat ? "chat.completion.chunk" : "text_completion";
+      auto chunk = [&](std::string_view content, bool first, bool last) {
+        std::string s = "data: ";
+        start_object(s, id_prefix, object);
+        s.append(",\"choices\":[{\"index\":0,");
+        if (chat) {
+          s.append("\"delta\":{");
+          if (first) s.append("\"role\":\"assistant\",");
+          if (!last) {
+            s.append("\"content\":");
+            append_quoted(s, content);
+          } else if (first) {
+            s.pop_back();
+          }
+          s.append("},");
+        } else {
+          s.append("\"text\":");
+          append_quoted(s, content);
+          s.append(",");
+        }
+        s.append("\"logprobs\":null,\"finish_reason\":").append(last ? "\"stop\"" : "null");
+        s.append("}]}\n\n");
+        out.pieces.push_back(std::move(s));
+      };
+      for (size_t i = 0; i < words.size(); ++i) chunk(words[i], i == 0, false);
+      chunk("", false, true);
+      if (request.fields->include_usage) {
+        std::string s = "data: ";
+        start_object(s, id_prefix, object);
+        s.append(",\"choices\":[],");
+        append_usage_chat(s, prompt_tokens, completion_tokens);
+        s.append("}\n\n");
+        out.pieces.push_back(std::move(s));
+      }
+      out.pieces.push_back("data: [DONE]\n\n");
+      return;
+    }
+  }
+}
+
+}  // namespace sluice::providers

@@ -1,0 +1,166 @@
+#include "core/providers/openai_backend.h"
+
+#include <algorithm>
+#include <cctype>
+
+#include "core/http/request.h"
+
+namespace sluice::providers {
+namespace {
+
+std::string lowercase(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// Client headers sluice sets itself or must never pass on. Credentials are the agent's, not
+// the provider's; Accept-Encoding is dropped so responses stay readable for usage scanning.
+bool is_replaced_header(std::string_view name) {
+  using http::iequals;
+  return iequals(name, "host") || iequals(name, "authorization") || iequals(name, "x-api-key") ||
+         iequals(name, "content-length") || iequals(name, "content-type") ||
+         iequals(name, "accept-encoding") || iequals(name, "x-request-id") ||
+         iequals(name, "cookie") || iequals(name, "api-key") || iequals(name, "expect");
+}
+
+std::string_view endpoint_suffix(const http::HttpRequest& request) {
+  // Requests reach a backend only for /v1/<endpoint>; the provider's base_url already ends in
+  // its own version prefix (https://api.openai.com/v1), so the suffix is what follows "/v1".
+  std::string_view target = request.target();
+  if (target.starts_with("/v1")) target.remove_prefix(3);
+  return target;
+}
+
+}  // namespace
+
+// One attempt in flight: owns the head buffer and the iovecs the pool writes from, and
+// forwards the pool's callbacks to the session, recycling itself when the exchange ends.
+struct OpenAiBackend::Attempt final : upstream::ResponseSink {
+  OpenAiBackend* backend = nullptr;
+  upstream::ResponseSink* sink = nullptr;
+  upstream::Exchange* exchange = nullptr;
+  std::string head;
+  std::string model_token;  // the spliced "model" value, quoted
+  uv_buf_t bufs[4];
+
+  void on_upstream_head(int status, std::span<const upstream::ResponseHeader> headers,
+                        std::optional<uint64_t> content_length) override {
+    sink->on_upstream_head(status, headers, content_length);
+  }
+  void on_upstream_body(const char* data, size_t len) override {
+    sink->on_upstream_body(data, len);
+  }
+  void on_upstream_done() override {
+    upstream::ResponseSink* s = sink;
+    backend->recycle(this);
+    s->on_upstream_done();
+  }
+  void on_upstream_failure(const upstream::Failure& failure) override {
+    upstream::ResponseSink* s = sink;
+    backend->recycle(this);
+    s->on_upstream_failure(failure);
+  }
+};
+
+OpenAiBackend::OpenAiBackend(uv_loop_t* loop, const config::Provider& provider)
+    : pool_(loop, provider), path_prefix_(provider.url.path_prefix) {
+  fixed_headers_.append("Host: ").append(provider.url.host_header).append("\r\n");
+  if (!provider.api_key.empty()) {
+    fixed_headers_.append("Authorization: Bearer ").append(provider.api_key).append("\r\n");
+  }
+  for (const auto& [name, value] : provider.headers) {
+    fixed_headers_.append(name).append(": ").append(value).append("\r\n");
+    own_header_names_.push_back(lowercase(name));
+  }
+  fixed_headers_.append("Content-Type: application/json\r\n");
+}
+
+OpenAiBackend::~OpenAiBackend() = default;
+
+void OpenAiBackend::build_head(const AttemptRequest& request, size_t body_length,
+                               std::string& out) const {
+  const http::HttpRequest& in = *request.request;
+  out.clear();
+  out.append(in.method()).append(" ").append(path_prefix_).append(endpoint_suffix(in));
+  out.append(" HTTP/1.1\r\n").append(fixed_headers_);
+  out.append("Content-Length: ").append(std::to_string(body_length)).append("\r\n");
+  out.append("x-request-id: ").append(request.request_id).append("\r\n");
+  for (size_t i = 0; i < in.header_count(); ++i) {
+    if (in.is_hop_by_hop(i)) continue;
+    http::HeaderView h = in.header_at(i);
+    if (is_replaced_header(h.name)) continue;
+    bool provider_sets_it =
+        std::any_of(own_header_names_.begin(), own_header_names_.end(),
+                    [&](const std::string& n) { return http::iequals(n, h.name); });
+    if (provider_sets_it) continue;
+    out.append(h.name).append(": ").append(h.value).append("\r\n");
+  }
+  out.append("\r\n");
+}
+
+OpenAiBackend::Attempt* OpenAiBackend::acquire_attempt() {
+  if (free_.empty()) {
+    attempts_.push_back(std::make_unique<Attempt>());
+    attempts_.back()->backend = this;
+    return attempts_.back().get();
+  }
+  Attempt* a = free_.back();
+  free_.pop_back();
+  return a;
+}
+
+void OpenAiBackend::recycle(Attempt* attempt) {
+  attempt->sink = nullptr;
+  attempt->exchange = nullptr;
+  free_.push_back(attempt);
+}
+
+AttemptHandle* OpenAiBackend::start(const AttemptRequest& request, upstream::ResponseSink* sink) {
+  Attempt* a = acquire_attempt();
+  a->sink = sink;
+  const std::string& body = request.request->body;
+  const json::RequestFields& f = *request.fields;
+  size_t nbufs = 1;
+  size_t body_length = body.size();
+  bool splice = f.has_model && f.model_end > f.model_begin && request.physical_model != f.model;
+  if (splice) {
+    a->model_token.clear();
+    json::append_json_string(a->model_token, request.physical_model);
+    body_length = body.size() - (f.model_end - f.model_begin) + a->model_token.size();
+  }
+  build_head(request, body_length, a->head);
+  a->bufs[0] = uv_buf_init(a->head.data(), static_cast<unsigned>(a->head.size()));
+  char* b = const_cast<char*>(body.data());  // uv_buf_t is not const-correct; never written
+  if (splice) {
+    a->bufs[1] = uv_buf_init(b, f.model_begin);
+    a->bufs[2] = uv_buf_init(a->model_token.data(), static_cast<unsigned>(a->model_token.size()));
+    a->bufs[3] = uv_buf_init(b + f.model_end, static_cast<unsigned>(body.size() - f.model_end));
+    nbufs = 4;
+  } else if (!body.empty()) {
+    a->bufs[1] = uv_buf_init(b, static_cast<unsigned>(body.size()));
+    nbufs = 2;
+  }
+  a->exchange = pool_.start(std::span<const uv_buf_t>(a->bufs, nbufs), a);
+  return reinterpret_cast<AttemptHandle*>(a);
+}
+
+void OpenAiBackend::abort(AttemptHandle* handle) {
+  auto* a = reinterpret_cast<Attempt*>(handle);
+  pool_.abort(a->exchange);
+  recycle(a);
+}
+
+void OpenAiBackend::pause(AttemptHandle* handle) {
+  pool_.pause(reinterpret_cast<Attempt*>(handle)->exchange);
+}
+
+void OpenAiBackend::resume(AttemptHandle* handle) {
+  pool_.resume(reinterpret_cast<Attempt*>(handle)->exchange);
+}
+
+void OpenAiBackend::shutdown(void (*done)(void* arg), void* arg) {
+  pool_.shutdown(done, arg);
+}
+
+}  // namespace sluice::providers

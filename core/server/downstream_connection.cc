@@ -1,0 +1,376 @@
+#include "core/server/downstream_connection.h"
+
+#include <cassert>
+
+#include "core/http/response_builder.h"
+#include "core/server/worker.h"
+
+namespace sluice::server {
+namespace {
+
+// How long a closing connection keeps draining unread input after its FIN (lingering close).
+constexpr uint64_t kLingerMs = 2000;
+
+http::ParserLimits parser_limits(const config::Limits& l) {
+  return http::ParserLimits{l.max_request_body, l.max_header_bytes, l.max_headers};
+}
+
+const char* code_of(http::ParseError e) {
+  switch (e) {
+    case http::ParseError::BodyTooLarge:
+      return "request_too_large";
+    case http::ParseError::HeadTooLarge:
+    case http::ParseError::TooManyHeaders:
+      return "request_header_fields_too_large";
+    case http::ParseError::UnsupportedVersion:
+      return "http_version_not_supported";
+    case http::ParseError::ConflictingLength:
+    case http::ParseError::DuplicateLength:
+      return "invalid_framing";
+    default:
+      return "bad_request";
+  }
+}
+
+}  // namespace
+
+const char* DownstreamConnection::to_string(State s) {
+  switch (s) {
+    case State::ReadingRequest:
+      return "reading_request";
+    case State::Dispatched:
+      return "dispatched";
+    case State::Lingering:
+      return "lingering";
+    case State::Closing:
+      return "closing";
+  }
+  return "?";
+}
+
+DownstreamConnection::DownstreamConnection(Worker& worker,
+                                           std::shared_ptr<const filter::ConfigSnapshot> snapshot)
+    : worker_(worker),
+      snapshot_(std::move(snapshot)),
+      parser_(parser_limits(snapshot_->config().limits), &request_),
+      session_(worker, *this) {
+  uv_tcp_init(worker_.loop(), &tcp_);
+  uv_timer_init(worker_.loop(), &timer_);
+  tcp_.data = this;
+  timer_.data = this;
+  open_handles_ = 2;
+}
+
+DownstreamConnection::~DownstreamConnection() {
+  assert(open_handles_ == 0);
+}
+
+void DownstreamConnection::set_state(State next) {
+  // Closing is terminal; Lingering only moves on to Closing.
+  assert(state_ != State::Closing);
+  assert(state_ != State::Lingering || next == State::Closing);
+  state_ = next;
+}
+
+void DownstreamConnection::start() {
+  uv_tcp_nodelay(&tcp_, 1);
+  arm_timer(static_cast<uint64_t>(snapshot_->config().limits.header_timeout.count()));
+  if (uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), &on_alloc, &on_read) != 0) close();
+}
+
+void DownstreamConnection::arm_timer(uint64_t ms) {
+  uv_timer_start(&timer_, &on_timer, ms, 0);
+}
+
+void DownstreamConnection::on_alloc(uv_handle_t* handle, size_t, uv_buf_t* buf) {
+  auto* self = static_cast<DownstreamConnection*>(handle->data);
+  // One buffer per worker: every read is parsed (and copied out if needed) before the next.
+  *buf = uv_buf_init(self->worker_.read_buffer(), Worker::kReadBufferSize);
+}
+
+void DownstreamConnection::on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
+  auto* self = static_cast<DownstreamConnection*>(stream->data);
+  if (nread == 0) return;
+  if (nread < 0) {
+    self->flags_ |= kPeerClosed;
+    self->close();
+    return;
+  }
+  if (self->state_ == State::Lingering) return;  // discarded: we are only waiting for EOF
+  self->handle_input(buf->base, static_cast<size_t>(nread));
+}
+
+void DownstreamConnection::handle_input(const char* data, size_t len) {
+  if (state_ == State::Dispatched || !pipelined_.empty()) {
+    // Pipelined requests wait their turn; their bytes are held up to one head's worth plus a
+    // read, then reading stops until the current response is done.
+    pipelined_.append(data, len);
+    const size_t bound = snapshot_->config().limits.max_header_bytes + Worker::kReadBufferSize;
+    if (pipelined_.size() > bound && !(flags_ & kReadStopped)) {
+      uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp_));
+      flags_ |= kReadStopped;
+    }
+    if (state_ == State::ReadingRequest) process_pending();
+    return;
+  }
+  size_t consumed = 0;
+  processing_ = true;
+  bool more = feed(data, len, &consumed);
+  processing_ = false;
+  if (more && consumed < len) pipelined_.append(data + consumed, len - consumed);
+  if (state_ == State::ReadingRequest && !pipelined_.empty()) process_pending();
+}
+
+void DownstreamConnection::process_pending() {
+  if (processing_) return;  // the outer loop picks the bytes up
+  while (state_ == State::ReadingRequest && !pipelined_.empty()) {
+    input_.swap(pipelined_);
+    pipelined_.clear();
+    size_t consumed = 0;
+    processing_ = true;
+    bool more = feed(input_.data(), input_.size(), &consumed);
+    processing_ = false;
+    if (!more) {
+      input_.clear();
+      return;
+    }
+    // Whatever feed() did not take goes back in front of anything that arrived meanwhile.
+    input_.erase(0, consumed);
+    input_.append(pipelined_);
+    pipelined_.swap(input_);
+    input_.clear();
+    if (consumed == 0) break;
+  }
+  if ((flags_ & kReadStopped) && state_ == State::ReadingRequest) {
+    flags_ &= ~kReadStopped;
+    uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), &on_alloc, &on_read);
+  }
+}
+
+// Parses as many whole requests as the bytes hold, dispatching each. Returns false when the
+// connection is done with input (rejected or closing); *consumed tells how far it got.
+bool DownstreamConnection::feed(const char* data, size_t len, size_t* consumed) {
+  *consumed = 0;
+  while (*consumed < len) {
+    if (state_ != State::ReadingRequest) return state_ == State::Dispatched;
+    const bool was_in_message = parser_.in_message();
+    http::RequestParser::FeedResult r = parser_.feed(data + *consumed, len - *consumed);
+    *consumed += r.consumed;
+    switch (r.state) {
+      case http::RequestParser::State::NeedMore:
+        if (!was_in_message && parser_.in_message()) {
+          // A new request started: it now has header_timeout to arrive whole.
+          arm_timer(static_cast<uint64_t>(snapshot_->config().limits.header_timeout.count()));
+        }
+        if (parser_.head_complete() && !(flags_ & kSentContinue)) {
+          auto expect = request_.header("expect");
+          if (expect && http::iequals(*expect, "100-continue")) {
+            flags_ |= kSentContinue;
+            static const char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
+            uv_buf_t b = uv_buf_init(const_cast<char*>(kContinue), sizeof kContinue - 1);
+            send(&b, 1);
+          }
+        }
+        return true;
+      case http::RequestParser::State::Failed:
+        reject(parser_.error());
+        return false;
+      case http::RequestParser::State::Complete:
+        dispatch();
+        if (state_ == State::Lingering || state_ == State::Closing) return false;
+        break;
+    }
+  }
+  return true;
+}
+
+void DownstreamConnection::dispatch() {
+  uv_timer_stop(&timer_);
+  flags_ &= ~(kSentContinue | kInMessage);
+  set_state(State::Dispatched);
+  session_.start(request_, worker_.snapshot());
+}
+
+void DownstreamConnection::reject(http::ParseError error) {
+  const int status = http::status_of(error);
+  std::string body =
+      http::openai_error_body(parser_.detail(), "invalid_request_error", code_of(error));
+  std::string response = http::json_response(status, body, /*keep_alive=*/false);
+  uv_buf_t buf = uv_buf_init(response.data(), static_cast<unsigned>(response.size()));
+  send(&buf, 1);
+  worker_.count_rejected(status);
+  close_gracefully();
+}
+
+bool DownstreamConnection::keep_alive_allowed() const {
+  return request_.keep_alive && worker_.state() == Worker::State::Running &&
+         !(flags_ & kPeerClosed) && state_ != State::Closing && state_ != State::Lingering;
+}
+
+void DownstreamConnection::on_session_done(bool keep_alive) {
+  if (state_ != State::Dispatched) return;  // closed while the session wound down
+  parser_.next_message();
+  if (!keep_alive) {
+    set_state(State::ReadingRequest);
+    close_gracefully();
+    return;
+  }
+  set_state(State::ReadingRequest);
+  arm_timer(static_cast<uint64_t>(snapshot_->config().limits.idle_timeout.count()));
+  if (!pipelined_.empty()) process_pending();
+  if ((flags_ & kReadStopped) && state_ == State::ReadingRequest) {
+    flags_ &= ~kReadStopped;
+    uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), &on_alloc, &on_read);
+  }
+}
+
+void DownstreamConnection::send(const uv_buf_t* bufs, unsigned count) {
+  if (state_ == State::Closing) return;
+  size_t total = 0;
+  for (unsigned i = 0; i < count; ++i) total += bufs[i].len;
+  size_t written = 0;
+  if (!(flags_ & kWriteInFlight) && pending_.empty()) {
+    // The common case: the kernel takes everything now, nothing is copied or queued.
+    int r = uv_try_write(reinterpret_cast<uv_stream_t*>(&tcp_), bufs, count);
+    if (r == UV_EAGAIN || r == UV_ENOSYS) {
+      r = 0;
+    } else if (r < 0) {
+      flags_ |= kPeerClosed;
+      close();
+      return;
+    }
+    written = static_cast<size_t>(r);
+    if (written == total) return;
+  }
+  size_t skip = written;
+  for (unsigned i = 0; i < count; ++i) {
+    if (skip >= bufs[i].len) {
+      skip -= bufs[i].len;
+      continue;
+    }
+    pending_.append(bufs[i].base + skip, bufs[i].len - skip);
+    skip = 0;
+  }
+  if (!(flags_ & kWriteInFlight)) start_write();
+}
+
+void DownstreamConnection::start_write() {
+  writing_.swap(pending_);
+  pending_.clear();
+  uv_buf_t buf = uv_buf_init(writing_.data(), static_cast<unsigned>(writing_.size()));
+  write_req_.data = this;
+  if (uv_write(&write_req_, reinterpret_cast<uv_stream_t*>(&tcp_), &buf, 1, &on_write) != 0) {
+    writing_.clear();
+    flags_ |= kPeerClosed;
+    close();
+    return;
+  }
+  flags_ |= kWriteInFlight;
+}
+
+void DownstreamConnection::on_write(uv_write_t* req, int status) {
+  auto* self = static_cast<DownstreamConnection*>(req->data);
+  self->flags_ &= ~kWriteInFlight;
+  self->writing_.clear();
+  if (self->state_ == State::Closing) return;
+  if (status < 0) {
+    self->flags_ |= kPeerClosed;
+    self->close();
+    return;
+  }
+  if (!self->pending_.empty()) {
+    self->start_write();
+    return;
+  }
+  if (self->flags_ & kCloseAfterFlush) {
+    self->close_gracefully();
+    return;
+  }
+  if (self->queued_bytes() < kWriteLowWatermark) self->session_.on_downstream_drained();
+}
+
+void DownstreamConnection::close_gracefully() {
+  if (state_ == State::Closing || state_ == State::Lingering) return;
+  if (session_.active()) {
+    close();
+    return;
+  }
+  flags_ |= kCloseAfterFlush;
+  if (queued_bytes() > 0) return;  // on_write comes back here once the queue is empty
+  if (flags_ & kPeerClosed) {
+    close();
+    return;
+  }
+  set_state(State::Lingering);
+  uv_timer_stop(&timer_);
+  shutdown_req_.data = this;
+  if (uv_shutdown(&shutdown_req_, reinterpret_cast<uv_stream_t*>(&tcp_), &on_shutdown) != 0) {
+    close();
+    return;
+  }
+  if (flags_ & kReadStopped) {
+    flags_ &= ~kReadStopped;
+    uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), &on_alloc, &on_read);
+  }
+}
+
+void DownstreamConnection::on_shutdown(uv_shutdown_t* req, int status) {
+  auto* self = static_cast<DownstreamConnection*>(req->data);
+  if (self->state_ != State::Lingering) return;
+  if (status < 0) {
+    self->close();
+    return;
+  }
+  self->arm_timer(kLingerMs);
+}
+
+void DownstreamConnection::on_timer(uv_timer_t* timer) {
+  auto* self = static_cast<DownstreamConnection*>(timer->data);
+  switch (self->state_) {
+    case State::ReadingRequest:
+      if (self->parser_.in_message()) {
+        // Slowloris protection: the request did not arrive in time.
+        std::string body = http::openai_error_body(
+            "The request was not received within the server's time limit "
+            "(limits.header_timeout / limits.idle_timeout).",
+            "invalid_request_error", "request_timeout");
+        std::string response = http::json_response(408, body, false);
+        uv_buf_t buf = uv_buf_init(response.data(), static_cast<unsigned>(response.size()));
+        self->send(&buf, 1);
+        self->worker_.count_rejected(408);
+        self->close_gracefully();
+      } else {
+        self->close();  // idle keep-alive connection
+      }
+      return;
+    case State::Lingering:
+      self->close();
+      return;
+    case State::Dispatched:
+    case State::Closing:
+      return;
+  }
+}
+
+void DownstreamConnection::begin_drain() {
+  if (state_ == State::ReadingRequest && !parser_.in_message() && queued_bytes() == 0) close();
+  // Otherwise the current request finishes; keep_alive_allowed() is now false, so its response
+  // carries Connection: close and the connection closes after it.
+}
+
+void DownstreamConnection::close() {
+  if (state_ == State::Closing) return;
+  const bool was_dispatched = state_ == State::Dispatched;
+  state_ = State::Closing;
+  if (was_dispatched && session_.active()) session_.client_gone();
+  uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp_));
+  uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), &on_close);
+  uv_close(reinterpret_cast<uv_handle_t*>(&timer_), &on_close);
+}
+
+void DownstreamConnection::on_close(uv_handle_t* handle) {
+  auto* self = static_cast<DownstreamConnection*>(handle->data);
+  if (--self->open_handles_ == 0) self->worker_.connection_closed(self);
+}
+
+}  // namespace sluice::server

@@ -1,0 +1,106 @@
+// DownstreamConnection: one agent connection on a worker loop (HTTP/1.1, keep-alive,
+// pipelining answered strictly in order). Reads into the worker's shared read buffer and
+// parses in place; only pipelined leftovers are copied. Writes try the socket first
+// (uv_try_write: no copy when the kernel takes it all) and queue the rest, so a slow reader
+// fills a bounded queue whose watermarks pause and resume the upstream (DESIGN §10).
+#pragma once
+
+#include <uv.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "core/filter/snapshot.h"
+#include "core/http/request.h"
+#include "core/http/request_parser.h"
+#include "core/server/proxy_session.h"
+
+namespace sluice::server {
+
+class Worker;
+
+// Above this many queued bytes the upstream is paused; below the low mark it resumes.
+inline constexpr size_t kWriteHighWatermark = 256 * 1024;
+inline constexpr size_t kWriteLowWatermark = 64 * 1024;
+
+class DownstreamConnection {
+ public:
+  // ReadingRequest — waiting for / parsing a request (header or idle timer armed).
+  // Dispatched     — the session owns the current request; further bytes are only buffered.
+  // Lingering      — the last response is out and our FIN sent (uv_shutdown); unread input is
+  //                  drained for a moment so the kernel does not answer it with a RST that
+  //                  would destroy the response (e.g. a 413 sent before the body was read).
+  // Closing        — uv_close issued on both handles; freed in the last close callback.
+  // Transitions: ReadingRequest ⇄ Dispatched; either → Lingering → Closing; any → Closing.
+  enum class State : uint8_t { ReadingRequest, Dispatched, Lingering, Closing };
+  static const char* to_string(State s);
+
+  // Flag bits (one word, HAProxy style).
+  enum Flag : uint32_t {
+    kWriteInFlight = 1u << 0,    // uv_write pending on writing_
+    kCloseAfterFlush = 1u << 1,  // close once the write queue is empty
+    kSentContinue = 1u << 2,     // "100 Continue" already sent for the current request
+    kReadStopped = 1u << 3,      // reading paused (pipelined buffer full)
+    kPeerClosed = 1u << 4,       // EOF or read error seen
+    kInMessage = 1u << 5,        // the current request has started arriving
+  };
+
+  DownstreamConnection(Worker& worker, std::shared_ptr<const filter::ConfigSnapshot> snapshot);
+  ~DownstreamConnection();
+
+  // Called once the TCP handle was accepted into tcp(): starts reading and the header timer.
+  void start();
+  uv_tcp_t* tcp() { return &tcp_; }
+
+  // Sends bytes downstream, in order. Buffers must be valid during the call only.
+  void send(const uv_buf_t* bufs, unsigned count);
+  size_t queued_bytes() const { return pending_.size() + writing_.size(); }
+  // Whether the response to the current request may keep the connection open.
+  bool keep_alive_allowed() const;
+  // The session finished the current request; `keep_alive` false closes after the flush.
+  void on_session_done(bool keep_alive);
+  // Worker is draining: close now if idle, else after the current response.
+  void begin_drain();
+  // Closes the connection (idempotent). The session is told the client is gone if active.
+  void close();
+  bool closing() const { return state_ == State::Closing || state_ == State::Lingering; }
+
+ private:
+  static void on_alloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf);
+  static void on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
+  static void on_write(uv_write_t* req, int status);
+  static void on_timer(uv_timer_t* timer);
+  static void on_close(uv_handle_t* handle);
+
+  void handle_input(const char* data, size_t len);
+  void process_pending();
+  bool feed(const char* data, size_t len, size_t* consumed);
+  void dispatch();
+  void reject(http::ParseError error);
+  void start_write();
+  void close_gracefully();  // flush, FIN, linger, then close
+  static void on_shutdown(uv_shutdown_t* req, int status);
+  void set_state(State next);
+  void arm_timer(uint64_t ms);
+
+  Worker& worker_;
+  std::shared_ptr<const filter::ConfigSnapshot> snapshot_;  // the config this connection reads with
+  uv_tcp_t tcp_;
+  uv_timer_t timer_;  // header timeout while reading a request, idle timeout between them
+  uv_write_t write_req_;
+  uv_shutdown_t shutdown_req_;
+  State state_ = State::ReadingRequest;
+  uint32_t flags_ = 0;
+  int open_handles_ = 0;  // closed in on_close; the object is deleted when it reaches 0
+  http::HttpRequest request_;
+  http::RequestParser parser_;
+  std::string pipelined_;    // bytes received after the request being answered
+  std::string pending_;      // queued output not yet handed to uv_write
+  std::string input_;        // pipelined bytes being processed (swapped with pipelined_)
+  std::string writing_;      // output owned by the in-flight uv_write
+  bool processing_ = false;  // re-entrancy guard for process_pending()
+  ProxySession session_;
+};
+
+}  // namespace sluice::server

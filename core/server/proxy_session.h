@@ -1,0 +1,109 @@
+// ProxySession: one request's way through sluice (DESIGN §2), from the parsed request to the
+// last byte downstream: endpoint match and body fields, the request filters (with Stop/resume
+// and local replies), the route plan, upstream attempts, and the relay of the response —
+// holding the response head until the first body byte so a failed attempt can still be
+// retried or fall back, and ending a started stream with an explicit error event.
+// One session object is embedded in each DownstreamConnection and reused per request.
+#pragma once
+
+#include <uv.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/filter/filter.h"
+#include "core/filter/request_context.h"
+#include "core/filter/snapshot.h"
+#include "core/providers/backend.h"
+#include "core/server/router.h"
+#include "core/upstream/upstream_pool.h"
+
+namespace sluice::server {
+
+class DownstreamConnection;
+class Worker;
+
+class ProxySession final : public upstream::ResponseSink, public filter::ChainResumer {
+ public:
+  // Idle           — no request; start() is allowed.
+  // RunningChain   — request filters are running (synchronously).
+  // WaitingFilter  — a filter returned Stop; resume_chain() continues, client_gone() cancels.
+  // Upstream       — an attempt is in flight and nothing went downstream yet.
+  // Relaying       — the response head went downstream; retry is no longer possible.
+  // (Back to Idle once finish() handed the connection its keep-alive verdict.)
+  enum class State : uint8_t { Idle, RunningChain, WaitingFilter, Upstream, Relaying };
+  static const char* to_string(State s);
+
+  ProxySession(Worker& worker, DownstreamConnection& connection);
+  ~ProxySession() override;
+
+  // Takes the request the connection parsed; the snapshot is pinned until the request ends.
+  void start(http::HttpRequest& request, std::shared_ptr<const filter::ConfigSnapshot> snapshot);
+  // The client went away: abort the attempt, run on_complete, never touch the connection again.
+  void client_gone();
+  // The connection's write queue fell below the low watermark: resume a paused upstream.
+  void on_downstream_drained();
+  bool active() const { return state_ != State::Idle; }
+  State state() const { return state_; }
+
+  // ChainResumer
+  void resume_chain() override;
+
+  // ResponseSink (the current attempt)
+  void on_upstream_head(int status, std::span<const upstream::ResponseHeader> headers,
+                        std::optional<uint64_t> content_length) override;
+  void on_upstream_body(const char* data, size_t len) override;
+  void on_upstream_done() override;
+  void on_upstream_failure(const upstream::Failure& failure) override;
+
+ private:
+  void run_chain();
+  void answer_models();
+  void route();
+  void next_attempt();
+  void start_attempt(const filter::Candidate& candidate);
+  filter::AttemptDecision decide(const filter::AttemptOutcome& outcome);
+  void send_error(int status, std::string_view type, std::string_view code, std::string message);
+  void send_local_reply();
+  void flush_head(std::optional<uint64_t> content_length, const char* body, size_t body_len);
+  void send_chunk(const char* data, size_t len);
+  void end_stream_with_error(std::string_view type, std::string_view message);
+  void apply_backpressure();
+  void append_common_headers(std::string& out);
+  void finish(bool keep_alive);
+  void record();
+
+  Worker& worker_;
+  DownstreamConnection& connection_;
+  State state_ = State::Idle;
+  std::shared_ptr<const filter::ConfigSnapshot> snapshot_;  // pinned for this request
+  http::HttpRequest* request_ = nullptr;
+  filter::RequestContext ctx_;
+  std::vector<filter::Filter*> filters_;  // per-request filter objects, in chain order
+  size_t next_filter_ = 0;
+  RoutePlan plan_;
+  std::string route_notes_;  // "demo: connect_failure (…); " — for the 503 message
+
+  // The attempt in flight.
+  const filter::Candidate* candidate_ = nullptr;
+  providers::ProviderBackend* backend_ = nullptr;
+  providers::AttemptHandle* attempt_ = nullptr;
+  std::chrono::steady_clock::time_point attempt_started_;
+  double upstream_seconds_ = 0;  // time spent waiting on upstreams, all attempts
+
+  // Response relay.
+  int upstream_status_ = 0;
+  bool buffering_error_ = false;  // holding a 5xx/429 body until the attempt is decided
+  bool upstream_paused_ = false;
+  bool chunked_ = false;  // downstream framing is chunked (else Content-Length/close)
+  bool downstream_started_ = false;
+  bool event_stream_ = false;  // text/event-stream: errors after the first byte are events
+  std::optional<uint64_t> upstream_length_;
+  std::string head_;        // downstream head being built (without framing + final CRLF)
+  std::string error_body_;  // buffered upstream error body
+  std::string scratch_;     // chunk-size lines, error events
+};
+
+}  // namespace sluice::server

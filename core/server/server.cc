@@ -1,0 +1,192 @@
+#include "core/server/server.h"
+
+#include <unistd.h>
+
+#include <csignal>
+
+#include "core/admin/admin_server.h"
+#include "core/config/loader.h"
+#include "core/config/node_reader.h"
+#include "core/log/access_log.h"
+#include "core/log/log.h"
+#include "core/metrics/metrics.h"
+#include "core/server/listen_socket.h"
+#include "core/server/worker.h"
+#include "sluice_version.h"
+
+namespace sluice::server {
+
+Server::Server(std::string config_path) : config_path_(std::move(config_path)) {}
+
+Server::~Server() = default;
+
+int Server::run() {
+  std::shared_ptr<const config::Config> config;
+  try {
+    config = config::load_config_file(config_path_);
+    snapshot_ = filter::ConfigSnapshot::build(config, ++generation_);
+  } catch (const config::ConfigError& e) {
+    log::error(std::string("config rejected: ") + e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    log::error(std::string("config rejected: ") + e.what());
+    return 1;
+  }
+  ::signal(SIGPIPE, SIG_IGN);  // a vanished peer is an error code on write, never a signal
+
+  std::string error;
+  access_log_ = log::AccessLog::open(config->access_log, &error);
+  if (!access_log_) {
+    log::error("access_log: " + error);
+    return 1;
+  }
+
+  const unsigned workers = config->workers == 0 ? 1 : config->workers;
+  std::vector<std::vector<int>> fds_per_worker(workers);
+  for (const auto& address : config->listen) {
+    std::vector<int> fds;
+    BoundAddress bound;
+    if (!open_listen_sockets(address, workers, &fds, &bound, &error)) {
+      log::error("cannot listen on " + address.to_string() + ": " + error);
+      return 1;
+    }
+    for (unsigned w = 0; w < workers; ++w) fds_per_worker[w].push_back(fds[w]);
+    log::info("listening on " + bound.host + ":" + std::to_string(bound.port));
+  }
+
+  uv_loop_init(&loop_);
+  uv_async_init(&loop_, &worker_exit_, &Server::on_worker_exit);
+  worker_exit_.data = this;
+  for (uv_signal_t* s : {&sigterm_, &sigint_, &sighup_}) {
+    uv_signal_init(&loop_, s);
+    s->data = this;
+  }
+  uv_signal_start(&sigterm_, &Server::on_signal, SIGTERM);
+  uv_signal_start(&sigint_, &Server::on_signal, SIGINT);
+  uv_signal_start(&sighup_, &Server::on_signal, SIGHUP);
+
+  WorkerServices services;
+  services.access_log = access_log_.get();
+  services.on_exit = [](void* arg) {
+    auto* self = static_cast<Server*>(arg);
+    self->workers_exited_.fetch_add(1, std::memory_order_acq_rel);
+    uv_async_send(&self->worker_exit_);
+  };
+  services.on_exit_arg = this;
+  for (unsigned w = 0; w < workers; ++w) {
+    workers_.push_back(std::make_unique<Worker>(w, snapshot_, fds_per_worker[w], services));
+  }
+  for (auto& w : workers_) w->start();
+
+  if (!start_admin(*config, &error)) {
+    log::error("admin: " + error);
+    exit_code_ = 1;
+    begin_shutdown("admin listener failed");
+  } else {
+    ready_ = true;
+    log::info(std::string("sluice ") + SLUICE_VERSION + " ready: " + std::to_string(workers) +
+              " worker(s), config generation " + std::to_string(generation_) + " from " +
+              config->source_path);
+  }
+
+  uv_run(&loop_, UV_RUN_DEFAULT);
+  for (auto& w : workers_) w->join();
+  workers_.clear();
+  uv_loop_close(&loop_);
+  access_log_.reset();  // flushes what the workers handed over
+  log::info("sluice stopped");
+  return exit_code_;
+}
+
+void Server::on_signal(uv_signal_t* handle, int signum) {
+  auto* self = static_cast<Server*>(handle->data);
+  if (signum == SIGHUP) {
+    self->reload("SIGHUP");
+    return;
+  }
+  if (self->shutting_down_) {
+    // A second SIGINT/SIGTERM while draining: the operator wants out now.
+    log::warn("second stop signal: exiting without waiting for the drain");
+    ::_exit(1);
+  }
+  self->begin_shutdown(signum == SIGTERM ? "SIGTERM" : "SIGINT");
+}
+
+admin::ReloadResult Server::reload(const char* trigger) {
+  admin::ReloadResult result;
+  last_reload_.at = std::chrono::system_clock::now();
+  try {
+    auto config = config::load_config_file(config_path_);
+    auto next = filter::ConfigSnapshot::build(config, generation_ + 1);
+    ++generation_;
+    snapshot_ = next;
+    for (auto& w : workers_) w->publish(next);
+    result.ok = true;
+    log::info(std::string("config reloaded (") + trigger + "): generation " +
+              std::to_string(generation_));
+  } catch (const std::exception& e) {
+    result.ok = false;
+    result.error = e.what();
+    log::error(std::string("config reload (") + trigger + ") rejected, still serving generation " +
+               std::to_string(generation_) + ": " + e.what());
+  }
+  result.generation = generation_;
+  last_reload_.ok = result.ok;
+  last_reload_.error = result.error;
+  last_reload_.generation = generation_;
+  return result;
+}
+
+void Server::begin_shutdown(const char* why) {
+  if (shutting_down_) return;
+  shutting_down_ = true;
+  ready_ = false;
+  log::info(std::string(why) + ": draining (up to " +
+            std::to_string(snapshot_->config().drain_timeout.count()) + "ms)");
+  for (auto& w : workers_) w->request_drain();
+  if (workers_.empty()) finish_shutdown();
+}
+
+void Server::on_worker_exit(uv_async_t* handle) {
+  auto* self = static_cast<Server*>(handle->data);
+  if (self->workers_exited_.load(std::memory_order_acquire) == self->workers_.size()) {
+    self->finish_shutdown();
+  }
+}
+
+void Server::finish_shutdown() {
+  stop_admin();
+  for (uv_signal_t* s : {&sigterm_, &sigint_, &sighup_}) {
+    uv_close(reinterpret_cast<uv_handle_t*>(s), nullptr);
+  }
+  uv_close(reinterpret_cast<uv_handle_t*>(&worker_exit_), nullptr);
+}
+
+}  // namespace sluice::server
+
+// --- admin wiring --------------------------------------------------------------------------
+namespace sluice::server {
+
+bool Server::start_admin(const config::Config& config, std::string* error) {
+  admin::AdminHooks hooks;
+  hooks.current_config = [this] {
+    return admin::ConfigView{snapshot_->config_ptr(), snapshot_->generation()};
+  };
+  hooks.ready = [this] { return ready_; };
+  hooks.reload = [this] { return reload("POST /reload"); };
+  hooks.last_reload = [this] { return last_reload_; };
+  admin_ =
+      std::make_unique<admin::AdminServer>(&loop_, std::move(hooks), metrics::Metrics::process());
+  int rc = admin_->start(config.admin);
+  if (rc != 0) {
+    *error = "cannot listen on " + config.admin.to_string() + ": " + uv_strerror(rc);
+    return false;
+  }
+  return true;
+}
+
+void Server::stop_admin() {
+  if (admin_) admin_->close([] {});
+}
+
+}  // namespace sluice::server

@@ -1,0 +1,116 @@
+// Worker: one thread, one libuv loop (DESIGN §2). Owns its SO_REUSEPORT listener(s), its
+// downstream connections, one provider backend (upstream pool) per provider, and its shares of
+// metrics and access log. Nothing here is shared with other workers except through the
+// thread-safe hand-offs named below (drain request, snapshot publish).
+#pragma once
+
+#include <uv.h>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_set>
+#include <vector>
+
+#include "core/filter/snapshot.h"
+#include "core/log/request_record.h"
+#include "core/providers/backend.h"
+
+namespace sluice::metrics {
+class RequestMetrics;
+}
+namespace sluice::log {
+class AccessLogBuffer;
+class AccessLog;
+}  // namespace sluice::log
+
+namespace sluice::server {
+
+class DownstreamConnection;
+
+// Process-wide services a worker reports to (owned by the Server, outlive the workers).
+struct WorkerServices {
+  log::AccessLog* access_log = nullptr;  // may be null (off)
+  void (*on_exit)(void* arg) = nullptr;  // called on the worker thread after its loop closed
+  void* on_exit_arg = nullptr;
+};
+
+class Worker {
+ public:
+  // Running  — accepting and serving.
+  // Draining — listeners closed; existing connections finish (keep-alive ones are told to
+  //            close); the drain timer bounds how long.
+  // Stopped  — every handle closed; the loop has returned.
+  enum class State : uint8_t { Running, Draining, Stopped };
+
+  Worker(unsigned index, std::shared_ptr<const filter::ConfigSnapshot> snapshot,
+         std::vector<int> listen_fds, WorkerServices services);
+  ~Worker();
+
+  void start();                                                          // spawns the thread
+  void request_drain();                                                  // any thread
+  void publish(std::shared_ptr<const filter::ConfigSnapshot> snapshot);  // any thread
+  void join();
+
+  // --- worker thread only ---------------------------------------------------------------
+  uv_loop_t* loop() { return &loop_; }
+  unsigned index() const { return index_; }
+  State state() const { return state_; }
+  char* read_buffer() { return read_buffer_.get(); }
+  static constexpr size_t kReadBufferSize = 64 * 1024;
+  providers::ProviderBackend* backend_for(const config::Provider& provider);
+  void record(const log::RequestRecord& record);
+  void request_started();
+  void request_finished();
+  void next_request_id(std::string& out);
+  // The snapshot new requests use (a reload replaces it; in-flight requests keep theirs).
+  const std::shared_ptr<const filter::ConfigSnapshot>& snapshot() const { return current_; }
+  // A request refused before it reached a session (bad framing, limits, timeouts).
+  void count_rejected(int status);
+  void connection_closed(DownstreamConnection* connection);
+
+ private:
+  static void on_connection(uv_stream_t* server, int status);
+  static void on_async(uv_async_t* handle);
+  static void on_drain_timeout(uv_timer_t* timer);
+  static void on_handle_closed(uv_handle_t* handle);
+  void run();
+  void begin_drain();
+  void maybe_finish_drain();
+  void close_everything();
+
+  unsigned index_;
+  uv_loop_t loop_;
+  std::thread thread_;
+  State state_ = State::Running;
+  std::vector<int> listen_fds_;
+  std::vector<std::unique_ptr<uv_tcp_t>> listeners_;
+  uv_async_t async_;  // wakes the loop for drain / publish
+  uv_timer_t drain_timer_;
+  uv_timer_t flush_timer_;  // access log flush
+  std::atomic<bool> drain_requested_{false};
+  std::mutex publish_mutex_;
+  std::shared_ptr<const filter::ConfigSnapshot> published_;  // guarded by publish_mutex_
+  std::shared_ptr<const filter::ConfigSnapshot> current_;    // worker thread only
+  std::unique_ptr<char[]> read_buffer_;
+  std::unordered_set<DownstreamConnection*> connections_;
+  struct BackendEntry {
+    const config::Provider* provider;  // identity within the snapshot that created it
+    std::string name;
+    std::unique_ptr<providers::ProviderBackend> backend;
+  };
+  std::vector<BackendEntry> backends_;
+  size_t backends_shutting_down_ = 0;
+  int open_handles_ = 0;
+  WorkerServices services_;
+  std::unique_ptr<metrics::RequestMetrics> metrics_;
+  std::unique_ptr<log::AccessLogBuffer> access_log_;
+  uint64_t request_counter_ = 0;
+  uint64_t id_seed_ = 0;
+  uint32_t max_connections_ = 0;  // this worker's share of limits.max_connections
+};
+
+}  // namespace sluice::server
