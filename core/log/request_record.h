@@ -16,7 +16,10 @@ struct RequestRecord {
   std::string_view path;
   std::string_view endpoint;        // "chat.completions", ...
   std::string_view agent;           // "" = anonymous
-  std::string_view model;           // logical model requested
+  std::string_view model;           // logical model requested (as the client sent it)
+  // True when `model` is a configured name (resolved by model_alias, or routed as-is to
+  // default_provider). Metrics label only known names, so a client cannot mint label sets.
+  bool model_known = false;
   std::string_view provider;        // "" = none contacted
   std::string_view physical_model;  // as sent upstream
   int status = 0;                   // sent downstream

@@ -585,6 +585,7 @@ void ProxySession::record() {
   r.endpoint = filter::to_string(ctx_.endpoint);
   r.agent = ctx_.agent != nullptr ? std::string_view(ctx_.agent->name) : std::string_view();
   r.model = ctx_.fields.model;
+  r.model_known = ctx_.model_group != nullptr;
   if (ctx_.last_candidate.provider != nullptr) {
     r.provider = ctx_.last_candidate.provider->name;
     r.physical_model = ctx_.last_candidate.physical_model;

@@ -186,8 +186,14 @@ providers::ProviderBackend* Worker::backend_for(const config::Provider& provider
 }
 
 void Worker::record(const log::RequestRecord& r) {
-  metrics_->record(r);
   if (access_log_) access_log_->record(r);
+  if (r.model_known) {
+    metrics_->record(r);
+  } else {
+    log::RequestRecord labelled = r;
+    labelled.model = {};
+    metrics_->record(labelled);
+  }
 }
 
 void Worker::request_started() {
