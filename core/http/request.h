@@ -3,6 +3,7 @@
 // the head's bytes live in one buffer and headers are offsets into it.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -10,6 +11,14 @@
 #include <vector>
 
 namespace sluice::http {
+
+// Spare capacity the parser leaves past the end of HttpRequest::body once a message is complete,
+// so simdjson can read the body in place (SIMDJSON_PADDING is 64).
+inline constexpr size_t kBodyPadding = 64;
+
+// A body buffer larger than this is released by clear() instead of being kept for the next
+// request, so one big upload does not pin its memory for the life of a keep-alive connection.
+inline constexpr size_t kMaxRetainedBodyCapacity = 1u << 20;
 
 struct HeaderRef {  // offsets into HttpRequest::head_storage
   uint32_t name_off, name_len, value_off, value_len;
@@ -27,9 +36,10 @@ class HttpRequest {
  public:
   std::string_view method() const;
   std::string_view target() const;  // "/v1/chat/completions?x=1"
-  std::string_view path() const;    // target without the query
-  int http_minor = 1;               // HTTP/1.x
-  bool keep_alive = true;           // after Connection: close / HTTP/1.0 rules
+  // target without the query (and without scheme://authority for an absolute-form target).
+  std::string_view path() const;
+  int http_minor = 1;      // HTTP/1.x
+  bool keep_alive = true;  // after Connection: close / HTTP/1.0 rules; false after an Upgrade
   std::optional<uint64_t> content_length;
   bool chunked = false;
 
@@ -41,15 +51,27 @@ class HttpRequest {
   // Upgrade, Proxy-Authorization, Proxy-Connection, and any named in Connection:).
   bool is_hop_by_hop(size_t i) const;
 
-  std::string body;  // the whole (de-chunked) body; bounded by limits.max_request_body
+  // The whole (de-chunked) body; bounded by limits.max_request_body. Once the parser reports
+  // Complete, body.capacity() >= body.size() + kBodyPadding.
+  std::string body;
 
+  // Forgets the request but keeps buffer capacity (except a body over kMaxRetainedBodyCapacity).
   void clear();
 
-  // For the parser.
+  // For the parser. Header names/values, method and target are byte ranges of head_storage;
+  // nothing here holds a pointer, so growing head_storage never leaves a dangling view.
+  struct Span {
+    uint32_t off, len;
+  };
   std::string head_storage;
   std::vector<HeaderRef> headers_;
   uint32_t method_off = 0, method_len = 0, target_off = 0, target_len = 0;
-  std::vector<std::string_view> connection_tokens_;  // lowercase tokens named in Connection:
+  std::vector<Span> connection_tokens_;  // tokens named in Connection: (case as received)
+
+ private:
+  std::string_view view(uint32_t off, uint32_t len) const {
+    return std::string_view(head_storage).substr(off, len);
+  }
 };
 
 }  // namespace sluice::http

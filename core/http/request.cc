@@ -1,0 +1,93 @@
+#include "core/http/request.h"
+
+#include <array>
+
+namespace sluice::http {
+
+namespace {
+
+char ascii_lower(char c) {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + ('a' - 'A')) : c;
+}
+
+// Always hop-by-hop (RFC 9110 §7.6.1 plus the de-facto Keep-Alive / Proxy-* ones).
+constexpr std::array<std::string_view, 8> kHopByHop = {
+    "connection", "keep-alive", "proxy-connection",  "proxy-authorization",
+    "te",         "trailer",    "transfer-encoding", "upgrade",
+};
+
+}  // namespace
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
+  }
+  return true;
+}
+
+std::string_view HttpRequest::method() const {
+  return view(method_off, method_len);
+}
+
+std::string_view HttpRequest::target() const {
+  return view(target_off, target_len);
+}
+
+std::string_view HttpRequest::path() const {
+  std::string_view t = target();
+  if (!t.empty() && t.front() != '/') {
+    // absolute-form ("http://host/p?q", RFC 9112 §3.2.2): the path starts after the authority.
+    // authority-form (CONNECT) and asterisk-form ("*") have no path to cut.
+    size_t scheme_end = t.find("://");
+    if (scheme_end != std::string_view::npos) {
+      size_t slash = t.find('/', scheme_end + 3);
+      if (slash == std::string_view::npos) return "/";
+      t.remove_prefix(slash);
+    }
+  }
+  size_t end = t.find_first_of("?#");
+  return end == std::string_view::npos ? t : t.substr(0, end);
+}
+
+HeaderView HttpRequest::header_at(size_t i) const {
+  const HeaderRef& h = headers_[i];
+  return HeaderView{view(h.name_off, h.name_len), view(h.value_off, h.value_len)};
+}
+
+std::optional<std::string_view> HttpRequest::header(std::string_view name) const {
+  for (const HeaderRef& h : headers_) {
+    if (iequals(view(h.name_off, h.name_len), name)) return view(h.value_off, h.value_len);
+  }
+  return std::nullopt;
+}
+
+bool HttpRequest::is_hop_by_hop(size_t i) const {
+  const HeaderRef& h = headers_[i];
+  std::string_view name = view(h.name_off, h.name_len);
+  for (std::string_view hop : kHopByHop) {
+    if (iequals(name, hop)) return true;
+  }
+  for (const Span& token : connection_tokens_) {
+    if (iequals(name, view(token.off, token.len))) return true;
+  }
+  return false;
+}
+
+void HttpRequest::clear() {
+  head_storage.clear();
+  headers_.clear();
+  connection_tokens_.clear();
+  method_off = method_len = target_off = target_len = 0;
+  http_minor = 1;
+  keep_alive = true;
+  content_length.reset();
+  chunked = false;
+  if (body.capacity() > kMaxRetainedBodyCapacity) {
+    std::string().swap(body);
+  } else {
+    body.clear();
+  }
+}
+
+}  // namespace sluice::http
