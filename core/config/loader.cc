@@ -108,7 +108,7 @@ void read_limits(NodeReader& root, Config& config) {
 
 void read_default_provider(NodeReader& root, Config& config) {
   auto name = root.string("default_provider");
-  if (!name) {
+  if (!name || name->empty()) {  // "" (e.g. from ${VAR:-}) is the same as not set
     // With a single provider there is nothing to choose: requests that model_alias does not
     // resolve (or every request, without model_alias) go there.
     if (config.providers.size() == 1) config.default_provider = config.providers.begin()->first;
@@ -147,9 +147,13 @@ void read_access_log(NodeReader& root, Config& config) {
 std::shared_ptr<const Config> build(YAML::Node document, const std::string& path,
                                     const EnvLookup& env) {
   auto config = std::make_shared<Config>();
-  const std::filesystem::path absolute = std::filesystem::absolute(path).lexically_normal();
-  config->source_path = absolute.string();
-  config->base_dir = absolute.parent_path().string();
+  if (path.empty()) {  // text that came from no file: relative paths are relative to the cwd
+    config->base_dir = std::filesystem::current_path().string();
+  } else {
+    const std::filesystem::path absolute = std::filesystem::absolute(path).lexically_normal();
+    config->source_path = absolute.string();
+    config->base_dir = absolute.parent_path().string();
+  }
 
   load::substitute_env_in_document(document, env, path);
   NodeReader root(document, "", path);

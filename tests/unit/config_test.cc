@@ -472,6 +472,9 @@ TEST(ConfigValues, PlainAgentKeysAreHashedAndDigestsKept) {
 TEST(ConfigValues, MultipleProvidersNeedNoDefault) {
   auto config = load("listen: 127.0.0.1:0\nproviders:\n  a: {type: mock}\n  b: {type: mock}\n");
   EXPECT_EQ(config->default_provider, "");
+  // An empty default_provider (e.g. "${DEFAULT_PROVIDER:-}") is the same as none.
+  config = load("listen: 127.0.0.1:0\ndefault_provider: ${D:-}\nproviders:\n  a: {type: mock}\n");
+  EXPECT_EQ(config->default_provider, "a");
 }
 
 TEST(ConfigValues, WorkersAndRelativePaths) {
