@@ -130,6 +130,12 @@ export async function startMockProvider() {
       });
       if (!res.ok) throw new Error(`mock /__control ${behavior}: HTTP ${res.status} ${await res.text()}`);
     },
+    // The last requests the mock received (method, path, headers, body), oldest first.
+    async requests() {
+      const res = await fetch(`${origin}/__requests`);
+      if (!res.ok) throw new Error(`mock /__requests: HTTP ${res.status} ${await res.text()}`);
+      return res.json();
+    },
     stop: () => child.stop(),
   };
 }

@@ -142,6 +142,20 @@ describe('OpenAI SDK → sluice → OpenAI-compatible upstream (mock provider)',
     assert.equal(chunks.filter((c) => c.usage).length, 1, 'more than one usage chunk');
   });
 
+  test('upstream gets the provider key and the physical model, never the agent key', PER_TEST, async () => {
+    await openai.chat.completions.create({ model: 'fast', messages: [{ role: 'user', content: 'who am I' }] });
+    const seen = await mock.requests();
+    const last = seen.filter((r) => r.path.endsWith('/chat/completions')).at(-1);
+    assert.ok(last, `the mock saw no chat request: ${JSON.stringify(seen).slice(0, 500)}`);
+    assert.equal(last.method, 'POST');
+    assert.equal(last.path, '/v1/chat/completions');
+    const header = (name) =>
+      Object.entries(last.headers).find(([k]) => k.toLowerCase() === name)?.[1];
+    assert.equal(header('authorization'), 'Bearer sk-upstream-e2e-secret');
+    assert.ok(!JSON.stringify(last.headers).includes(AGENT_KEY), 'the agent key went upstream');
+    assert.equal(JSON.parse(last.body).model, 'gpt-4o-mini');
+  });
+
   test('models.list returns the logical models the agent may use', PER_TEST, async () => {
     const ids = [];
     for await (const model of openai.models.list()) {
@@ -213,9 +227,13 @@ describe('OpenAI SDK → sluice → OpenAI-compatible upstream (mock provider)',
   });
 
   test('an upstream reset before any byte → an API error (502), not a hang', PER_TEST, async () => {
-    await mock.control('reset', 1);
+    // Per-request behaviour header (sluice forwards it): every connection the attempt uses is
+    // reset, including the fresh one sluice opens when a reused keep-alive connection fails.
     const err = await thrown(() =>
-      openai.chat.completions.create({ model: 'fast', messages: [{ role: 'user', content: 'reset' }] }),
+      openai.chat.completions.create(
+        { model: 'fast', messages: [{ role: 'user', content: 'reset' }] },
+        { headers: { 'x-mock-behavior': 'reset' } },
+      ),
     );
     assert.ok(err instanceof OpenAI.APIError, `got ${err?.constructor?.name}: ${err?.message}`);
     assert.equal(err.status, 502);
@@ -223,6 +241,18 @@ describe('OpenAI SDK → sluice → OpenAI-compatible upstream (mock provider)',
       err.type === 'upstream_error' || err.code === 'upstream_error',
       `type ${err.type}, code ${err.code}`,
     );
+  });
+
+  test("the provider's own error reaches the SDK as the provider said it", PER_TEST, async () => {
+    const err = await thrown(() =>
+      openai.chat.completions.create(
+        { model: 'fast', messages: [{ role: 'user', content: 'bad' }] },
+        { headers: { 'x-mock-behavior': 'status:400' } },
+      ),
+    );
+    assert.ok(err instanceof OpenAI.BadRequestError, `got ${err?.constructor?.name}: ${err?.message}`);
+    assert.equal(err.status, 400);
+    assert.match(err.message, /mock provider failure/);
   });
 
   test('an upstream that never answers → 504 after first_byte (2s)', PER_TEST, async () => {
