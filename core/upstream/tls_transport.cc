@@ -202,30 +202,4 @@ std::unique_ptr<Transport> make_tls_transport(SSL_CTX* ctx, const std::string& h
   return std::make_unique<TlsTransport>(ctx, host, host_is_ip, verify, buffers);
 }
 
-SSL_CTX* make_tls_client_context(bool verify, std::string* error) {
-  SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
-  if (!ctx) {
-    *error = "SSL_CTX_new failed";
-    return nullptr;
-  }
-  SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-  // A server-initiated renegotiation would make writes wait on reads; refuse it.
-  SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);
-  static const unsigned char kAlpn[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
-  SSL_CTX_set_alpn_protos(ctx, kAlpn, sizeof kAlpn);  // returns 0 on success (sic)
-  if (verify) {
-    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
-    // The system store (Debian: /etc/ssl/certs), or SSL_CERT_FILE / SSL_CERT_DIR if set.
-    if (SSL_CTX_set_default_verify_paths(ctx) != 1) {
-      *error = "could not load the system certificate store";
-      SSL_CTX_free(ctx);
-      ERR_clear_error();
-      return nullptr;
-    }
-  } else {
-    SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);
-  }
-  return ctx;
-}
-
 }  // namespace sluice::upstream

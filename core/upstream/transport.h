@@ -47,15 +47,18 @@ class Transport {
 
 std::unique_ptr<Transport> make_tcp_transport();
 
-// `ctx` from make_tls_client_context. `host` is both the SNI name (unless it is an IP literal)
+// `ctx` from acquire_tls_client_context. `host` is both the SNI name (unless it is an IP literal)
 // and the name the certificate must match when `verify` is on. `buffers` lends the scratch
 // buffer decrypted bytes land in.
 std::unique_ptr<Transport> make_tls_transport(SSL_CTX* ctx, const std::string& host,
                                               bool host_is_ip, bool verify,
                                               ReadBufferPool* buffers);
 
-// A client SSL_CTX: TLS >= 1.2, ALPN http/1.1, and with `verify` the system trust store and
-// SSL_VERIFY_PEER. nullptr (with `error` filled) if OpenSSL cannot make one.
-SSL_CTX* make_tls_client_context(bool verify, std::string* error);
+// A client SSL_CTX: TLS >= 1.2, ALPN http/1.1, and with `verify` SSL_VERIFY_PEER against the
+// system trust store (or only the PEM bundle `ca_file`, when not empty). Shared process-wide
+// per (verify, ca_file): loading the system store costs ~100ms of CPU, paid once, by the
+// first caller (the others wait for it). Returns a new reference (release with SSL_CTX_free),
+// or nullptr with `error` filled.
+SSL_CTX* acquire_tls_client_context(bool verify, const std::string& ca_file, std::string* error);
 
 }  // namespace sluice::upstream

@@ -30,7 +30,7 @@ uint64_t ms(config::Duration d) {
 }  // namespace
 
 struct UpstreamPool::Impl final : ConnectionOwner {
-  Impl(uv_loop_t* loop, const config::Provider& provider);
+  Impl(uv_loop_t* loop, const config::Provider& provider, const PoolOptions& options);
   ~Impl();
 
   Exchange* start(std::span<const uv_buf_t> request, ResponseSink* sink);
@@ -89,7 +89,7 @@ struct UpstreamPool::Impl final : ConnectionOwner {
   void* done_arg = nullptr;
 };
 
-UpstreamPool::Impl::Impl(uv_loop_t* l, const config::Provider& provider)
+UpstreamPool::Impl::Impl(uv_loop_t* l, const config::Provider& provider, const PoolOptions& options)
     : loop(l),
       dns(l, provider.url.host, provider.url.port),
       total_ms(ms(provider.timeouts.total)),
@@ -108,7 +108,7 @@ UpstreamPool::Impl::Impl(uv_loop_t* l, const config::Provider& provider)
   settings.buffers = &buffers;
   if (settings.tls) {
     std::string error;
-    settings.ssl_ctx = make_tls_client_context(settings.tls_verify, &error);
+    settings.ssl_ctx = acquire_tls_client_context(settings.tls_verify, options.tls_ca_file, &error);
     // Without a context every connect fails with ConnectFailure saying TLS is unavailable.
   }
   uv_timer_init(loop, &queue_timer);
@@ -391,7 +391,11 @@ void UpstreamPool::Impl::on_pool_timer_closed_cb(uv_handle_t* h) {
 // ---- public face --------------------------------------------------------------------------
 
 UpstreamPool::UpstreamPool(uv_loop_t* loop, const config::Provider& provider)
-    : impl_(new Impl(loop, provider)) {}
+    : UpstreamPool(loop, provider, PoolOptions{}) {}
+
+UpstreamPool::UpstreamPool(uv_loop_t* loop, const config::Provider& provider,
+                           const PoolOptions& options)
+    : impl_(new Impl(loop, provider, options)) {}
 
 UpstreamPool::~UpstreamPool() {
   delete impl_;

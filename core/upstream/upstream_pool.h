@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <string>
 #include <string_view>
 
 #include "core/config/config.h"
@@ -56,10 +57,20 @@ class ResponseSink {
 
 class Exchange;  // opaque; owned by the pool
 
+// Pool settings that config::Provider does not carry.
+struct PoolOptions {
+  // A PEM bundle trusted instead of the system store when tls_verify is on (tests; private
+  // CAs). Empty: the system store.
+  std::string tls_ca_file;
+};
+
 class UpstreamPool {
  public:
   // Copies what it needs from `provider` (url, tls_verify, timeouts, max_connections).
+  // For an https provider, the first pool in the process loads the system trust store
+  // (~100ms of CPU; shared by every later pool): make it at start-up, not on a busy loop.
   UpstreamPool(uv_loop_t* loop, const config::Provider& provider);
+  UpstreamPool(uv_loop_t* loop, const config::Provider& provider, const PoolOptions& options);
   ~UpstreamPool();  // only after shutdown() completed
   UpstreamPool(const UpstreamPool&) = delete;
   UpstreamPool& operator=(const UpstreamPool&) = delete;
