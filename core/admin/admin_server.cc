@@ -99,10 +99,7 @@ int AdminServer::start(const config::HostPort& address) {
   if (rc == 0) {
     rc = uv_listen(reinterpret_cast<uv_stream_t*>(&listener_), 128, &AdminServer::on_connection);
   }
-  if (rc != 0) {
-    log::error("admin: cannot listen on " + address.to_string() + ": " + uv_strerror(rc));
-    return rc;
-  }
+  if (rc != 0) return rc;  // the caller reports it, with the address
   port_ = bound_port(&listener_);
   // Tests and operators read the port from this exact line (port 0 picks a free one).
   log::info("admin listening on " + config::HostPort{address.host, port_}.to_string());
