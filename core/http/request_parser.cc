@@ -43,7 +43,8 @@ RequestParser::RequestParser(const ParserLimits& limits, HttpRequest* request)
   // Capacity is kept across the requests of the connection (HttpRequest::clear), so this is the
   // only allocation a typical connection makes for heads; a bigger head grows it once.
   request_->head_storage.reserve(std::min<uint32_t>(limits_.max_header_bytes, 4096));
-  request_->headers_.reserve(std::min<uint32_t>(limits_.max_headers, 32));
+  request_->headers_.reserve(std::min<uint32_t>(limits_.max_headers, 32) +
+                             1);  // +1: see TooManyHeaders
   request_->connection_tokens_.reserve(4);
 }
 
@@ -270,28 +271,22 @@ int RequestParser::on_version_complete(llhttp_t* p) {
   return 0;
 }
 
+// Limits are checked in the *_complete callbacks, never on a span piece: pieces depend on how
+// the bytes were split into reads, and the verdict on a request must not.
 int RequestParser::on_header_field(llhttp_t* p, const char* at, size_t len) {
   RequestParser& me = self(p);
-  if (me.phase_ == Phase::Trailers) {  // trailers are checked and counted, then dropped
-    if (me.header_part_ == HeaderPart::BetweenHeaders) {
-      if (++me.trailer_fields_ > me.limits_.max_headers) {
-        return me.fail(ParseError::TooManyHeaders, nullptr);
-      }
-      me.header_part_ = HeaderPart::InName;
-    }
-    return 0;
-  }
-  HttpRequest& r = *me.request_;
   if (me.header_part_ == HeaderPart::BetweenHeaders) {
-    if (r.headers_.size() >= me.limits_.max_headers) {
-      return me.fail(ParseError::TooManyHeaders, nullptr);
-    }
-    const auto off = static_cast<uint32_t>(r.head_storage.size());
-    r.headers_.push_back(HeaderRef{off, 0, off, 0});
     me.header_part_ = HeaderPart::InName;
+    if (me.phase_ != Phase::Trailers) {
+      HttpRequest& r = *me.request_;
+      const auto off = static_cast<uint32_t>(r.head_storage.size());
+      r.headers_.push_back(HeaderRef{off, 0, off, 0});
+    }
   } else if (me.header_part_ != HeaderPart::InName) {
     return me.fail(ParseError::BadRequest, "malformed header line");
   }
+  if (me.phase_ == Phase::Trailers) return 0;  // trailers are checked and counted, then dropped
+  HttpRequest& r = *me.request_;
   r.head_storage.append(at, len);
   r.headers_.back().name_len += static_cast<uint32_t>(len);
   return 0;
@@ -300,13 +295,21 @@ int RequestParser::on_header_field(llhttp_t* p, const char* at, size_t len) {
 int RequestParser::on_header_field_complete(llhttp_t* p) {
   RequestParser& me = self(p);
   const bool named = me.header_part_ == HeaderPart::InName;
+  me.header_part_ = HeaderPart::NameDone;
   if (me.phase_ == Phase::Trailers) {
-    me.header_part_ = HeaderPart::NameDone;
-    return named ? 0 : me.fail(ParseError::BadRequest, "empty header name");
+    if (!named) return me.fail(ParseError::BadRequest, "empty header name");
+    if (++me.trailer_fields_ > me.limits_.max_headers) {
+      return me.fail(ParseError::TooManyHeaders, nullptr);
+    }
+    return 0;
   }
   HttpRequest& r = *me.request_;
   if (!named || r.headers_.back().name_len == 0) {
     return me.fail(ParseError::BadRequest, "empty header name");
+  }
+  if (r.headers_.size() > me.limits_.max_headers) {
+    r.headers_.pop_back();
+    return me.fail(ParseError::TooManyHeaders, nullptr);
   }
   const HeaderRef& h = r.headers_.back();
   const std::string_view name = std::string_view(r.head_storage).substr(h.name_off, h.name_len);
@@ -315,7 +318,6 @@ int RequestParser::on_header_field_complete(llhttp_t* p) {
   } else if (iequals(name, "transfer-encoding")) {
     me.transfer_encoding_seen_ = true;
   }
-  me.header_part_ = HeaderPart::NameDone;
   return 0;
 }
 
@@ -364,6 +366,16 @@ int RequestParser::on_header_value_complete(llhttp_t* p) {
 int RequestParser::on_headers_complete(llhttp_t* p) {
   RequestParser& me = self(p);
   if (me.phase_ != Phase::Head) return 0;  // not expected after trailers; nothing to do then
+  if (p->http_major != 1 || p->http_minor > 1) {
+    // A request line without a version ("GET /") is HTTP/0.9 to llhttp, and skips
+    // on_version_complete.
+    return me.fail(ParseError::UnsupportedVersion, nullptr);
+  }
+  if (p->method == HTTP_CONNECT && (p->content_length > 0 || (p->flags & F_CHUNKED) != 0)) {
+    // llhttp does not read a CONNECT body (what follows is the tunnel); RFC 9110 §9.3.6 says it
+    // has none. Refuse rather than leave its bytes to be read as the next request.
+    return me.fail(ParseError::BadRequest, "CONNECT request with content");
+  }
   HttpRequest& r = *me.request_;
   r.http_minor = p->http_minor;
   // After an Upgrade (or CONNECT) llhttp stops parsing HTTP on this connection; sluice answers

@@ -8,7 +8,11 @@
 //    whose last coding is not chunked. Its reason string is kept for detail().
 //  - this parser, because llhttp lets them through: obs-fold (a header line starting with SP/HT),
 //    a bare CR or bare LF anywhere in the head or trailers, an empty header name, an HTTP
-//    version other than 1.0/1.1 (llhttp accepts 0.9 and 2.0), and every size limit.
+//    version other than 1.0/1.1 (llhttp accepts 0.9 and 2.0), a CONNECT with content, and every
+//    size limit.
+// The verdict never depends on how the bytes were split into reads (tests/fuzz checks it).
+// A request with Upgrade (or CONNECT) is served as plain HTTP/1.1 with keep_alive = false:
+// llhttp stops parsing HTTP after it.
 // Needs llhttp compiled with LLHTTP_STRICT_MODE=1 (the top-level CMakeLists does it): in llhttp's
 // loose mode the chunk framing after a chunk's data is not checked.
 #pragma once

@@ -288,6 +288,14 @@ TEST(HttpParser, TooManyHeadersIs431) {
     EXPECT_EQ(status_of(h.parser.error()), 431);
     EXPECT_EQ(h.request.header_count(), 3u) << "the extra header was not stored";
   }
+  // The verdict does not depend on how the bytes were split (found by fuzz_request_head): a
+  // 4th header with a bad name is a malformed request whether or not its first byte came alone.
+  const std::string bad_fourth("GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\nD\0: 4\r\n\r\n", 43);
+  for (size_t step : {1u, 10000u}) {
+    Harness h(limits);
+    EXPECT_EQ(h.feed_in_pieces(bad_fourth, step).state, State::Failed);
+    EXPECT_EQ(h.parser.error(), ParseError::BadRequest) << "step " << step;
+  }
 }
 
 TEST(HttpParser, ContentLengthOverLimitIs413BeforeTheBodyArrives) {
@@ -428,6 +436,10 @@ INSTANTIATE_TEST_SUITE_P(
                 ParseError::UnsupportedVersion},
         BadCase{"Http12", "GET / HTTP/1.2\r\nHost: a\r\n\r\n", ParseError::UnsupportedVersion},
         BadCase{"Http09", "GET / HTTP/0.9\r\n\r\n", ParseError::UnsupportedVersion},
+        BadCase{"Http09WithoutVersion", "GET /\r\n\r\n", ParseError::UnsupportedVersion},
+        BadCase{"ConnectWithContent",
+                "CONNECT example.com:443 HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc",
+                ParseError::BadRequest},
         BadCase{"Http2Preface", "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", ParseError::UnsupportedVersion},
         BadCase{"MalformedVersion", "GET / HTTP/1.x\r\n\r\n", ParseError::BadRequest},
         BadCase{"TrailingSpaceAfterVersion", "GET / HTTP/1.1 \r\n\r\n", ParseError::BadRequest}),
