@@ -20,6 +20,7 @@ const llhttp_settings_t* RequestParser::settings() {
   static const llhttp_settings_t table = [] {
     llhttp_settings_t s;
     llhttp_settings_init(&s);
+    s.on_message_begin = on_message_begin;
     s.on_method = on_method;
     s.on_url = on_url;
     s.on_version_complete = on_version_complete;
@@ -158,6 +159,7 @@ const char* RequestParser::detail() const {
 
 void RequestParser::reset_message_state() {
   phase_ = Phase::Idle;
+  message_begun_ = false;
   pause_ = Pause::None;
   header_part_ = HeaderPart::BetweenHeaders;
   counted_bytes_ = 0;
@@ -245,6 +247,11 @@ void RequestParser::finish_head() {
 // Span callbacks may be called several times for one item (llhttp flushes a span at the end of
 // each buffer); appending to head_storage keeps the pieces contiguous, since nothing else is
 // appended in between.
+
+int RequestParser::on_message_begin(llhttp_t* p) {
+  self(p).message_begun_ = true;
+  return 0;
+}
 
 int RequestParser::on_method(llhttp_t* p, const char* at, size_t len) {
   HttpRequest& r = *self(p).request_;

@@ -74,7 +74,9 @@ class RequestParser {
   // mid-message) it resets the parser completely.
   void next_message();
   // True once any byte of the current message has been seen (for header_timeout/idle logic).
-  bool in_message() const { return phase_ != Phase::Idle; }
+  // Empty lines before a request line (RFC 9112 §2.2 says to ignore them) do not count, so a
+  // client's stray CRLF after a body leaves an idle connection idle.
+  bool in_message() const { return message_begun_; }
   // True once the head is complete (body may still be arriving).
   bool head_complete() const;
 
@@ -91,6 +93,7 @@ class RequestParser {
 
   static const llhttp_settings_t* settings();  // one shared, immutable callback table
   static RequestParser& self(llhttp_t* p) { return *static_cast<RequestParser*>(p->data); }
+  static int on_message_begin(llhttp_t* p);
   static int on_method(llhttp_t* p, const char* at, size_t len);
   static int on_url(llhttp_t* p, const char* at, size_t len);
   static int on_version_complete(llhttp_t* p);
@@ -123,8 +126,9 @@ class RequestParser {
   uint32_t trailer_fields_ = 0;
   uint8_t content_length_headers_ = 0;  // to tell llhttp's two HPE_UNEXPECTED_CONTENT_LENGTH apart
   bool transfer_encoding_seen_ = false;
-  bool prev_cr_ = false;  // last counted byte was CR (a CR must be followed by LF)
-  bool prev_lf_ = false;  // last counted byte was LF (a line must not start with SP/HT)
+  bool message_begun_ = false;  // llhttp saw the first byte of a request line
+  bool prev_cr_ = false;        // last counted byte was CR (a CR must be followed by LF)
+  bool prev_lf_ = false;        // last counted byte was LF (a line must not start with SP/HT)
 };
 
 }  // namespace sluice::http

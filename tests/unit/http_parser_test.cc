@@ -520,6 +520,8 @@ TEST(HttpParser, InMessageAndHeadCompleteTrackProgress) {
   Harness h;
   EXPECT_FALSE(h.parser.in_message());
   EXPECT_FALSE(h.parser.head_complete());
+  EXPECT_EQ(h.feed("\r\n").state, State::NeedMore);  // a stray empty line is not a request yet
+  EXPECT_FALSE(h.parser.in_message());
   h.feed("G");
   EXPECT_TRUE(h.parser.in_message());
   EXPECT_FALSE(h.parser.head_complete());
