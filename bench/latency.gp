@@ -1,0 +1,23 @@
+# Latency percentiles per contender (bench/report.py writes the data files and calls this).
+#   gnuplot -e "c1='a.dat'; rate='b.dat'; stream='c.dat'; ncols=5; out='latency.png'" latency.gp
+# Each data file: a header "percentile <contender>...", then one row per percentile, in us.
+set terminal pngcairo size 1500,520 font "sans,10"
+set output out
+set multiplot layout 1,3 title "sluice bench: latency percentiles (us, log scale; measured from the intended send time)"
+set logscale y
+set grid ytics mytics
+set ylabel "us"
+set key top left
+set style data linespoints
+set pointsize 1.2
+
+set title "chat completion, c=1 (closed loop)"
+plot for [i=2:ncols] c1 using i:xtic(1) title columnheader(i) lw 2
+
+set title "chat completion, fixed rate (open loop)"
+plot for [i=2:ncols] rate using i:xtic(1) title columnheader(i) lw 2
+
+set title "stream: time to first byte, fixed rate"
+plot for [i=2:ncols] stream using i:xtic(1) title columnheader(i) lw 2
+
+unset multiplot

@@ -1,0 +1,339 @@
+#!/usr/bin/env python3
+"""Turns the raw measurements of bench/run.sh into the table on stdout, results/latest.json and
+the latency chart (gnuplot). Standard library only.
+
+Every figure is the MEDIAN over the rounds of the run (each round measures every contender once,
+interleaved), except peak RSS (the maximum) and error counts (the sum). "Added" latency is a
+contender's percentile minus the same percentile of `direct` (client straight to the mock).
+"""
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+from collections import defaultdict
+
+PCTS = [("p50", "p50"), ("p90", "p90"), ("p99", "p99"), ("p999", "p99.9")]
+
+
+def median(values):
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def load_raw(path):
+    cells = []
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if line:
+                cells.append(json.loads(line))
+    return cells
+
+
+def by_key(cells):
+    grouped = defaultdict(list)  # (scenario, contender, phase) -> [cell]
+    for c in cells:
+        grouped[(c["scenario"], c["contender"], c["phase"])].append(c)
+    return grouped
+
+
+def loadgen_summary(cells):
+    """Median over rounds of one loadgen phase."""
+    datas = [c["data"] for c in cells if "error" not in c["data"]]
+    if not datas:
+        return None
+    out = {"rounds": len(datas)}
+    for hist in ("latency_us", "ttfb_us", "send_lag_us"):
+        out[hist] = {k: median([d[hist][k] for d in datas]) for k in ("p50", "p90", "p99", "p999", "max")}
+    out["rps"] = median([d["rps"] for d in datas])
+    out["recorded"] = sum(d["recorded"] for d in datas)
+    out["max_in_flight"] = max(d["max_in_flight"] for d in datas)
+    errors = defaultdict(int)
+    for d in datas:
+        for k, v in d["errors"].items():
+            errors[k] += v
+    out["errors"] = dict(errors)
+    out["errors_total"] = sum(errors.values())
+    out["cpu_us_per_req"] = median([d.get("proxy", {}).get("cpu_us_per_req") for d in datas])
+    out["cpu_us_per_req_schedstat"] = median(
+        [d.get("proxy", {}).get("cpu_us_per_req_schedstat") for d in datas])
+    events = [d.get("sse_events_per_response") for d in datas]
+    if any(e is not None for e in events):
+        out["sse_events_per_response"] = median(events)
+    return out
+
+
+def wrk_summary(cells):
+    rows = [c for c in cells if "error" not in c["data"]]
+    if not rows:
+        return None
+    rps, cpu, errors = [], [], 0
+    for c in rows:
+        d = c["data"]
+        seconds = d["duration_us"] / 1e6
+        rps.append(d["requests"] / seconds if seconds > 0 else None)
+        if d["requests"] > 0:
+            cpu.append(c["cpu_ticks"] * 1e6 / c["clk_tck"] / d["requests"])
+        errors += sum(d["errors"].values())
+    return {"rounds": len(rows), "rps": median(rps), "cpu_us_per_req": median(cpu), "errors": errors,
+            "latency_us": {"p50": median([c["data"]["latency_us"]["p50"] for c in rows]),
+                           "p99": median([c["data"]["latency_us"]["p99"] for c in rows])}}
+
+
+def memory_summary(cells):
+    if not cells:
+        return None
+    return {"idle_rss_kib": median([c["idle_rss_kib"] for c in cells]),
+            "peak_rss_kib": max(c["hwm_kib"] for c in cells)}
+
+
+def added(summary, base, hist="latency_us"):
+    if not summary or not base:
+        return None
+    return {k: round(summary[hist][k] - base[hist][k], 1) for k, _ in PCTS}
+
+
+def aggregate(cells, settings):
+    g = by_key(cells)
+    contenders = settings["contenders"].split()
+    result = {"main": {}, "stream": {}, "c1000": {}}
+    for c in contenders:
+        result["main"][c] = {
+            "wrk": wrk_summary(g[("main", c, "wrk")]),
+            "c1": loadgen_summary(g[("main", c, "c1")]),
+            "rate": loadgen_summary(g[("main", c, "rate")]),
+            "memory": memory_summary(g[("main", c, "memory")]),
+        }
+        s = {
+            "c1": loadgen_summary(g[("stream", c, "stream_c1")]),
+            "rate": loadgen_summary(g[("stream", c, "stream_rate")]),
+            "nonstream_rate": loadgen_summary(g[("stream", c, "nonstream_rate")]),
+            "memory": memory_summary(g[("stream", c, "memory")]),
+        }
+        events = settings["stream_chunks"] + 2
+        # Per streamed event: (stream - non-stream CPU per request at the same rate) / events,
+        # from schedstat (ns) because the difference of two 10 ms-tick figures is too coarse.
+        key = "cpu_us_per_req_schedstat"
+        if s["rate"] and s["nonstream_rate"] and s["rate"][key] is not None \
+                and s["nonstream_rate"][key] is not None:
+            s["cpu_us_per_event"] = round((s["rate"][key] - s["nonstream_rate"][key]) / events, 2)
+        result["stream"][c] = s
+        up = [x["data"] for x in g[("c1000", c, "upstream")] if x.get("data")]
+        result["c1000"][c] = {
+            "run": loadgen_summary(g[("c1000", c, "c1000")]),
+            "upstream_max_in_flight": max((u["max_in_flight"] for u in up), default=None),
+            "memory": memory_summary(g[("c1000", c, "memory")]),
+        }
+    base_main = result["main"].get("direct", {})
+    base_stream = result["stream"].get("direct", {})
+    for c in contenders:
+        m = result["main"][c]
+        m["added_c1_us"] = added(m["c1"], base_main.get("c1"))
+        m["added_rate_us"] = added(m["rate"], base_main.get("rate"))
+        s = result["stream"][c]
+        s["added_ttfb_c1_us"] = added(s["c1"], base_stream.get("c1"), "ttfb_us")
+        s["added_ttfb_rate_us"] = added(s["rate"], base_stream.get("rate"), "ttfb_us")
+    return result
+
+
+def check_targets(r, settings, who="sluice-default"):
+    """The issue's targets for `who` against nginx in the same run."""
+    checks = []
+    m, n = r["main"].get(who), r["main"].get("nginx")
+
+    def add(name, ok, detail):
+        checks.append({"target": name, "ok": ok, "detail": detail})
+
+    if m and n and m["wrk"] and n["wrk"]:
+        a, b = m["wrk"]["cpu_us_per_req"], n["wrk"]["cpu_us_per_req"]
+        add("CPU/request <= 1.0x nginx (wrk, saturated)", a <= b,
+            f"{a:.1f} vs {b:.1f} us ({a / b:.2f}x)")
+    if m and n and m["rate"] and n["rate"]:
+        a, b = m["rate"]["cpu_us_per_req"], n["rate"]["cpu_us_per_req"]
+        add(f"CPU/request <= 1.0x nginx (at {settings['rate']}/s)", a <= b,
+            f"{a:.1f} vs {b:.1f} us ({a / b:.2f}x)")
+    if m and n and m["added_c1_us"] and n["added_c1_us"]:
+        a, b = m["added_c1_us"]["p50"], n["added_c1_us"]["p50"]
+        add("added p50 at c=1 <= nginx's + 10 us", a <= b + 10, f"{a:.1f} vs {b:.1f} + 10 us")
+        a, b = m["added_c1_us"]["p99"], n["added_c1_us"]["p99"]
+        add("added p99 at c=1 <= 1.5x nginx's", a <= 1.5 * b, f"{a:.1f} vs 1.5 x {b:.1f} us")
+    c = r["c1000"].get(who)
+    if c and c["run"]:
+        run = c["run"]
+        add("1,000 streams: all complete", run["errors_total"] == 0 and run["recorded"] > 0,
+            f"{run['recorded']} answered, errors {run['errors']}")
+        add("1,000 streams: TTFB p99 < 25 ms", run["ttfb_us"]["p99"] < 25000,
+            f"{run['ttfb_us']['p99'] / 1000:.2f} ms (first byte after the mock's "
+            f"{settings['c1000_delay_ms']} ms delay)")
+    if c and c["memory"]:
+        mib = c["memory"]["peak_rss_kib"] / 1024
+        add("1,000 streams: RSS < 64 MiB", mib < 64, f"peak {mib:.1f} MiB")
+    if m and m["memory"]:
+        mib = m["memory"]["idle_rss_kib"] / 1024
+        add("idle RSS < 16 MiB", mib < 16, f"{mib:.1f} MiB")
+    return checks
+
+
+# ---- output -----------------------------------------------------------------------------------
+
+def fmt(v, digits=1):
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        return f"{v:.{digits}f}"
+    return str(v)
+
+
+def table(title, header, rows):
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
+    lines = [title, "  ".join(h.rjust(w) if i else h.ljust(w) for i, (h, w) in enumerate(zip(header, widths)))]
+    lines.append("  ".join("-" * w for w in widths))
+    for row in rows:
+        lines.append("  ".join(str(x).rjust(w) if i else str(x).ljust(w)
+                               for i, (x, w) in enumerate(zip(row, widths))))
+    return "\n".join(lines)
+
+
+def pcts(summary, hist="latency_us", keys=("p50", "p99", "p999")):
+    if not summary:
+        return "-"
+    return "/".join(fmt(summary[hist][k]) for k in keys)
+
+
+def render(result, checks, settings, machine, micro):
+    out = []
+    out.append(f"sluice bench — {machine['date']} — {machine['nproc']} CPUs, {machine['cpu_model']}, "
+               f"Linux {machine['kernel']}, nginx {machine['nginx']}, sluice {machine['sluice']} "
+               f"({machine['commit']}); load average {machine['loadavg_start']} at start")
+    out.append(f"medians of {settings['rounds']} interleaved rounds; proxy on CPU {settings['proxy_cpu']}, "
+               f"mock + load generators on CPU {settings['load_cpu']}; latency in us "
+               f"(p50/p99/p99.9), from the intended send time")
+    rows = []
+    for c, m in result["main"].items():
+        wrk, mem = m["wrk"] or {}, m["memory"] or {}
+        rows.append([c, fmt(wrk.get("rps"), 0), fmt(wrk.get("cpu_us_per_req")),
+                     fmt((m["rate"] or {}).get("cpu_us_per_req")), pcts(m["c1"]), pcts(m["rate"]),
+                     fmt(mem.get("idle_rss_kib", 0) / 1024), fmt(mem.get("peak_rss_kib", 0) / 1024),
+                     str(((m["rate"] or {}).get("errors_total", 0)) + (wrk.get("errors") or 0))])
+    out.append("")
+    out.append(table("chat completions (non-stream), 1 worker",
+                     ["contender", "req/s (wrk)", "CPU us/req (wrk)", f"CPU us/req @{settings['rate']}/s",
+                      "c=1 p50/p99/p99.9", f"@{settings['rate']}/s p50/p99/p99.9", "RSS idle MiB",
+                      "RSS peak MiB", "errors"], rows))
+    rows = []
+    for c, m in result["main"].items():
+        if c == "direct":
+            continue
+        a, b = m["added_c1_us"] or {}, m["added_rate_us"] or {}
+        rows.append([c] + [fmt(a.get(k)) for k, _ in PCTS] + [fmt(b.get(k)) for k, _ in PCTS])
+    out.append("")
+    out.append(table("added latency over direct (us)",
+                     ["contender"] + [f"c=1 {n}" for _, n in PCTS] +
+                     [f"@{settings['rate']}/s {n}" for _, n in PCTS], rows))
+    rows = []
+    for c, s in result["stream"].items():
+        rows.append([c, pcts(s["c1"], "ttfb_us"), pcts(s["rate"], "ttfb_us"),
+                     pcts(s["rate"], "latency_us", ("p50", "p99")),
+                     fmt((s["rate"] or {}).get("cpu_us_per_req")), fmt(s.get("cpu_us_per_event"), 2),
+                     fmt((s["rate"] or {}).get("sse_events_per_response")),
+                     str((s["rate"] or {}).get("errors_total", "-"))])
+    out.append("")
+    out.append(table(f"streaming: {settings['stream_chunks']} events {settings['stream_chunk_delay_ms']} ms apart "
+                     f"(+ usage + [DONE]), {settings['stream_rate']}/s",
+                     ["contender", "TTFB c=1 p50/p99/p99.9", "TTFB @rate p50/p99/p99.9",
+                      "total @rate p50/p99", "CPU us/stream", "CPU us/event", "events/resp", "errors"],
+                     rows))
+    rows = []
+    for c, x in result["c1000"].items():
+        run, mem = x["run"] or {}, x["memory"] or {}
+        rows.append([c, str(run.get("recorded", "-")), str(run.get("errors_total", "-")),
+                     pcts(run, "ttfb_us") if run else "-",
+                     pcts(run, "latency_us", ("p50", "p99")) if run else "-",
+                     f"{run.get('max_in_flight', '-')}/{fmt(x['upstream_max_in_flight'])}",
+                     fmt(run.get("cpu_us_per_req")), fmt(mem.get("peak_rss_kib", 0) / 1024)])
+    out.append("")
+    out.append(table(f"{settings['c1000_connections']} connections of streams: {settings['c1000_delay_ms']} ms to "
+                     f"first byte, {settings['c1000_chunks']} events {settings['c1000_chunk_delay_ms']} ms apart, "
+                     f"{settings['c1000_rate']}/s",
+                     ["contender", "answered", "errors", "TTFB p50/p99/p99.9", "total p50/p99",
+                      "in flight client/upstream", "CPU us/req", "RSS peak MiB"], rows))
+    out.append("")
+    out.append("targets (sluice-default vs nginx, this run):")
+    for ch in checks:
+        out.append(f"  [{'PASS' if ch['ok'] else 'MISS'}] {ch['target']}: {ch['detail']}")
+    if micro:
+        out.append("")
+        out.append(table("micro-benchmarks (bench_micro)", ["benchmark", "ns/op", "throughput"],
+                         [[b["name"], fmt(b["ns"]), b["throughput"]] for b in micro]))
+    return "\n".join(out)
+
+
+def micro_rows(path):
+    try:
+        with open(path) as f:
+            doc = json.load(f)
+    except (OSError, ValueError):
+        return []
+    rows = []
+    for b in doc.get("benchmarks", []):
+        unit = {"ns": 1, "us": 1e3, "ms": 1e6}.get(b.get("time_unit", "ns"), 1)
+        tp = b.get("bytes_per_second")
+        rows.append({"name": b["name"], "ns": b["cpu_time"] * unit,
+                     "throughput": f"{tp / 2**20:.0f} MiB/s" if tp else ""})
+    return rows
+
+
+def write_plot(result, plot_dir, png, script):
+    panels = [("c1", "main", "c1", "latency_us"), ("rate", "main", "rate", "latency_us"),
+              ("stream", "stream", "rate", "ttfb_us")]
+    files = []
+    for name, scenario, phase, hist in panels:
+        path = f"{plot_dir}/latency-{name}.dat"
+        contenders = [c for c, x in result[scenario].items() if x.get(phase)]
+        with open(path, "w") as f:
+            f.write("percentile " + " ".join(contenders) + "\n")
+            for key, label in PCTS:
+                f.write(label + " " + " ".join(fmt(result[scenario][c][phase][hist][key]) for c in contenders) + "\n")
+        files.append((path, len(contenders) + 1))
+    args = ["gnuplot", "-e", f"c1='{files[0][0]}'; rate='{files[1][0]}'; stream='{files[2][0]}'; "
+                             f"ncols={files[0][1]}; out='{png}'", script]
+    try:
+        subprocess.run(args, check=True, capture_output=True, text=True)
+        return True
+    except (OSError, subprocess.CalledProcessError) as e:
+        print(f"gnuplot failed: {getattr(e, 'stderr', e)}", file=sys.stderr)
+        return False
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--raw", required=True)
+    ap.add_argument("--machine", required=True)
+    ap.add_argument("--settings", required=True)
+    ap.add_argument("--micro")
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--plot-dir", required=True)
+    ap.add_argument("--png", required=True)
+    ap.add_argument("--gnuplot-script", required=True)
+    a = ap.parse_args()
+    cells = load_raw(a.raw)
+    with open(a.machine) as f:
+        machine = json.load(f)
+    with open(a.settings) as f:
+        settings = json.load(f)
+    micro = micro_rows(a.micro) if a.micro else []
+    result = aggregate(cells, settings)
+    checks = check_targets(result, settings)
+    text = render(result, checks, settings, machine, micro)
+    print(text)
+    plotted = write_plot(result, a.plot_dir, a.png, a.gnuplot_script)
+    with open(a.out, "w") as f:
+        json.dump({"machine": machine, "settings": settings, "results": result, "targets": checks,
+                   "micro": micro, "chart": a.png if plotted else None, "cells": cells}, f, indent=1)
+        f.write("\n")
+    print(f"\nwrote {a.out}" + (f" and {a.png}" if plotted else ""))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,407 @@
+#!/usr/bin/env bash
+# bench/run.sh — the whole benchmark suite in one command (bench/README.md explains the output):
+#
+#   bench/run.sh            # ~5 minutes: builds what is missing, runs every scenario, reports
+#   bench/run.sh --quick    # a ~1 minute smoke run (1 round, short windows): numbers are rough
+#
+# Contenders, all proxying to the same bench_mock_upstream: direct (no proxy), nginx proxy_pass
+# (1 worker, upstream keep-alive), sluice with an empty chain, sluice with the default chain of
+# conf/sluice.yaml. Scenarios, interleaved round by round so drift hits every contender alike:
+#   main    non-stream chat completions: wrk (closed loop, throughput), c=1 (closed loop),
+#           and a fixed rate (open loop, no coordinated omission)
+#   stream  SSE streams of STREAM_CHUNKS events STREAM_CHUNK_DELAY_MS apart, at a fixed rate,
+#           plus the same rate without streaming (so CPU per streamed event can be read off)
+#   c1000   1,000 connections of long streams (20 ms to the first byte, then 10 events 50 ms
+#           apart, ~910 streams in flight): all must complete; TTFB p99, peak RSS
+# The proxy runs on CPU 0 (taskset); the mock, wrk and bench_loadgen on CPU 1. CPU time is
+# utime+stime of the proxy process from /proc/PID/stat; memory is VmRSS/VmHWM of /proc/PID/status.
+# Every load is bounded in time; every process started here is stopped here, by its pid.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BENCH=$ROOT/bench
+BUILD=${BUILD_DIR:-$ROOT/build-bench}
+RESULTS=${RESULTS_DIR:-$BENCH/results}
+
+# ---- knobs (environment overrides) -----------------------------------------------------------
+ROUNDS=${ROUNDS:-3}                # rounds of the main scenario
+STREAM_ROUNDS=${STREAM_ROUNDS:-2}
+C1000_ROUNDS=${C1000_ROUNDS:-2}
+DURATION=${DURATION:-3}            # seconds per measured window
+WARMUP=${WARMUP:-0.5}              # seconds before each loadgen window (not recorded)
+RATE=${RATE:-5000}                 # main fixed rate, requests/s (well under every contender's max)
+RATE_CONNECTIONS=${RATE_CONNECTIONS:-32}
+WRK_CONNECTIONS=${WRK_CONNECTIONS:-64}
+STREAM_RATE=${STREAM_RATE:-500}
+STREAM_CONNECTIONS=${STREAM_CONNECTIONS:-64}
+STREAM_CHUNKS=${STREAM_CHUNKS:-20}
+STREAM_CHUNK_DELAY_MS=${STREAM_CHUNK_DELAY_MS:-1}
+C1000_CONNECTIONS=${C1000_CONNECTIONS:-1000}
+C1000_RATE=${C1000_RATE:-1900}     # ~480 ms streams at 1,900/s: ~910 in flight on 1,000 connections
+C1000_DELAY_MS=${C1000_DELAY_MS:-20}
+C1000_CHUNKS=${C1000_CHUNKS:-10}
+C1000_CHUNK_DELAY_MS=${C1000_CHUNK_DELAY_MS:-50}
+C1000_DURATION=${C1000_DURATION:-4}
+CONTENDERS=${CONTENDERS:-"direct nginx sluice-empty sluice-default"}
+PROXY_CPU=${PROXY_CPU:-0}
+LOAD_CPU=${LOAD_CPU:-1}
+BASE_PORT=${BASE_PORT:-18100}
+MICRO=${MICRO:-1}                  # 0 skips the Google Benchmark micro-benchmarks
+
+if [[ ${1:-} == --quick ]]; then
+  ROUNDS=1 STREAM_ROUNDS=1 C1000_ROUNDS=1 DURATION=1 C1000_DURATION=2 MICRO=0
+elif [[ -n ${1:-} ]]; then
+  sed -n '2,8p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  exit 2
+fi
+
+AUTH="Bearer sk-sluice-demo"
+MAIN_BODY='{"model":"fast","messages":[{"role":"user","content":"Say hello in one word."}],"max_tokens":16}'
+STREAM_BODY='{"model":"fast","stream":true,"messages":[{"role":"user","content":"Say hello in one word."}],"max_tokens":16}'
+
+PORT_MOCK_MAIN=$((BASE_PORT + 1))
+PORT_MOCK_STREAM=$((BASE_PORT + 2))
+PORT_MOCK_C1000=$((BASE_PORT + 3))
+PORT_PROXY=$((BASE_PORT + 10))
+PORT_ADMIN=$((BASE_PORT + 11))
+
+log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+# ---- tools ---------------------------------------------------------------------------------
+ensure_tools() {
+  local missing=()
+  command -v wrk >/dev/null || missing+=(wrk)
+  command -v nginx >/dev/null || [[ -x /usr/sbin/nginx ]] || missing+=(nginx-light)
+  command -v gnuplot >/dev/null || missing+=(gnuplot-nox)
+  command -v python3 >/dev/null || missing+=(python3)
+  command -v taskset >/dev/null || missing+=(util-linux)
+  command -v curl >/dev/null || missing+=(curl)
+  command -v cmake >/dev/null || missing+=(cmake)
+  if ((${#missing[@]})); then
+    log "installing: ${missing[*]}"
+    local sudo=""
+    [[ $(id -u) -eq 0 ]] || sudo=sudo
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+  NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+}
+
+build() {
+  if [[ ! -f $BUILD/CMakeCache.txt ]]; then
+    log "configuring $BUILD (Release, SLUICE_BUILD_BENCH=ON)"
+    cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DSLUICE_BUILD_BENCH=ON \
+      -DSLUICE_BUILD_TESTS=OFF >/dev/null
+  fi
+  local type
+  type=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$BUILD/CMakeCache.txt")
+  [[ $type == Release ]] || log "warning: $BUILD is a '$type' build, not Release"
+  local targets=(sluice bench_mock_upstream bench_loadgen)
+  ((MICRO)) && targets+=(bench_micro)
+  log "building ${targets[*]}"
+  cmake --build "$BUILD" --target "${targets[@]}" -j2 >"$RUN_DIR/build.log" 2>&1 ||
+    { tail -30 "$RUN_DIR/build.log" >&2; die "build failed (log above)"; }
+  SLUICE=$BUILD/sluice
+  MOCK=$BUILD/bench/bench_mock_upstream
+  LOADGEN=$BUILD/bench/bench_loadgen
+  MICROBIN=$BUILD/bench/bench_micro
+}
+
+# ---- processes (each tracked by pid; stopped by pid) ---------------------------------------
+declare -a STARTED_PIDS=()
+
+cleanup() {
+  local pid
+  for pid in "${STARTED_PIDS[@]}"; do
+    kill -TERM "$pid" 2>/dev/null || true
+  done
+  for pid in "${STARTED_PIDS[@]}"; do
+    wait "$pid" 2>/dev/null || true
+  done
+  if [[ ${KEEP_RUN_DIR:-0} == 0 && -n ${RUN_DIR:-} && ${RUN_OK:-0} == 1 ]]; then
+    rm -rf "$RUN_DIR"
+  elif [[ -n ${RUN_DIR:-} ]]; then
+    log "logs kept in $RUN_DIR"
+  fi
+}
+
+forget_pid() {
+  local keep=() p
+  for p in "${STARTED_PIDS[@]}"; do [[ $p == "$1" ]] || keep+=("$p"); done
+  STARTED_PIDS=("${keep[@]}")
+}
+
+# Stops a process we started: SIGTERM, then SIGKILL after 5 s.
+stop_pid() {
+  local pid=$1 i
+  kill -TERM "$pid" 2>/dev/null || true
+  for ((i = 0; i < 100; i++)); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.05
+  done
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  forget_pid "$pid"
+}
+
+wait_port() {
+  local port=$1 i
+  for ((i = 0; i < 200; i++)); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
+    sleep 0.025
+  done
+  return 1
+}
+
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+cpu_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"; }
+mem_kib() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
+
+start_mocks() {
+  local spec name port args
+  for spec in "main $PORT_MOCK_MAIN --chunks $STREAM_CHUNKS" \
+    "stream $PORT_MOCK_STREAM --chunks $STREAM_CHUNKS --chunk-delay-ms $STREAM_CHUNK_DELAY_MS" \
+    "c1000 $PORT_MOCK_C1000 --delay-ms $C1000_DELAY_MS --chunks $C1000_CHUNKS --chunk-delay-ms $C1000_CHUNK_DELAY_MS"; do
+    read -r name port args <<<"$spec"
+    # shellcheck disable=SC2086
+    taskset -c "$LOAD_CPU" "$MOCK" --listen "127.0.0.1:$port" $args 2>"$RUN_DIR/mock-$name.log" &
+    STARTED_PIDS+=($!)
+    eval "MOCK_PID_$name=$!"
+    wait_port "$port" || die "mock upstream ($name) did not start (see $RUN_DIR/mock-$name.log)"
+  done
+}
+
+upstream_port() {
+  case $1 in main) echo "$PORT_MOCK_MAIN" ;; stream) echo "$PORT_MOCK_STREAM" ;; c1000) echo "$PORT_MOCK_C1000" ;; esac
+}
+
+# The `filters:` block of conf/sluice.yaml, verbatim (the default chain).
+default_filters() {
+  awk '/^filters:/ { on = 1; print; next } on && /^[^ #-]/ { exit } on && !/^#/ { print }' \
+    "$ROOT/conf/sluice.yaml"
+}
+
+render_configs() {
+  local scenario up dir filters
+  filters=$(default_filters)
+  [[ -n $filters ]] || die "no filters: block found in conf/sluice.yaml"
+  printf '%s\n' "$filters" >"$RUN_DIR/default-filters.yaml"
+  for scenario in main stream c1000; do
+    up=$(upstream_port "$scenario")
+    sed -e "s/@LISTEN_PORT@/$PORT_PROXY/; s/@ADMIN_PORT@/$PORT_ADMIN/; s/@UPSTREAM_PORT@/$up/" \
+      "$BENCH/configs/sluice-empty.yaml.in" >"$RUN_DIR/sluice-empty-$scenario.yaml"
+    sed -e "s/@LISTEN_PORT@/$PORT_PROXY/; s/@ADMIN_PORT@/$PORT_ADMIN/; s/@UPSTREAM_PORT@/$up/" \
+      -e "s#@ACCESS_LOG@#$RUN_DIR/access-$scenario.log#" \
+      -e "/^@FILTERS@\$/{r $RUN_DIR/default-filters.yaml" -e 'd}' \
+      "$BENCH/configs/sluice-default.yaml.in" >"$RUN_DIR/sluice-default-$scenario.yaml"
+    dir=$RUN_DIR/nginx-$scenario
+    mkdir -p "$dir"
+    sed -e "s#@PREFIX@#$dir#g; s/@LISTEN_PORT@/$PORT_PROXY/; s/@UPSTREAM_PORT@/$up/" \
+      "$BENCH/nginx.conf.template" >"$dir/nginx.conf"
+    chmod 755 "$RUN_DIR" "$dir"
+  done
+  local f
+  for f in "$RUN_DIR"/sluice-*.yaml; do
+    "$SLUICE" validate -c "$f" >"$RUN_DIR/validate.log" 2>&1 ||
+      { cat "$RUN_DIR/validate.log" >&2; die "bench config $f is not valid"; }
+  done
+}
+
+# Starts a contender for a scenario. Sets TARGET_PORT, WATCH_PID (the process whose CPU and
+# memory are measured), STOP_PID (what stop_contender signals) and IDLE_RSS_KIB.
+start_contender() {
+  local contender=$1 scenario=$2
+  STOP_PID=""
+  case $contender in
+    direct)
+      TARGET_PORT=$(upstream_port "$scenario")
+      eval "WATCH_PID=\$MOCK_PID_$scenario"
+      ;;
+    nginx)
+      port_free "$PORT_PROXY" || die "port $PORT_PROXY is taken"
+      local dir=$RUN_DIR/nginx-$scenario
+      taskset -c "$PROXY_CPU" "$NGINX" -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log" \
+        >>"$RUN_DIR/nginx.log" 2>&1 &
+      STOP_PID=$!
+      STARTED_PIDS+=("$STOP_PID")
+      TARGET_PORT=$PORT_PROXY
+      wait_port "$PORT_PROXY" || die "nginx did not start (see $dir/error.log)"
+      WATCH_PID=$(pgrep -P "$STOP_PID" | head -1)  # the one worker (the master only supervises)
+      [[ -n $WATCH_PID ]] || die "nginx worker not found"
+      ;;
+    sluice-*)
+      port_free "$PORT_PROXY" || die "port $PORT_PROXY is taken"
+      taskset -c "$PROXY_CPU" "$SLUICE" -c "$RUN_DIR/$contender-$scenario.yaml" \
+        >>"$RUN_DIR/$contender.log" 2>&1 &
+      STOP_PID=$!
+      STARTED_PIDS+=("$STOP_PID")
+      WATCH_PID=$STOP_PID
+      TARGET_PORT=$PORT_PROXY
+      wait_port "$PORT_PROXY" || die "sluice did not start (see $RUN_DIR/$contender.log)"
+      ;;
+    *) die "unknown contender $contender" ;;
+  esac
+  sleep 0.3
+  IDLE_RSS_KIB=$(mem_kib "$WATCH_PID" VmRSS)
+}
+
+stop_contender() {
+  [[ -n $STOP_PID ]] && stop_pid "$STOP_PID"
+  STOP_PID=""
+  if [[ $1 != direct ]]; then
+    local i
+    for ((i = 0; i < 100; i++)); do port_free "$PORT_PROXY" && break; sleep 0.05; done
+  fi
+}
+
+emit() { printf '%s\n' "$1" >>"$RAW"; }
+
+# loadgen PHASE_LABEL ARGS... — runs bench_loadgen on the load CPU, records its JSON.
+loadgen() {
+  local phase=$1
+  shift
+  local out
+  out=$(timeout 120 taskset -c "$LOAD_CPU" "$LOADGEN" --target "127.0.0.1:$TARGET_PORT" \
+    --header "Authorization: $AUTH" --watch-pid "$WATCH_PID" --label "$CONTENDER" "$@") ||
+    { log "bench_loadgen failed ($SCENARIO/$CONTENDER/$phase): $out"; out='{"error":"loadgen failed"}'; }
+  emit "{\"scenario\":\"$SCENARIO\",\"contender\":\"$CONTENDER\",\"round\":$ROUND,\"phase\":\"$phase\",\"data\":$out}"
+}
+
+wrk_phase() {
+  local before after out line
+  before=$(cpu_ticks "$WATCH_PID")
+  out=$(BENCH_BODY=$MAIN_BODY BENCH_AUTH=$AUTH timeout 60 taskset -c "$LOAD_CPU" wrk -t1 \
+    -c"$WRK_CONNECTIONS" -d"${DURATION}s" -s "$BENCH/wrk_post.lua" \
+    "http://127.0.0.1:$TARGET_PORT/v1/chat/completions" 2>&1) || true
+  after=$(cpu_ticks "$WATCH_PID")
+  line=$(grep '^WRK_JSON ' <<<"$out" | sed 's/^WRK_JSON //')
+  [[ -n $line ]] || { log "wrk failed ($CONTENDER): $out"; line='{"error":"wrk failed"}'; }
+  emit "{\"scenario\":\"$SCENARIO\",\"contender\":\"$CONTENDER\",\"round\":$ROUND,\"phase\":\"wrk\",\"cpu_ticks\":$((after - before)),\"clk_tck\":$CLK_TCK,\"data\":$line}"
+}
+
+memory_record() {
+  emit "{\"scenario\":\"$SCENARIO\",\"contender\":\"$CONTENDER\",\"round\":$ROUND,\"phase\":\"memory\",\"idle_rss_kib\":${IDLE_RSS_KIB:-0},\"hwm_kib\":$(mem_kib "$WATCH_PID" VmHWM),\"rss_kib\":$(mem_kib "$WATCH_PID" VmRSS)}"
+}
+
+cell_main() {
+  start_contender "$CONTENDER" main
+  loadgen c1 --body "$MAIN_BODY" --connections 1 --rate 0 --warmup "$WARMUP" --duration "$DURATION"
+  loadgen rate --body "$MAIN_BODY" --connections "$RATE_CONNECTIONS" --rate "$RATE" \
+    --warmup "$WARMUP" --duration "$DURATION"
+  wrk_phase
+  memory_record
+  stop_contender "$CONTENDER"
+}
+
+cell_stream() {
+  start_contender "$CONTENDER" stream
+  loadgen stream_c1 --body "$STREAM_BODY" --sse --expect-events $((STREAM_CHUNKS + 2)) \
+    --connections 1 --rate 0 --warmup "$WARMUP" --duration "$DURATION"
+  loadgen stream_rate --body "$STREAM_BODY" --sse --expect-events $((STREAM_CHUNKS + 2)) \
+    --connections "$STREAM_CONNECTIONS" --rate "$STREAM_RATE" --warmup "$WARMUP" --duration "$DURATION"
+  loadgen nonstream_rate --body "$MAIN_BODY" --connections "$STREAM_CONNECTIONS" \
+    --rate "$STREAM_RATE" --warmup "$WARMUP" --duration "$DURATION"
+  memory_record
+  stop_contender "$CONTENDER"
+}
+
+cell_c1000() {
+  start_contender "$CONTENDER" c1000
+  curl -s --max-time 5 "http://127.0.0.1:$PORT_MOCK_C1000/__stats?reset" >/dev/null || true
+  loadgen c1000 --body "$STREAM_BODY" --sse --expect-events $((C1000_CHUNKS + 2)) \
+    --connections "$C1000_CONNECTIONS" --rate "$C1000_RATE" --warmup 1.5 \
+    --duration "$C1000_DURATION" --drain 5
+  local upstream
+  upstream=$(curl -s --max-time 5 "http://127.0.0.1:$PORT_MOCK_C1000/__stats" || true)
+  emit "{\"scenario\":\"$SCENARIO\",\"contender\":\"$CONTENDER\",\"round\":$ROUND,\"phase\":\"upstream\",\"data\":${upstream:-null}}"
+  memory_record
+  stop_contender "$CONTENDER"
+}
+
+# Rotates the contender list by the round number, so no contender always goes first.
+rotated() {
+  local -a list=($CONTENDERS)
+  local n=${#list[@]} i
+  for ((i = 0; i < n; i++)); do printf '%s ' "${list[$(((i + $1) % n))]}"; done
+}
+
+machine_json() {
+  local cpu kernel nginx_version sluice_version commit
+  cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+  kernel=$(uname -r)
+  nginx_version=$("$NGINX" -v 2>&1 | sed 's#.*/##')
+  sluice_version=$("$SLUICE" version 2>/dev/null | head -1)
+  commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
+  printf '{"date":"%s","nproc":%s,"cpu_model":"%s","kernel":"%s","nginx":"%s","sluice":"%s","commit":"%s","loadavg_start":"%s","loadavg_end":"%s"}' \
+    "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$(nproc)" "$cpu" "$kernel" "$nginx_version" \
+    "$sluice_version" "$commit" "$LOADAVG_START" "$(cut -d' ' -f1-3 /proc/loadavg)"
+}
+
+settings_json() {
+  printf '{"rounds":%s,"stream_rounds":%s,"c1000_rounds":%s,"duration_s":%s,"warmup_s":%s,"rate":%s,"rate_connections":%s,"wrk_connections":%s,"stream_rate":%s,"stream_connections":%s,"stream_chunks":%s,"stream_chunk_delay_ms":%s,"c1000_connections":%s,"c1000_rate":%s,"c1000_delay_ms":%s,"c1000_chunks":%s,"c1000_chunk_delay_ms":%s,"c1000_duration_s":%s,"proxy_cpu":%s,"load_cpu":%s,"contenders":"%s"}' \
+    "$ROUNDS" "$STREAM_ROUNDS" "$C1000_ROUNDS" "$DURATION" "$WARMUP" "$RATE" "$RATE_CONNECTIONS" \
+    "$WRK_CONNECTIONS" "$STREAM_RATE" "$STREAM_CONNECTIONS" "$STREAM_CHUNKS" \
+    "$STREAM_CHUNK_DELAY_MS" "$C1000_CONNECTIONS" "$C1000_RATE" "$C1000_DELAY_MS" "$C1000_CHUNKS" \
+    "$C1000_CHUNK_DELAY_MS" "$C1000_DURATION" "$PROXY_CPU" "$LOAD_CPU" "$CONTENDERS"
+}
+
+main() {
+  RUN_DIR=$(mktemp -d /tmp/sluice-bench.XXXXXX)
+  trap cleanup EXIT
+  trap 'exit 130' INT TERM
+  RAW=$RUN_DIR/raw.jsonl
+  : >"$RAW"
+  mkdir -p "$RESULTS"
+  ensure_tools
+  build
+  (($(nproc) >= 2)) || log "warning: fewer than 2 CPUs; proxy and load generators share a core"
+  ulimit -n 16384 2>/dev/null || log "warning: could not raise the open-file limit (c1000 needs ~3,000)"
+  CLK_TCK=$(getconf CLK_TCK)
+  LOADAVG_START=$(cut -d' ' -f1-3 /proc/loadavg)
+  if awk '{ exit !($1 > 1.0) }' /proc/loadavg; then
+    log "warning: load average is $LOADAVG_START: something else is busy; results will be noisy"
+  fi
+  for p in $PORT_MOCK_MAIN $PORT_MOCK_STREAM $PORT_MOCK_C1000 $PORT_PROXY $PORT_ADMIN; do
+    port_free "$p" || die "port $p is taken (set BASE_PORT)"
+  done
+  start_mocks
+  render_configs
+
+  local started=$SECONDS
+  local rounds=$((ROUNDS > STREAM_ROUNDS ? ROUNDS : STREAM_ROUNDS))
+  rounds=$((rounds > C1000_ROUNDS ? rounds : C1000_ROUNDS))
+  for ((ROUND = 1; ROUND <= rounds; ROUND++)); do
+    for SCENARIO in main stream c1000; do
+      case $SCENARIO in
+        main) ((ROUND <= ROUNDS)) || continue ;;
+        stream) ((ROUND <= STREAM_ROUNDS)) || continue ;;
+        c1000) ((ROUND <= C1000_ROUNDS)) || continue ;;
+      esac
+      for CONTENDER in $(rotated "$ROUND"); do
+        log "round $ROUND/$rounds  $SCENARIO  $CONTENDER"
+        "cell_$SCENARIO"
+      done
+    done
+  done
+  log "load phases took $((SECONDS - started)) s"
+
+  local micro_json=$RUN_DIR/micro.json
+  if ((MICRO)); then
+    log "micro-benchmarks (bench_micro, CPU $PROXY_CPU)"
+    taskset -c "$PROXY_CPU" "$MICROBIN" --benchmark_min_time=0.2 --benchmark_format=json \
+      >"$micro_json" 2>"$RUN_DIR/micro.log" || { log "bench_micro failed"; echo '{}' >"$micro_json"; }
+  else
+    echo '{}' >"$micro_json"
+  fi
+
+  machine_json >"$RUN_DIR/machine.json"
+  settings_json >"$RUN_DIR/settings.json"
+  python3 "$BENCH/report.py" --raw "$RAW" --machine "$RUN_DIR/machine.json" \
+    --settings "$RUN_DIR/settings.json" --micro "$micro_json" --out "$RESULTS/latest.json" \
+    --plot-dir "$RUN_DIR" --png "$RESULTS/latency.png" --gnuplot-script "$BENCH/latency.gp"
+  RUN_OK=1
+}
+
+main "$@"
