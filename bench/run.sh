@@ -47,6 +47,8 @@ PROXY_CPU=${PROXY_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
 BASE_PORT=${BASE_PORT:-18100}
 MICRO=${MICRO:-1}                  # 0 skips the Google Benchmark micro-benchmarks
+WAIT_QUIET=${WAIT_QUIET:-0}        # > 0: wait up to this many seconds for the 1-minute load
+                                   # average to fall below 1.0 before measuring (shared machines)
 
 if [[ ${1:-} == --quick ]]; then
   ROUNDS=1 STREAM_ROUNDS=1 C1000_ROUNDS=1 DURATION=1 C1000_DURATION=2 MICRO=0
@@ -196,6 +198,9 @@ render_configs() {
       -e "s#@ACCESS_LOG@#$RUN_DIR/access-$scenario.log#" \
       -e "/^@FILTERS@\$/{r $RUN_DIR/default-filters.yaml" -e 'd}' \
       "$BENCH/configs/sluice-default.yaml.in" >"$RUN_DIR/sluice-default-$scenario.yaml"
+    # Optional contender (CONTENDERS=... sluice-default-nolog): the default chain, access log off.
+    sed -e 's#^access_log: .*#access_log: {path: "", format: json}#' \
+      "$RUN_DIR/sluice-default-$scenario.yaml" >"$RUN_DIR/sluice-default-nolog-$scenario.yaml"
     dir=$RUN_DIR/nginx-$scenario
     mkdir -p "$dir"
     sed -e "s#@PREFIX@#$dir#g; s/@LISTEN_PORT@/$PORT_PROXY/; s/@UPSTREAM_PORT@/$up/" \
@@ -359,6 +364,12 @@ main() {
   (($(nproc) >= 2)) || log "warning: fewer than 2 CPUs; proxy and load generators share a core"
   ulimit -n 16384 2>/dev/null || log "warning: could not raise the open-file limit (c1000 needs ~3,000)"
   CLK_TCK=$(getconf CLK_TCK)
+  local waited=0
+  while ((waited < WAIT_QUIET)) && awk '{ exit !($1 >= 1.0) }' /proc/loadavg; do
+    ((waited % 60 == 0)) && log "waiting for a quiet machine (load average $(cut -d' ' -f1 /proc/loadavg))"
+    sleep 5
+    waited=$((waited + 5))
+  done
   LOADAVG_START=$(cut -d' ' -f1-3 /proc/loadavg)
   if awk '{ exit !($1 > 1.0) }' /proc/loadavg; then
     log "warning: load average is $LOADAVG_START: something else is busy; results will be noisy"
