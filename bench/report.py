@@ -204,7 +204,7 @@ def pcts(summary, hist="latency_us", keys=("p50", "p99", "p999")):
 def render(result, checks, settings, machine, micro):
     out = []
     out.append(f"sluice bench — {machine['date']} — {machine['nproc']} CPUs, {machine['cpu_model']}, "
-               f"Linux {machine['kernel']}, nginx {machine['nginx']}, sluice {machine['sluice']} "
+               f"Linux {machine['kernel']}, nginx {machine['nginx']}, {machine['sluice']} "
                f"({machine['commit']}); load average {machine['loadavg_start']} at start")
     out.append(f"medians of {settings['rounds']} interleaved rounds; proxy on CPU {settings['proxy_cpu']}, "
                f"mock + load generators on CPU {settings['load_cpu']}; latency in us "

@@ -77,6 +77,8 @@ int main(int argc, char** argv) {
   bool sse = false;
   for (int i = 1; i < argc; ++i) {
     std::string flag = argv[i];
+    if (flag == "--help" || flag == "-h")
+      usage("open/closed-loop HTTP load, latency from intended send time");
     if (flag == "--sse") {
       sse = true;
       continue;
