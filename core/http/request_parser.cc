@@ -212,14 +212,34 @@ ParseError RequestParser::map_llhttp_error(llhttp_errno_t err) const {
 // llhttp accepts a bare LF ending the head and obs-fold even in strict mode, so check the bytes
 // it consumed for the head or the trailers.
 const char* RequestParser::check_line_endings(const char* data, size_t len) {
-  for (size_t i = 0; i < len; ++i) {
-    const char c = data[i];
-    if (prev_cr_ && c != '\n') return "bare CR in request head";
-    if (c == '\n' && !prev_cr_) return "bare LF in request head (lines must end in CRLF)";
-    if (prev_lf_ && is_ows(c)) return "obsolete line folding in request head";
-    prev_cr_ = c == '\r';
-    prev_lf_ = c == '\n';
+  // Line by line with memchr (this runs over every head byte, so it must be cheap); the state
+  // carried across calls is whether the last byte was a CR or an LF.
+  const char* p = data;
+  const char* const end = data + len;
+  bool cr = prev_cr_, lf = prev_lf_;
+  while (p < end) {
+    if (cr) {  // the byte after a CR must be LF
+      if (*p != '\n') return "bare CR in request head";
+      cr = false;
+      lf = true;
+      ++p;
+      continue;
+    }
+    if (lf) {  // a line must not start with SP/HT
+      if (is_ows(*p)) return "obsolete line folding in request head";
+      lf = false;
+    }
+    const auto* next_cr = static_cast<const char*>(std::memchr(p, '\r', size_t(end - p)));
+    const char* line_end = next_cr != nullptr ? next_cr : end;
+    if (std::memchr(p, '\n', size_t(line_end - p)) != nullptr) {
+      return "bare LF in request head (lines must end in CRLF)";
+    }
+    if (next_cr == nullptr) break;
+    cr = true;
+    p = next_cr + 1;
   }
+  prev_cr_ = cr;
+  prev_lf_ = lf;
   return nullptr;
 }
 
