@@ -1,8 +1,11 @@
 // What the built-in mock provider answers: OpenAI-shaped bodies built from the request.
 #include <simdjson.h>
 
+#include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <string>
+#include <vector>
 
 #include "core/http/response_builder.h"
 #include "core/providers/mock_backend.h"
@@ -60,6 +63,96 @@ std::string find_echo_text(filter::Endpoint endpoint, const std::string& body) {
     if (!doc["prompt"].get_string().get(prompt)) found = prompt;
   }
   return found;
+}
+
+struct EmbeddingRequest {
+  // One seed per input string (or token array): a hash of the input, so the same text always
+  // gets the same vector, as with a real embedding model.
+  std::vector<uint64_t> seeds;
+  bool base64 = false;  // encoding_format: "base64" (the OpenAI SDKs' default)
+};
+
+uint64_t fnv1a(std::string_view s) {
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
+  return h;
+}
+
+EmbeddingRequest read_embedding_request(const std::string& body) {
+  EmbeddingRequest out;
+  simdjson::ondemand::parser parser;
+  simdjson::padded_string padded(body);
+  simdjson::ondemand::document doc;
+  if (parser.iterate(padded).get(doc)) return out;
+  simdjson::ondemand::object obj;
+  if (doc.get_object().get(obj)) return out;
+  for (auto field : obj) {
+    std::string_view key;
+    if (field.unescaped_key().get(key)) break;
+    if (key == "encoding_format") {
+      std::string_view format;
+      if (!field.value().get_string().get(format)) out.base64 = format == "base64";
+    } else if (key == "input") {
+      simdjson::ondemand::value input = field.value();
+      simdjson::ondemand::array items;
+      if (input.get_array().get(items)) {
+        out.seeds.push_back(fnv1a(input.raw_json_token()));
+        continue;
+      }
+      std::vector<uint64_t> per_item;
+      bool tokens = false;
+      for (auto item : items) {
+        simdjson::ondemand::value v;
+        simdjson::ondemand::json_type type;
+        if (item.get(v) || v.type().get(type)) break;
+        if (type == simdjson::ondemand::json_type::number) tokens = true;  // one token array
+        per_item.push_back(fnv1a(v.raw_json_token()));
+      }
+      if (tokens || per_item.empty()) {
+        out.seeds.push_back(fnv1a("tokens") ^ per_item.size());
+      } else {
+        out.seeds.insert(out.seeds.end(), per_item.begin(), per_item.end());
+      }
+    }
+  }
+  if (out.seeds.empty()) out.seeds.push_back(0);
+  return out;
+}
+
+// A small deterministic vector: JSON floats, or base64 of little-endian float32 as the OpenAI
+// API encodes it for encoding_format: "base64".
+void append_mock_embedding(std::string& out, uint64_t seed, bool base64) {
+  constexpr int kDims = 8;
+  float values[kDims];
+  for (int i = 0; i < kDims; ++i) {
+    values[i] = static_cast<float>((seed >> (i * 7)) % 100) / 100.0f;
+  }
+  if (!base64) {
+    out.push_back('[');
+    for (int i = 0; i < kDims; ++i) {
+      if (i) out.push_back(',');
+      char num[16];
+      std::snprintf(num, sizeof num, "%.2f", static_cast<double>(values[i]));
+      out.append(num);
+    }
+    out.push_back(']');
+    return;
+  }
+  static const char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  unsigned char bytes[sizeof values];
+  std::memcpy(bytes, values, sizeof values);  // little-endian on every target we build for
+  out.push_back('"');
+  for (size_t i = 0; i < sizeof bytes; i += 3) {
+    uint32_t chunk = static_cast<uint32_t>(bytes[i]) << 16;
+    if (i + 1 < sizeof bytes) chunk |= static_cast<uint32_t>(bytes[i + 1]) << 8;
+    if (i + 2 < sizeof bytes) chunk |= bytes[i + 2];
+    out.push_back(kAlphabet[(chunk >> 18) & 63]);
+    out.push_back(kAlphabet[(chunk >> 12) & 63]);
+    out.push_back(i + 1 < sizeof bytes ? kAlphabet[(chunk >> 6) & 63] : '=');
+    out.push_back(i + 2 < sizeof bytes ? kAlphabet[chunk & 63] : '=');
+  }
+  out.push_back('"');
 }
 
 // Roughly four bytes per token, as tokenizers average on English text.
@@ -129,14 +222,16 @@ void build_mock_script(const config::MockSettings& settings, const AttemptReques
 
   switch (request.endpoint) {
     case filter::Endpoint::Embeddings: {
-      std::string s =
-          "{\"object\":\"list\",\"data\":[{\"object\":\"embedding\",\"index\":0,"
-          "\"embedding\":[";
-      for (int i = 0; i < 8; ++i) {
-        if (i) s.push_back(',');
-        s.append(std::to_string(((sequence + i * 7) % 100) / 100.0).substr(0, 4));
+      const EmbeddingRequest e = read_embedding_request(body);
+      std::string s = "{\"object\":\"list\",\"data\":[";
+      for (size_t n = 0; n < e.seeds.size(); ++n) {
+        if (n) s.push_back(',');
+        s.append("{\"object\":\"embedding\",\"index\":").append(std::to_string(n));
+        s.append(",\"embedding\":");
+        append_mock_embedding(s, e.seeds[n], e.base64);
+        s.push_back('}');
       }
-      s.append("]}],\"model\":");
+      s.append("],\"model\":");
       append_quoted(s, request.physical_model);
       s.append(",\"usage\":{\"prompt_tokens\":").append(std::to_string(prompt_tokens));
       s.append(",\"total_tokens\":").append(std::to_string(prompt_tokens)).append("}}");

@@ -101,6 +101,7 @@ void DownstreamConnection::on_read(uv_stream_t* stream, ssize_t nread, const uv_
 }
 
 void DownstreamConnection::handle_input(const char* data, size_t len) {
+  if (flags_ & kCloseAfterFlush) return;  // answered for the last time; only the flush is left
   if (state_ == State::Dispatched || !pipelined_.empty()) {
     // Pipelined requests wait their turn; their bytes are held up to one head's worth plus a
     // read, then reading stops until the current response is done.
@@ -204,7 +205,7 @@ void DownstreamConnection::reject(http::ParseError error) {
 
 bool DownstreamConnection::keep_alive_allowed() const {
   return request_.keep_alive && worker_.state() == Worker::State::Running &&
-         !(flags_ & kPeerClosed) && state_ != State::Closing && state_ != State::Lingering;
+         !(flags_ & (kPeerClosed | kCloseAfterFlush)) && state_ != State::Closing && state_ != State::Lingering;
 }
 
 void DownstreamConnection::on_session_done(bool keep_alive) {
@@ -259,6 +260,9 @@ void DownstreamConnection::start_write() {
   pending_.clear();
   uv_buf_t buf = uv_buf_init(writing_.data(), static_cast<unsigned>(writing_.size()));
   write_req_.data = this;
+  // A client that stops reading must not hold the connection (and a paused upstream)
+  // forever: the write has idle_timeout to make progress.
+  arm_timer(static_cast<uint64_t>(snapshot_->config().limits.idle_timeout.count()));
   if (uv_write(&write_req_, reinterpret_cast<uv_stream_t*>(&tcp_), &buf, 1, &on_write) != 0) {
     writing_.clear();
     flags_ |= kPeerClosed;
@@ -347,6 +351,8 @@ void DownstreamConnection::on_timer(uv_timer_t* timer) {
       self->close();
       return;
     case State::Dispatched:
+      if (self->flags_ & kWriteInFlight) self->close();  // the client stopped reading
+      return;
     case State::Closing:
       return;
   }
