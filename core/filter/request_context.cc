@@ -102,7 +102,10 @@ void RequestContext::reset() {
   request = nullptr;
   endpoint = Endpoint::Unknown;
   request_id.clear();
+  std::string model = std::move(fields.model);  // keep the allocation for the next request
+  model.clear();
   fields = json::RequestFields{};
+  fields.model = std::move(model);
   agent = nullptr;
   model_group = nullptr;
   response_status = 0;

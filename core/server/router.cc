@@ -31,8 +31,10 @@ void RoutePlan::init(const filter::RequestContext& ctx, const filter::ConfigSnap
   }
   // Groups are visited breadth-first in declaration order: the group itself, then its
   // fallbacks in order, then theirs. `visited` keeps a cycle (a → b → a) from looping.
-  std::vector<const config::ModelGroup*> visited;
-  std::vector<const config::ModelGroup*> queue{ctx.model_group};
+  std::vector<const config::ModelGroup*>& visited = visited_;
+  std::vector<const config::ModelGroup*>& queue = queue_;
+  visited.clear();
+  queue.assign(1, ctx.model_group);
   for (size_t i = 0; i < queue.size(); ++i) {
     add_group(config, *queue[i], visited, candidates_);
     for (const auto& name : queue[i]->fallbacks) {

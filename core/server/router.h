@@ -25,6 +25,7 @@ class RoutePlan {
 
  private:
   std::vector<filter::Candidate> candidates_;  // capacity reused across requests
+  std::vector<const config::ModelGroup*> visited_, queue_;  // scratch for init()
   size_t next_index_ = 0;
 };
 
