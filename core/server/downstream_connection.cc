@@ -205,7 +205,8 @@ void DownstreamConnection::reject(http::ParseError error) {
 
 bool DownstreamConnection::keep_alive_allowed() const {
   return request_.keep_alive && worker_.state() == Worker::State::Running &&
-         !(flags_ & (kPeerClosed | kCloseAfterFlush)) && state_ != State::Closing && state_ != State::Lingering;
+         !(flags_ & (kPeerClosed | kCloseAfterFlush)) && state_ != State::Closing &&
+         state_ != State::Lingering;
 }
 
 void DownstreamConnection::on_session_done(bool keep_alive) {

@@ -1,0 +1,311 @@
+// ProxySession, second half: relaying the upstream response downstream — the held head,
+// framing (Content-Length, chunked, close-delimited), back-pressure, the decision after each
+// attempt, the error event that ends a started stream, and sluice's own local replies.
+#include <cstdio>
+
+#include "core/http/response_builder.h"
+#include "core/server/downstream_connection.h"
+#include "core/server/proxy_session.h"
+#include "core/server/worker.h"
+
+namespace sluice::server {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_between(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double>(b - a).count();
+}
+
+// Upstream response statuses an attempt may be retried on (once a retry filter asks).
+bool is_retryable_status(int status) {
+  return status >= 500 || status == 429;
+}
+
+filter::AttemptResult result_of(upstream::FailureKind kind) {
+  switch (kind) {
+    case upstream::FailureKind::ConnectFailure:
+      return filter::AttemptResult::ConnectFailure;
+    case upstream::FailureKind::Reset:
+      return filter::AttemptResult::Reset;
+    case upstream::FailureKind::Timeout:
+      return filter::AttemptResult::Timeout;
+    case upstream::FailureKind::Protocol:
+      return filter::AttemptResult::Protocol;
+    case upstream::FailureKind::Overloaded:
+      return filter::AttemptResult::Overloaded;
+  }
+  return filter::AttemptResult::Protocol;
+}
+
+// Response headers sluice sets itself; the upstream's copies are dropped.
+bool is_own_response_header(std::string_view name) {
+  return http::iequals(name, "x-request-id") || http::iequals(name, "x-sluice-provider") ||
+         http::iequals(name, "x-sluice-model") || http::iequals(name, "x-sluice-attempts");
+}
+
+}  // namespace
+
+void ProxySession::on_upstream_head(int status, std::span<const upstream::ResponseHeader> headers,
+                                    std::optional<uint64_t> content_length) {
+  if (state_ != State::Upstream) return;
+  upstream_status_ = status;
+  upstream_length_ = content_length;
+  if (!ctx_.first_byte_at) ctx_.first_byte_at = Clock::now();
+  // A 5xx/429 is held whole until the attempt is decided, so a retry filter can still try
+  // elsewhere; a success is relayed as it arrives.
+  buffering_error_ = is_retryable_status(status);
+  error_body_.clear();
+  event_stream_ = false;
+
+  for (filter::Filter* f : filters_) f->on_response_headers(ctx_, status);
+
+  head_.clear();
+  http::append_status_line(head_, status);
+  for (const auto& h : headers) {
+    if (is_own_response_header(h.name)) continue;
+    if (http::iequals(h.name, "content-type") && h.value.starts_with("text/event-stream")) {
+      event_stream_ = true;
+    }
+    http::append_header(head_, h.name, h.value);
+  }
+  append_common_headers(head_);
+}
+
+void ProxySession::append_common_headers(std::string& out) {
+  http::append_header(out, "x-request-id", ctx_.request_id);
+  if (ctx_.attempts > 0 && ctx_.last_candidate.provider != nullptr) {
+    http::append_header(out, "x-sluice-provider", ctx_.last_candidate.provider->name);
+    http::append_header(out, "x-sluice-model", ctx_.last_candidate.physical_model);
+    http::append_header(out, "x-sluice-attempts", static_cast<uint64_t>(ctx_.attempts));
+  }
+  out.append(ctx_.extra_response_headers());
+}
+
+void ProxySession::flush_head(std::optional<uint64_t> content_length, const char* body,
+                              size_t body_len) {
+  const bool keep_alive = connection_.keep_alive_allowed();
+  if (content_length) {
+    http::append_header(head_, "Content-Length", *content_length);
+    chunked_ = false;
+  } else if (request_->http_minor >= 1) {
+    head_.append("Transfer-Encoding: chunked\r\n");
+    chunked_ = true;
+  } else {
+    chunked_ = false;  // HTTP/1.0 without a length: the body ends when the connection closes
+  }
+  if (!keep_alive || (!content_length && !chunked_)) head_.append("Connection: close\r\n");
+  head_.append("\r\n");
+  downstream_started_ = true;
+  state_ = State::Relaying;
+  ctx_.response_status = upstream_status_;
+  if (body_len == 0) {
+    uv_buf_t buf = uv_buf_init(head_.data(), static_cast<unsigned>(head_.size()));
+    connection_.send(&buf, 1);
+    return;
+  }
+  if (chunked_) {
+    char line[24];
+    int n = std::snprintf(line, sizeof line, "%zx\r\n", body_len);
+    uv_buf_t bufs[4] = {uv_buf_init(head_.data(), static_cast<unsigned>(head_.size())),
+                        uv_buf_init(line, static_cast<unsigned>(n)),
+                        uv_buf_init(const_cast<char*>(body), static_cast<unsigned>(body_len)),
+                        uv_buf_init(const_cast<char*>("\r\n"), 2)};
+    connection_.send(bufs, 4);
+  } else {
+    uv_buf_t bufs[2] = {uv_buf_init(head_.data(), static_cast<unsigned>(head_.size())),
+                        uv_buf_init(const_cast<char*>(body), static_cast<unsigned>(body_len))};
+    connection_.send(bufs, 2);
+  }
+  ctx_.bytes_out += body_len;
+}
+
+void ProxySession::send_chunk(const char* data, size_t len) {
+  if (len == 0) return;
+  if (chunked_) {
+    char line[24];
+    int n = std::snprintf(line, sizeof line, "%zx\r\n", len);
+    uv_buf_t bufs[3] = {uv_buf_init(line, static_cast<unsigned>(n)),
+                        uv_buf_init(const_cast<char*>(data), static_cast<unsigned>(len)),
+                        uv_buf_init(const_cast<char*>("\r\n"), 2)};
+    connection_.send(bufs, 3);
+  } else {
+    uv_buf_t buf = uv_buf_init(const_cast<char*>(data), static_cast<unsigned>(len));
+    connection_.send(&buf, 1);
+  }
+  ctx_.bytes_out += len;
+}
+
+void ProxySession::apply_backpressure() {
+  if (!upstream_paused_ && attempt_ != nullptr &&
+      connection_.queued_bytes() > kWriteHighWatermark) {
+    upstream_paused_ = true;
+    backend_->pause(attempt_);
+  }
+}
+
+void ProxySession::on_downstream_drained() {
+  if (upstream_paused_ && attempt_ != nullptr) {
+    upstream_paused_ = false;
+    backend_->resume(attempt_);
+  }
+}
+
+void ProxySession::on_upstream_body(const char* data, size_t len) {
+  if (state_ != State::Upstream && state_ != State::Relaying) return;
+  if (buffering_error_) {
+    // Error bodies are small JSON; past 1 MiB this is no error page but a real response.
+    if (error_body_.size() + len <= (1u << 20)) {
+      error_body_.append(data, len);
+      return;
+    }
+    buffering_error_ = false;
+    flush_head(upstream_length_, error_body_.data(), error_body_.size());
+  }
+  for (filter::Filter* f : filters_) f->on_response_chunk(ctx_, std::string_view(data, len));
+  if (!downstream_started_) {
+    flush_head(upstream_length_, data, len);
+  } else {
+    send_chunk(data, len);
+  }
+  apply_backpressure();
+}
+
+void ProxySession::on_upstream_done() {
+  if (state_ != State::Upstream && state_ != State::Relaying) return;
+  attempt_ = nullptr;
+  upstream_paused_ = false;
+  upstream_seconds_ += seconds_between(attempt_started_, Clock::now());
+  filter::AttemptOutcome outcome;
+  outcome.status = upstream_status_;
+  outcome.attempt = ctx_.attempts;
+  outcome.candidate = candidate_;
+  outcome.downstream_started = downstream_started_;
+  outcome.result =
+      buffering_error_ ? filter::AttemptResult::HttpError : filter::AttemptResult::Success;
+  filter::AttemptDecision d = decide(outcome);
+  if (buffering_error_) {
+    buffering_error_ = false;
+    if (d == filter::AttemptDecision::Retry || d == filter::AttemptDecision::Fallback) {
+      route_notes_.append(candidate_->provider->name).append(": HTTP ");
+      route_notes_.append(std::to_string(upstream_status_)).append("; ");
+      if (d == filter::AttemptDecision::Retry) {
+        start_attempt(*candidate_);
+      } else {
+        next_attempt();
+      }
+      return;
+    }
+    // Given up: the provider's own error response goes to the client unchanged.
+    flush_head(error_body_.size(), error_body_.data(), error_body_.size());
+    finish(connection_.keep_alive_allowed());
+    return;
+  }
+  if (!downstream_started_) {
+    flush_head(upstream_length_ ? upstream_length_ : std::optional<uint64_t>(0), nullptr, 0);
+  } else if (chunked_) {
+    uv_buf_t end = uv_buf_init(const_cast<char*>("0\r\n\r\n"), 5);
+    connection_.send(&end, 1);
+  }
+  // Close-delimited (HTTP/1.0 without a length) responses end by closing.
+  finish(connection_.keep_alive_allowed() && (upstream_length_ || chunked_));
+}
+
+void ProxySession::on_upstream_failure(const upstream::Failure& failure) {
+  if (state_ != State::Upstream && state_ != State::Relaying) return;
+  attempt_ = nullptr;
+  upstream_paused_ = false;
+  upstream_seconds_ += seconds_between(attempt_started_, Clock::now());
+  filter::AttemptOutcome outcome;
+  outcome.result = result_of(failure.kind);
+  outcome.status = upstream_status_;
+  outcome.attempt = ctx_.attempts;
+  outcome.candidate = candidate_;
+  outcome.downstream_started = downstream_started_;
+  filter::AttemptDecision d = decide(outcome);
+
+  std::string what = candidate_->provider->name;
+  what.append(": ").append(upstream::to_string(failure.kind));
+  if (failure.detail != nullptr && failure.detail[0] != '\0') {
+    what.append(" (").append(failure.detail).append(")");
+  }
+
+  if (!downstream_started_) {
+    if (d == filter::AttemptDecision::Retry || d == filter::AttemptDecision::Fallback) {
+      route_notes_.append(what).append("; ");
+      if (d == filter::AttemptDecision::Retry) {
+        start_attempt(*candidate_);
+      } else {
+        next_attempt();
+      }
+      return;
+    }
+    switch (failure.kind) {
+      case upstream::FailureKind::Timeout:
+        send_error(504, "api_error", "upstream_timeout",
+                   "The provider did not answer in time: " + what + ".");
+        return;
+      case upstream::FailureKind::ConnectFailure:
+      case upstream::FailureKind::Overloaded:
+        route_notes_.append(what);
+        send_error(503, "api_error", "all_providers_unavailable",
+                   "No provider could serve this request: " + route_notes_ + ".");
+        return;
+      case upstream::FailureKind::Reset:
+      case upstream::FailureKind::Protocol:
+        send_error(502, "api_error", "upstream_error",
+                   "The provider failed to give a valid response: " + what + ".");
+        return;
+    }
+    return;
+  }
+  // The first byte is out: no retry is possible. A stream gets an explicit error event and a
+  // proper end; any other body can only be cut, which the client sees as a short read.
+  const bool timeout = failure.kind == upstream::FailureKind::Timeout;
+  if (event_stream_ && chunked_) {
+    end_stream_with_error(timeout ? "upstream_timeout" : "upstream_error",
+                          "The provider stream failed after it started: " + what + ".");
+    finish(connection_.keep_alive_allowed());
+  } else {
+    finish(false);
+  }
+}
+
+void ProxySession::end_stream_with_error(std::string_view code, std::string_view message) {
+  std::string body = http::openai_error_body(message, "api_error", code);
+  scratch_.assign("data: ").append(body).append("\n\n");
+  send_chunk(scratch_.data(), scratch_.size());
+  uv_buf_t end = uv_buf_init(const_cast<char*>("0\r\n\r\n"), 5);
+  connection_.send(&end, 1);
+}
+
+void ProxySession::send_error(int status, std::string_view type, std::string_view code,
+                              std::string message) {
+  ctx_.respond(status, type, code, std::move(message));
+  send_local_reply();
+}
+
+void ProxySession::send_local_reply() {
+  const filter::LocalReply& reply = ctx_.local_reply();
+  const std::string body = reply.body.empty()
+                               ? http::openai_error_body(reply.message, reply.type, reply.code)
+                               : reply.body;
+  const bool keep_alive = connection_.keep_alive_allowed();
+  head_.clear();
+  http::append_status_line(head_, reply.status);
+  head_.append("Content-Type: application/json\r\n");
+  append_common_headers(head_);
+  http::append_header(head_, "Content-Length", static_cast<uint64_t>(body.size()));
+  if (!keep_alive) head_.append("Connection: close\r\n");
+  head_.append("\r\n");
+  uv_buf_t bufs[2] = {
+      uv_buf_init(head_.data(), static_cast<unsigned>(head_.size())),
+      uv_buf_init(const_cast<char*>(body.data()), static_cast<unsigned>(body.size()))};
+  connection_.send(bufs, 2);
+  ctx_.response_status = reply.status;
+  ctx_.bytes_out = body.size();
+  downstream_started_ = true;
+  finish(keep_alive);
+}
+
+}  // namespace sluice::server
