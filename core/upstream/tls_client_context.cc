@@ -45,9 +45,11 @@ SSL_CTX* make_context(bool verify, const std::string& ca_file, std::string* erro
 
 SSL_CTX* acquire_tls_client_context(bool verify, const std::string& ca_file, std::string* error) {
   static std::mutex mu;
-  static std::map<std::pair<bool, std::string>, SSL_CTX*> contexts;  // one reference each
+  // Lives until the process ends (never destroyed, so never torn down under a worker that
+  // still runs at exit); holds one reference to each context.
+  static auto* contexts = new std::map<std::pair<bool, std::string>, SSL_CTX*>();
   std::lock_guard<std::mutex> lock(mu);
-  SSL_CTX*& slot = contexts[{verify, verify ? ca_file : std::string()}];
+  SSL_CTX*& slot = (*contexts)[{verify, verify ? ca_file : std::string()}];
   if (!slot) slot = make_context(verify, ca_file, error);
   if (!slot) return nullptr;  // not cached: a later pool (after a fix on disk) tries again
   SSL_CTX_up_ref(slot);

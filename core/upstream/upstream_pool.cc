@@ -82,6 +82,7 @@ struct UpstreamPool::Impl final : ConnectionOwner {
   std::string delivering_detail;      // a deferred failure's detail, during its callback
 
   int dispatch_depth = 0;  // > 0: inside start()/dispatching; sink calls must be deferred
+  bool pumping = false;    // inside pump()
   bool shutting_down = false;
   bool pool_handles_closing = false;
   int pool_handles_open = 2;
@@ -110,6 +111,9 @@ UpstreamPool::Impl::Impl(uv_loop_t* l, const config::Provider& provider, const P
     std::string error;
     settings.ssl_ctx = acquire_tls_client_context(settings.tls_verify, options.tls_ca_file, &error);
     // Without a context every connect fails with ConnectFailure saying TLS is unavailable.
+    // Loading a trust store can take long enough to leave the loop's cached time behind, and
+    // deadlines are computed from it: refresh it (we are on the loop's thread).
+    uv_update_time(loop);
   }
   uv_timer_init(loop, &queue_timer);
   uv_timer_init(loop, &deferred_timer);
@@ -178,13 +182,17 @@ void UpstreamPool::Impl::dispatch(Exchange* ex, bool fresh_only) {
 
 // A slot or an idle connection may have freed up: serve the head of the queue.
 void UpstreamPool::Impl::pump() {
-  if (shutting_down) return;
+  // A dispatch can fail at once, close its connection and so call pump() again: the outer
+  // loop carries on instead, so a long queue cannot recurse deeply.
+  if (shutting_down || pumping) return;
+  pumping = true;
   bool changed = false;
   while (!queue.empty() && (!idle.empty() || live < max_connections)) {
     Exchange* ex = queue.pop_front();
     changed = true;
     dispatch(ex, false);
   }
+  pumping = false;
   if (changed) arm_queue_timer();
 }
 

@@ -95,7 +95,8 @@ class UpstreamPool {
   // Close idle connections; fail queued requests (Overloaded) and exchanges in flight
   // (Reset, "upstream pool shut down") on the next loop turn; call `done` once every handle
   // is closed and every failure delivered (then uv_loop_close can succeed, and the pool may
-  // be deleted from inside `done`). No start() after shutdown() returned.
+  // be deleted from inside `done`). A start() before `done` (say, a retry from inside a
+  // failure callback) fails with Overloaded; none may come after `done`.
   void shutdown(void (*done)(void* arg), void* arg);
 
   size_t idle_connections() const;    // in the keep-alive pool

@@ -517,6 +517,26 @@ TEST_F(UpstreamPoolTest, KeepAliveRaceIsRetriedOnceOnAFreshConnection) {
   EXPECT_EQ(server.connections(), 2);
 }
 
+TEST_F(UpstreamPoolTest, KeepAliveRaceIsRetriedOnlyOnce) {
+  TestServer server([](ServerConn& c) {
+    if (c.index() == 0 && c.read_request()) c.write(ok_response("one"));
+    c.read_request();  // then every connection drops the request it was sent
+    c.close();
+  });
+  make_pool(provider(server.port()));
+  Call first(get());
+  start(first);
+  ASSERT_TRUE(run_call(first));
+  ASSERT_TRUE(first.rec.done);
+
+  Call second(get());
+  start(second);
+  ASSERT_TRUE(run_call(second));
+  EXPECT_TRUE(second.rec.failed);
+  EXPECT_EQ(second.rec.failure_kind, FailureKind::Reset) << second.rec.detail;
+  EXPECT_EQ(server.connections(), 2) << "one re-send, on one fresh connection";
+}
+
 TEST_F(UpstreamPoolTest, CloseBeforeResponseOnAFreshConnectionIsReset) {
   TestServer server([](ServerConn& c) {
     c.read_request();
@@ -1005,6 +1025,7 @@ class UpstreamPoolTlsTest : public UpstreamPoolTest {
     config::Provider p = provider(port, std::move(host));
     p.url.tls = true;
     p.tls_verify = verify;
+    p.timeouts.connect = 5000ms;  // handshakes are slow under valgrind
     return p;
   }
   TestCert cert_;
