@@ -34,7 +34,12 @@ class AuthTest : public ::testing::Test {
 };
 
 TEST_F(AuthTest, MissingKeyIs401) {
-  EXPECT_TRUE(is_openai_error(chat(kFastModel, {}), 401, "authentication_error"));
+  auto r = chat(kFastModel, {});
+  EXPECT_TRUE(is_openai_error(r, 401, "authentication_error"));
+  // Refusals carry a request id too, so they can be found in the access log (§5).
+  if (r) {
+    EXPECT_FALSE(r->header("x-request-id").empty()) << r->describe();
+  }
   EXPECT_EQ(upstream_requests(), 0u);
 }
 

@@ -89,6 +89,26 @@ TEST_F(BadHttpFramingTest, DuplicateContentLengthIs400AndCloses) {
   expect_new_connection_works();
 }
 
+TEST_F(BadHttpFramingTest, ContentLengthListIs400) {
+  HttpClient client = sluice.client();
+  std::string body = valid_body();
+  std::string n = std::to_string(body.size());
+  auto r = send(client, "POST /v1/chat/completions HTTP/1.1\r\nHost: s\r\n" + auth_line() +
+                            "Content-Length: " + n + ", " + n + "\r\n\r\n" + body);
+  EXPECT_TRUE(is_openai_error(r, 400, "invalid_request_error")) << client.error();
+  expect_new_connection_works();
+}
+
+// "Name : value" (space before the colon) is a classic smuggling vector; strict parsers refuse.
+TEST_F(BadHttpFramingTest, SpaceBeforeHeaderColonIs400) {
+  HttpClient client = sluice.client();
+  std::string body = valid_body();
+  auto r = send(client, "POST /v1/chat/completions HTTP/1.1\r\nHost: s\r\n" + auth_line() +
+                            "Content-Length : " + std::to_string(body.size()) + "\r\n\r\n" + body);
+  EXPECT_TRUE(is_openai_error(r, 400, "invalid_request_error")) << client.error();
+  expect_new_connection_works();
+}
+
 TEST_F(BadHttpFramingTest, GarbageRequestLineIs400) {
   HttpClient client = sluice.client();
   auto r = send(client, "HELLO THERE\r\n\r\n");

@@ -88,5 +88,49 @@ TEST_F(PipeliningTest, ConnectionCloseIsHonoured) {
   EXPECT_TRUE(client.wait_for_close(5s)) << "sluice kept the connection open";
 }
 
+// HTTP/1.0 without keep-alive: one response, then the connection closes.
+TEST_F(PipeliningTest, Http10ConnectionClosesAfterTheResponse) {
+  HttpClient client = sluice.client();
+  ASSERT_TRUE(client.connect());
+  std::string body = chat_body(kFastModel, "old client");
+  ASSERT_TRUE(client.send_raw(std::string("POST /v1/chat/completions HTTP/1.0\r\nHost: s\r\n") +
+                              "Authorization: Bearer " + kAliceKey +
+                              "\r\nContent-Type: application/json\r\nContent-Length: " +
+                              std::to_string(body.size()) + "\r\n\r\n" + body));
+  auto r = client.read_response();
+  ASSERT_TRUE(r) << client.error();
+  EXPECT_EQ(r->status, 200) << r->describe();
+  EXPECT_EQ(content_of(*r), std::string("[") + kFastPhysical + "] old client");
+  EXPECT_TRUE(client.wait_for_close(5s)) << "sluice kept an HTTP/1.0 connection open";
+}
+
+// curl and many SDKs send `Expect: 100-continue` before a large body and wait for the interim
+// response (nginx and Envoy send it); the exchange then completes normally.
+TEST_F(PipeliningTest, ExpectContinueIsAnswered) {
+  HttpClient client = sluice.client();
+  client.set_timeout(3s);
+  ASSERT_TRUE(client.connect());
+  std::string body = chat_body(kFastModel, "after continue");
+  ASSERT_TRUE(client.send_raw(std::string("POST /v1/chat/completions HTTP/1.1\r\nHost: s\r\n") +
+                              "Authorization: Bearer " + kAliceKey +
+                              "\r\nContent-Type: application/json\r\nExpect: 100-continue\r\n"
+                              "Content-Length: " +
+                              std::to_string(body.size()) + "\r\n\r\n"));
+  // Nothing but the interim response may come before the body is sent.
+  std::string interim;
+  while (interim.find("\r\n\r\n") == std::string::npos) {
+    auto piece = client.read_raw_some();
+    ASSERT_TRUE(piece) << "no 100 Continue within 3 s: " << client.error();
+    interim += *piece;
+  }
+  EXPECT_EQ(interim.rfind("HTTP/1.1 100", 0), 0u) << interim;
+  ASSERT_TRUE(client.send_raw(body));
+  client.set_timeout(10s);
+  auto r = client.read_response();
+  ASSERT_TRUE(r) << client.error();
+  EXPECT_EQ(r->status, 200) << r->describe();
+  EXPECT_EQ(content_of(*r), std::string("[") + kFastPhysical + "] after continue");
+}
+
 }  // namespace
 }  // namespace sluice::test

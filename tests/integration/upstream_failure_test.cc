@@ -20,7 +20,7 @@ class UpstreamFailureTest : public ::testing::Test {
     ASSERT_TRUE(mock.ok());
     GatewayConfig config;
     config.provider_base_url = mock.base_url();
-    config.provider_timeouts = "{connect: 1s, first_byte: 300ms}";
+    config.provider_timeouts = "{connect: 1s, first_byte: 300ms, idle: 600ms}";
     // A provider nobody listens for.
     config.extra_providers = "  dead:\n    type: openai\n    base_url: http://127.0.0.1:" +
                              std::to_string(unused_port()) + "/v1\n    api_key: sk-dead\n";
@@ -115,6 +115,37 @@ TEST_F(UpstreamFailureTest, CutStreamEndsWithAnErrorEvent) {
   EXPECT_FALSE((*error)["error"]["message"].str().empty()) << s.describe();
   // Nothing but an optional [DONE] after the error.
   for (size_t i = 3; i < s.events.size(); ++i) EXPECT_EQ(s.events[i].data, "[DONE]");
+  expect_recovery();
+}
+
+// §5: a stream whose provider goes silent mid-way (longer than timeouts.idle, 600 ms) ends with
+// an error event after the events already sent, not a hang.
+TEST_F(UpstreamFailureTest, StreamSilentPastIdleTimeoutEndsWithAnErrorEvent) {
+  fail_all_with("slow_chunks:3000,chunks:4");
+  HttpClient client = sluice.client();
+  client.set_timeout(20s);
+  StreamResult s = client.stream_post("/v1/chat/completions",
+                                      chat_body(kFastModel, "a b c d", true), bearer(kBobKey));
+  ASSERT_TRUE(s.head) << s.error << "\n" << sluice.describe();
+  ASSERT_EQ(s.head->status, 200) << s.describe();
+  EXPECT_EQ(s.error.find("timeout"), std::string::npos)
+      << "the stream did not end after the idle timeout: " << s.describe();
+  ASSERT_GE(s.events.size(), 2u) << s.describe();
+  EXPECT_TRUE(Json::parse(s.events[0].data).value_or(Json())["choices"].is_array()) << s.describe();
+  auto error = Json::parse(s.events[1].data);
+  ASSERT_TRUE(error) << s.describe();
+  EXPECT_TRUE((*error)["error"].is_object()) << s.describe();
+  expect_recovery();
+}
+
+// A provider's 429 reaches the agent as a 429 with its retry-after, so the agent's SDK can
+// back off (there is no retry filter in this chain to act on it).
+TEST_F(UpstreamFailureTest, Provider429ReachesTheAgentWithRetryAfter) {
+  fail_all_with("status:429");
+  auto r = chat();
+  ASSERT_TRUE(r);
+  EXPECT_TRUE(is_openai_error(r, 429));
+  EXPECT_EQ(r->header("retry-after"), "1") << r->describe();
   expect_recovery();
 }
 

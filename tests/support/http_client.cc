@@ -228,6 +228,13 @@ bool HttpClient::peer_closed_now() {
   return n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR);
 }
 
+std::optional<std::string> HttpClient::read_raw_some() {
+  if (buffer_.empty() && !fill(Clock::now() + timeout_)) return std::nullopt;
+  std::string bytes = std::move(buffer_);
+  buffer_.clear();
+  return bytes;
+}
+
 bool HttpClient::wait_for_close(std::chrono::milliseconds timeout) {
   auto deadline = Clock::now() + timeout;
   while (!eof_) {

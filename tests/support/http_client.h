@@ -77,6 +77,9 @@ class HttpClient {
   bool send_raw(std::string_view bytes);
   // Reads one complete response from the connection.
   std::optional<HttpResponse> read_response();
+  // Whatever raw bytes have arrived (waiting for some); nullopt on timeout/close. For exchanges
+  // read_response() does not model, such as an interim 100 Continue before the body is sent.
+  std::optional<std::string> read_raw_some();
   // Waits for the server to close the connection (FIN or RST), discarding nothing: bytes that
   // arrive meanwhile stay readable. True when it closed within `timeout`.
   bool wait_for_close(std::chrono::milliseconds timeout);

@@ -63,6 +63,9 @@ std::optional<Behavior> parse_behavior(std::string_view spec, const Behavior& ba
     } else if (name == "chunks") {
       if (!parse_number(arg, 1, 10'000, n)) return bad("chunks needs a count 1-10000");
       b.chunks = static_cast<int>(n);
+    } else if (name == "pad") {
+      if (!parse_number(arg, 0, 64'000'000, n)) return bad("pad needs a byte count");
+      b.pad_bytes = static_cast<uint32_t>(n);
     } else {
       return bad("unknown behaviour");
     }

@@ -27,13 +27,16 @@ struct Behavior {
   uint32_t delay_ms = 0;        // `slow:<ms>`: before the first byte of the reply
   uint32_t chunk_delay_ms = 0;  // `slow_chunks:<ms>`: between two stream events
   int chunks = -1;              // `chunks:<n>`: content events in a stream; -1 = one per word
+  uint32_t pad_bytes = 0;       // `pad:<bytes>`: filler words (64 bytes each) after the echo,
+                                // for large bodies and long streams
 
   // The spec as given (for the request log).
   std::string spec = "ok";
 };
 
 // Parses `spec` on top of `base` (so CLI defaults survive unless overridden). Items: ok,
-// status:<100-599>, reset, hang, cut, garbage, slow:<ms>, slow_chunks:<ms>, chunks:<1-10000>.
+// status:<100-599>, reset, hang, cut, garbage, slow:<ms>, slow_chunks:<ms>, chunks:<1-10000>,
+// pad:<0-64000000>.
 // nullopt (with `error` set) on an unknown item or a bad number.
 std::optional<Behavior> parse_behavior(std::string_view spec, const Behavior& base,
                                        std::string* error);

@@ -123,13 +123,17 @@ std::optional<Reply> read_call(std::string_view raw, Call& call) {
   return std::nullopt;
 }
 
-std::string reply_text(const std::string& model, const std::string& user_text) {
-  return "[" + model + "] " + (user_text.empty() ? std::string("hello") : user_text);
+// "[<model>] <last user text>", then `pad_bytes` of filler as 64-byte words (" ppp...").
+std::string reply_text(const std::string& model, const std::string& user_text, uint32_t pad_bytes) {
+  std::string text = "[" + model + "] " + (user_text.empty() ? std::string("hello") : user_text);
+  static const std::string kWord = " " + std::string(63, 'p');
+  for (uint32_t added = 0; added < pad_bytes; added += kWord.size()) text += kWord;
+  return text;
 }
 
 Reply chat_completion(const Call& call, const Behavior& b, uint64_t seq) {
   Prompt prompt = read_messages(call.body["messages"]);
-  std::string content = reply_text(call.model, prompt.last_user);
+  std::string content = reply_text(call.model, prompt.last_user, b.pad_bytes);
   int prompt_tokens = count_tokens(prompt.all_text);
   std::string id = "chatcmpl-mock-" + std::to_string(seq);
   int64_t created = static_cast<int64_t>(std::time(nullptr));
@@ -197,7 +201,7 @@ Reply chat_completion(const Call& call, const Behavior& b, uint64_t seq) {
 Reply text_completion(const Call& call, const Behavior& b, uint64_t seq) {
   const Json& p = call.body["prompt"];
   std::string prompt = p.is_array() ? p[p.size() - 1].str() : p.str();
-  std::string text = reply_text(call.model, prompt);
+  std::string text = reply_text(call.model, prompt, b.pad_bytes);
   std::string id = "cmpl-mock-" + std::to_string(seq);
   int64_t created = static_cast<int64_t>(std::time(nullptr));
   auto choice_with = [](const std::string& t, const Json& finish) {
@@ -289,7 +293,7 @@ Reply responses(const Call& call, const Behavior& b, uint64_t seq) {
   } else {
     prompt = read_messages(in);
   }
-  std::string text = reply_text(call.model, prompt.last_user);
+  std::string text = reply_text(call.model, prompt.last_user, b.pad_bytes);
   std::string id = "resp_mock_" + std::to_string(seq);
   int input_tokens = count_tokens(prompt.all_text);
 
