@@ -84,6 +84,9 @@ if [ "${SLUICE_SKIP_ASAN:-0}" != "1" ]; then
 fi
 
 elapsed=$((SECONDS - started))
-say "done in $((elapsed / 60))m$((elapsed % 60))s"
+# CPU time of everything this script ran (builds and tests): compare it with the wall time to see
+# how much a busy machine slowed the run.
+cpu=$(times | tail -n 1)
+say "done in $((elapsed / 60))m$((elapsed % 60))s wall; children's CPU user/sys: $cpu"
 echo "$total_passed passed, $total_failed failed"
 [ "$total_failed" -eq 0 ]
