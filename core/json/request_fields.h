@@ -20,8 +20,8 @@ namespace sluice::json {
 inline constexpr size_t kPadding = 64;
 void ensure_padding(std::string& body);
 
-// Nesting deeper than this is refused as malformed (bounds the validator's recursion).
-inline constexpr int kMaxDepth = 512;
+// Nesting deeper than this is refused as malformed (simdjson's default limit).
+inline constexpr int kMaxDepth = 1024;
 
 // Fields are top-level keys of the body, compared after unescaping ("mod\u0065l" is "model",
 // as any provider's parser would read it). `null` counts as absent for every field.
