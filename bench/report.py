@@ -21,6 +21,12 @@ def median(values):
     return statistics.median(values) if values else None
 
 
+def spread(values):
+    """[min, max] over rounds: how much the rounds disagreed."""
+    values = [v for v in values if v is not None]
+    return [round(min(values), 1), round(max(values), 1)] if values else None
+
+
 def load_raw(path):
     cells = []
     with open(path) as f:
@@ -56,6 +62,7 @@ def loadgen_summary(cells):
     out["errors"] = dict(errors)
     out["errors_total"] = sum(errors.values())
     out["cpu_us_per_req"] = median([d.get("proxy", {}).get("cpu_us_per_req") for d in datas])
+    out["cpu_us_per_req_range"] = spread([d.get("proxy", {}).get("cpu_us_per_req") for d in datas])
     out["cpu_us_per_req_schedstat"] = median(
         [d.get("proxy", {}).get("cpu_us_per_req_schedstat") for d in datas])
     events = [d.get("sse_events_per_response") for d in datas]
@@ -76,7 +83,8 @@ def wrk_summary(cells):
         if d["requests"] > 0:
             cpu.append(c["cpu_ticks"] * 1e6 / c["clk_tck"] / d["requests"])
         errors += sum(d["errors"].values())
-    return {"rounds": len(rows), "rps": median(rps), "cpu_us_per_req": median(cpu), "errors": errors,
+    return {"rounds": len(rows), "rps": median(rps), "cpu_us_per_req": median(cpu),
+            "cpu_us_per_req_range": spread(cpu), "errors": errors,
             "latency_us": {"p50": median([c["data"]["latency_us"]["p50"] for c in rows]),
                            "p99": median([c["data"]["latency_us"]["p99"] for c in rows])}}
 
@@ -97,14 +105,17 @@ def added(summary, base, hist="latency_us"):
 def aggregate(cells, settings):
     g = by_key(cells)
     contenders = settings["contenders"].split()
+    main_contenders = settings.get("main_contenders", settings["contenders"]).split()
     result = {"main": {}, "stream": {}, "c1000": {}}
-    for c in contenders:
+    for c in main_contenders:
         result["main"][c] = {
             "wrk": wrk_summary(g[("main", c, "wrk")]),
             "c1": loadgen_summary(g[("main", c, "c1")]),
+            "c1_onecpu": loadgen_summary(g[("main", c, "c1_onecpu")]),
             "rate": loadgen_summary(g[("main", c, "rate")]),
             "memory": memory_summary(g[("main", c, "memory")]),
         }
+    for c in contenders:
         s = {
             "c1": loadgen_summary(g[("stream", c, "stream_c1")]),
             "rate": loadgen_summary(g[("stream", c, "stream_rate")]),
@@ -127,10 +138,12 @@ def aggregate(cells, settings):
         }
     base_main = result["main"].get("direct", {})
     base_stream = result["stream"].get("direct", {})
-    for c in contenders:
+    for c in main_contenders:
         m = result["main"][c]
         m["added_c1_us"] = added(m["c1"], base_main.get("c1"))
+        m["added_c1_onecpu_us"] = added(m["c1_onecpu"], base_main.get("c1_onecpu"))
         m["added_rate_us"] = added(m["rate"], base_main.get("rate"))
+    for c in contenders:
         s = result["stream"][c]
         s["added_ttfb_c1_us"] = added(s["c1"], base_stream.get("c1"), "ttfb_us")
         s["added_ttfb_rate_us"] = added(s["rate"], base_stream.get("rate"), "ttfb_us")
@@ -195,6 +208,14 @@ def table(title, header, rows):
     return "\n".join(lines)
 
 
+def with_range(summary):
+    """"24.1 (20.9-26.7)": the median CPU us/request and its range over rounds."""
+    v, r = summary.get("cpu_us_per_req"), summary.get("cpu_us_per_req_range")
+    if v is None:
+        return "-"
+    return f"{v:.1f} ({r[0]:.1f}-{r[1]:.1f})" if r and r[0] != r[1] else f"{v:.1f}"
+
+
 def pcts(summary, hist="latency_us", keys=("p50", "p99", "p999")):
     if not summary:
         return "-"
@@ -207,29 +228,32 @@ def render(result, checks, settings, machine, micro):
                f"Linux {machine['kernel']}, nginx {machine['nginx']}, {machine['sluice']} "
                f"({machine['commit']}); load average {machine['loadavg_start']} at start")
     out.append(f"medians of {settings['rounds']} interleaved rounds; proxy on CPU {settings['proxy_cpu']}, "
-               f"mock + load generators on CPU {settings['load_cpu']}; latency in us "
+               f"mock + load generators on CPU {settings['load_cpu']}, priority {settings.get('priority', 'normal')}; latency in us "
                f"(p50/p99/p99.9), from the intended send time")
     rows = []
     for c, m in result["main"].items():
         wrk, mem = m["wrk"] or {}, m["memory"] or {}
-        rows.append([c, fmt(wrk.get("rps"), 0), fmt(wrk.get("cpu_us_per_req")),
-                     fmt((m["rate"] or {}).get("cpu_us_per_req")), pcts(m["c1"]), pcts(m["rate"]),
+        rows.append([c, fmt(wrk.get("rps"), 0), with_range(wrk),
+                     with_range(m["rate"] or {}), pcts(m["c1"]), pcts(m["c1_onecpu"]),
+                     pcts(m["rate"]),
                      fmt(mem.get("idle_rss_kib", 0) / 1024), fmt(mem.get("peak_rss_kib", 0) / 1024),
                      str(((m["rate"] or {}).get("errors_total", 0)) + (wrk.get("errors") or 0))])
     out.append("")
     out.append(table("chat completions (non-stream), 1 worker",
                      ["contender", "req/s (wrk)", "CPU us/req (wrk)", f"CPU us/req @{settings['rate']}/s",
-                      "c=1 p50/p99/p99.9", f"@{settings['rate']}/s p50/p99/p99.9", "RSS idle MiB",
+                      "c=1 p50/p99/p99.9", "c=1 one core", f"@{settings['rate']}/s p50/p99/p99.9", "RSS idle MiB",
                       "RSS peak MiB", "errors"], rows))
     rows = []
     for c, m in result["main"].items():
         if c == "direct":
             continue
         a, b = m["added_c1_us"] or {}, m["added_rate_us"] or {}
-        rows.append([c] + [fmt(a.get(k)) for k, _ in PCTS] + [fmt(b.get(k)) for k, _ in PCTS])
+        o = m["added_c1_onecpu_us"] or {}
+        rows.append([c] + [fmt(a.get(k)) for k, _ in PCTS] + [fmt(o.get(k)) for k in ("p50", "p99")] +
+                    [fmt(b.get(k)) for k, _ in PCTS])
     out.append("")
     out.append(table("added latency over direct (us)",
-                     ["contender"] + [f"c=1 {n}" for _, n in PCTS] +
+                     ["contender"] + [f"c=1 {n}" for _, n in PCTS] + ["1 core p50", "1 core p99"] +
                      [f"@{settings['rate']}/s {n}" for _, n in PCTS], rows))
     rows = []
     for c, s in result["stream"].items():
@@ -297,7 +321,7 @@ def write_plot(result, plot_dir, png, script):
                 f.write(label + " " + " ".join(fmt(result[scenario][c][phase][hist][key]) for c in contenders) + "\n")
         files.append((path, len(contenders) + 1))
     args = ["gnuplot", "-e", f"c1='{files[0][0]}'; rate='{files[1][0]}'; stream='{files[2][0]}'; "
-                             f"ncols={files[0][1]}; out='{png}'", script]
+                             f"n1={files[0][1]}; n2={files[1][1]}; n3={files[2][1]}; out='{png}'", script]
     try:
         subprocess.run(args, check=True, capture_output=True, text=True)
         return True
