@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <stdexcept>
 
 #include "core/admin/admin_server.h"
 #include "core/config/loader.h"
@@ -10,7 +11,9 @@
 #include "core/log/access_log.h"
 #include "core/log/log.h"
 #include "core/metrics/metrics.h"
+#include "core/server/config_watcher.h"
 #include "core/server/listen_socket.h"
+#include "core/server/reload_diff.h"
 #include "core/server/worker.h"
 #include "sluice_version.h"
 
@@ -23,15 +26,21 @@ Server::~Server() = default;
 int Server::run() {
   std::shared_ptr<const config::Config> config;
   try {
-    config = config::load_config_file(config_path_);
+    std::string text, read_error;
+    if (!read_whole_file(config_path_, text, read_error)) {
+      config = config::load_config_file(config_path_);  // throws the loader's own message
+    } else {
+      last_content_hash_ = content_hash(text);
+      config = config::load_config_text(text, config_path_);
+    }
     snapshot_ = filter::ConfigSnapshot::build(config, ++generation_);
-  } catch (const config::ConfigError& e) {
-    log::error(std::string("config rejected: ") + e.what());
-    return 1;
   } catch (const std::exception& e) {
+    metrics::Metrics::process().record_config_reload(false);
     log::error(std::string("config rejected: ") + e.what());
     return 1;
   }
+  metrics::Metrics::process().record_config_reload(true);
+  startup_config_ = config;
   ::signal(SIGPIPE, SIG_IGN);  // a vanished peer is an error code on write, never a signal
 
   std::string error;
@@ -65,6 +74,13 @@ int Server::run() {
   uv_signal_start(&sigint_, &Server::on_signal, SIGINT);
   uv_signal_start(&sighup_, &Server::on_signal, SIGHUP);
 
+  watcher_ = std::make_unique<ConfigWatcher>(&loop_, config_path_,
+                                             [this] { reload("file change", true); });
+  if (int rc = watcher_->start(); rc != 0) {
+    log::warn("cannot watch " + watcher_->directory() + " for config changes (" + uv_strerror(rc) +
+              "): reload with SIGHUP or POST /reload");
+  }
+
   WorkerServices services;
   services.access_log = access_log_.get();
   services.on_exit = [](void* arg) {
@@ -90,6 +106,7 @@ int Server::run() {
   }
 
   uv_run(&loop_, UV_RUN_DEFAULT);
+  watcher_.reset();  // its handles closed in finish_shutdown()
   for (auto& w : workers_) w->join();
   workers_.clear();
   uv_loop_close(&loop_);
@@ -112,12 +129,33 @@ void Server::on_signal(uv_signal_t* handle, int signum) {
   self->begin_shutdown(signum == SIGTERM ? "SIGTERM" : "SIGINT");
 }
 
-admin::ReloadResult Server::reload(const char* trigger) {
+admin::ReloadResult Server::reload(const char* trigger, bool only_if_changed) {
   admin::ReloadResult result;
+  if (shutting_down_) {
+    result.ok = false;
+    result.generation = generation_;
+    result.error = "sluice is shutting down";
+    return result;
+  }
+  std::string text, read_error;
+  const bool readable = read_whole_file(config_path_, text, read_error);
+  const uint64_t hash = readable ? content_hash(text) : 0;
+  if (only_if_changed && readable && hash == last_content_hash_) {
+    // A touch, a chmod, or an editor's rename of identical bytes: nothing to do (and nothing to
+    // count — no reload was attempted).
+    result.ok = true;
+    result.generation = generation_;
+    return result;
+  }
+  if (readable) last_content_hash_ = hash;
   last_reload_.at = std::chrono::system_clock::now();
   try {
-    auto config = config::load_config_file(config_path_);
+    if (!readable) throw std::runtime_error(read_error);
+    auto config = config::load_config_text(text, config_path_);
     auto next = filter::ConfigSnapshot::build(config, generation_ + 1);
+    for (const std::string& change : restart_only_changes(*startup_config_, *config)) {
+      log::warn("config reload (" + std::string(trigger) + "): " + change);
+    }
     ++generation_;
     snapshot_ = next;
     for (auto& w : workers_) w->publish(next);
@@ -130,6 +168,7 @@ admin::ReloadResult Server::reload(const char* trigger) {
     log::error(std::string("config reload (") + trigger + ") rejected, still serving generation " +
                std::to_string(generation_) + ": " + e.what());
   }
+  metrics::Metrics::process().record_config_reload(result.ok);
   result.generation = generation_;
   last_reload_.ok = result.ok;
   last_reload_.error = result.error;
@@ -156,6 +195,7 @@ void Server::on_worker_exit(uv_async_t* handle) {
 
 void Server::finish_shutdown() {
   stop_admin();
+  if (watcher_) watcher_->close([] {});
   for (uv_signal_t* s : {&sigterm_, &sigint_, &sighup_}) {
     uv_close(reinterpret_cast<uv_handle_t*>(s), nullptr);
   }

@@ -1,7 +1,11 @@
 // Server: the process. Loads the config, opens the listeners, runs the workers, and on its
-// own (main) loop the admin API and the signals: SIGTERM/SIGINT drain and exit 0, SIGHUP
-// reloads. Reload here validates the whole file and builds the snapshot before anything
-// changes, then publishes it to every worker; in-flight requests keep the snapshot they pinned.
+// own (main) loop the admin API, the config file watch and the signals: SIGTERM/SIGINT drain and
+// exit 0, SIGHUP reloads. Reload triggers: a change of the file (ConfigWatcher, content-hash
+// checked), SIGHUP, POST /reload. Every trigger goes through reload(): the whole file is read,
+// parsed, validated and built into a snapshot before anything changes; a bad file is refused
+// whole (old config keeps serving, error logged, shown in /status, counted in
+// sluice_config_reloads_total{result="failure"}). An accepted snapshot is published to every
+// worker; in-flight requests keep the snapshot they pinned (see worker.h for backends).
 #pragma once
 
 #include <uv.h>
@@ -26,6 +30,7 @@ class AdminServer;
 namespace sluice::server {
 
 class Worker;
+class ConfigWatcher;
 
 class Server {
  public:
@@ -38,7 +43,8 @@ class Server {
  private:
   static void on_signal(uv_signal_t* handle, int signum);
   static void on_worker_exit(uv_async_t* handle);
-  admin::ReloadResult reload(const char* trigger);
+  // `only_if_changed`: the file watch's no-op filter (same bytes as the last attempt → nothing).
+  admin::ReloadResult reload(const char* trigger, bool only_if_changed = false);
   void begin_shutdown(const char* why);
   bool start_admin(const config::Config& config, std::string* error);
   void stop_admin();
@@ -52,6 +58,9 @@ class Server {
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<log::AccessLog> access_log_;
   std::unique_ptr<admin::AdminServer> admin_;
+  std::unique_ptr<ConfigWatcher> watcher_;
+  std::shared_ptr<const config::Config> startup_config_;    // restart-only keys stay as here
+  uint64_t last_content_hash_ = 0;                          // of the last file content tried
   std::shared_ptr<const filter::ConfigSnapshot> snapshot_;  // main thread's view
   uint64_t generation_ = 0;
   admin::LastReload last_reload_;

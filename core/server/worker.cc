@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cassert>
 #include <cstdio>
 #include <random>
@@ -11,6 +12,7 @@
 #include "core/metrics/metrics.h"
 #include "core/metrics/request_metrics.h"
 #include "core/server/downstream_connection.h"
+#include "core/server/reload_fingerprint.h"
 
 namespace sluice::server {
 
@@ -27,7 +29,9 @@ Worker::Worker(unsigned index, std::shared_ptr<const filter::ConfigSnapshot> sna
   async_.data = this;
   uv_timer_init(&loop_, &drain_timer_);
   drain_timer_.data = this;
-  open_handles_ = 2;
+  uv_timer_init(&loop_, &retire_timer_);
+  retire_timer_.data = this;
+  open_handles_ = 3;
   std::random_device rd;
   id_seed_ = (static_cast<uint64_t>(rd()) << 32) ^ rd() ^ (static_cast<uint64_t>(index) << 56);
   const auto& config = current_->config();
@@ -116,7 +120,7 @@ void Worker::on_async(uv_async_t* handle) {
       std::lock_guard<std::mutex> lock(self->publish_mutex_);
       next = std::move(self->published_);
     }
-    if (next) self->current_ = std::move(next);
+    if (next) self->adopt(std::move(next));
   }
   if (self->drain_requested_.load(std::memory_order_acquire) && self->state_ == State::Running) {
     self->begin_drain();
@@ -151,17 +155,21 @@ void Worker::maybe_finish_drain() {
 }
 
 void Worker::close_everything() {
-  if (backends_shutting_down_ > 0 || uv_is_closing(reinterpret_cast<uv_handle_t*>(&async_))) return;
+  if (uv_is_closing(reinterpret_cast<uv_handle_t*>(&async_))) return;
   uv_timer_stop(&drain_timer_);
   uv_close(reinterpret_cast<uv_handle_t*>(&drain_timer_), &Worker::on_handle_closed);
+  uv_timer_stop(&retire_timer_);
+  uv_close(reinterpret_cast<uv_handle_t*>(&retire_timer_), &Worker::on_handle_closed);
   uv_close(reinterpret_cast<uv_handle_t*>(&async_), &Worker::on_handle_closed);
   if (access_log_) {
     access_log_->close([this] { --open_handles_; });
   }
+  // Every connection is gone, so no request uses any backend: active and retired ones alike
+  // close now (retiring_ ones are already closing). The loop ends when their handles are closed.
   for (auto& entry : backends_) {
     ++backends_shutting_down_;
-    entry.backend->shutdown([](void* arg) { --static_cast<Worker*>(arg)->backends_shutting_down_; },
-                            this);
+    entry->backend->shutdown(
+        [](void* arg) { --static_cast<Worker*>(arg)->backends_shutting_down_; }, this);
   }
 }
 
@@ -172,17 +180,128 @@ void Worker::on_handle_closed(uv_handle_t* handle) {
 }
 
 providers::ProviderBackend* Worker::backend_for(const config::Provider& provider) {
-  for (auto& entry : backends_) {
-    if (entry.provider == &provider) return entry.backend.get();
+  for (const auto& [p, backend] : provider_map_) {
+    if (p == &provider) return backend;
   }
-  // First use of this provider object on this worker (at start, or after a reload created a
-  // new one). A backend with the same name from an older snapshot is reused when the
-  // provider's settings are unchanged would be the reload issue's refinement; for now each
-  // provider object gets its own backend.
-  auto backend = providers::make_backend(&loop_, provider);
-  if (!backend) return nullptr;
-  backends_.push_back(BackendEntry{&provider, provider.name, std::move(backend)});
-  return backends_.back().backend.get();
+  // First use of this provider object on this worker (at start, or after a reload). An active
+  // backend with the same settings — same name, URL, key, headers, timeouts... — is reused, so
+  // a reload keeps warm upstream connections of the providers it did not change.
+  std::string fingerprint = provider_fingerprint(provider);
+  providers::ProviderBackend* found = nullptr;
+  for (const auto& entry : backends_) {
+    if (entry->retired_at == 0 && entry->fingerprint == fingerprint) {
+      found = entry->backend.get();
+      break;
+    }
+  }
+  if (found == nullptr) {
+    auto backend = providers::make_backend(&loop_, provider);
+    if (!backend) return nullptr;
+    auto entry = std::make_unique<BackendEntry>();
+    entry->fingerprint = std::move(fingerprint);
+    entry->name = provider.name;
+    entry->backend = std::move(backend);
+    // A provider of an older snapshot that the current one changed or removed (first used by
+    // a request still pinned to that snapshot): born retired, so it closes with that snapshot.
+    const auto& current = current_->config().providers;
+    auto it = current.find(provider.name);
+    const bool serves_current =
+        it != current.end() &&
+        (&it->second == &provider || provider_fingerprint(it->second) == entry->fingerprint);
+    if (!serves_current) {
+      entry->retired_at = current_->generation();
+      start_retire_timer();
+    }
+    found = entry->backend.get();
+    backends_.push_back(std::move(entry));
+  }
+  provider_map_.emplace_back(&provider, found);
+  return found;
+}
+
+void Worker::adopt(std::shared_ptr<const filter::ConfigSnapshot> next) {
+  previous_.push_back(std::move(current_));
+  current_ = std::move(next);
+  std::vector<std::string> wanted;
+  wanted.reserve(current_->config().providers.size());
+  for (const auto& [name, provider] : current_->config().providers) {
+    wanted.push_back(provider_fingerprint(provider));
+  }
+  for (auto& entry : backends_) {
+    if (entry->retired_at != 0) continue;
+    if (std::find(wanted.begin(), wanted.end(), entry->fingerprint) == wanted.end()) {
+      entry->retired_at = current_->generation();
+      log::debug("worker " + std::to_string(index_) + ": provider " + entry->name +
+                 " changed or removed: its backend is retired, closing when unused");
+    }
+  }
+  start_retire_timer();
+}
+
+void Worker::start_retire_timer() {
+  if (retire_timer_running_ || state_ == State::Stopped ||
+      uv_is_closing(reinterpret_cast<uv_handle_t*>(&retire_timer_)))
+    return;
+  retire_timer_running_ = true;
+  uv_timer_start(&retire_timer_, &Worker::on_retire_tick, kRetireCheckMs, kRetireCheckMs);
+}
+
+void Worker::on_retire_tick(uv_timer_t* timer) {
+  static_cast<Worker*>(timer->data)->collect_retired();
+}
+
+void Worker::collect_retired() {
+  // 1. Snapshots nobody but this worker holds any more: forget their provider objects first
+  //    (their addresses may be reused once the snapshot is freed), then free them.
+  for (size_t i = 0; i < previous_.size();) {
+    if (previous_[i].use_count() > 1) {
+      ++i;
+      continue;
+    }
+    const auto& providers = previous_[i]->config().providers;
+    std::erase_if(provider_map_, [&](const auto& item) {
+      auto it = providers.find(item.first->name);
+      return it != providers.end() && &it->second == item.first;
+    });
+    previous_.erase(previous_.begin() + static_cast<std::ptrdiff_t>(i));
+  }
+  // 2. A backend retired by generation N serves only snapshots older than N.
+  uint64_t oldest_live = current_->generation();
+  for (const auto& s : previous_) oldest_live = std::min(oldest_live, s->generation());
+  for (size_t i = 0; i < backends_.size();) {
+    BackendEntry& entry = *backends_[i];
+    if (entry.retired_at == 0 || oldest_live < entry.retired_at) {
+      ++i;
+      continue;
+    }
+    providers::ProviderBackend* backend = entry.backend.get();
+    std::erase_if(provider_map_, [&](const auto& item) { return item.second == backend; });
+    retiring_.push_back(std::move(backends_[i]));
+    backends_.erase(backends_.begin() + static_cast<std::ptrdiff_t>(i));
+    BackendEntry* moved = retiring_.back().get();
+    ++backends_shutting_down_;
+    backend->shutdown(
+        [](void* arg) {
+          auto* e = static_cast<BackendEntry*>(arg);
+          e->done = true;
+        },
+        moved);
+  }
+  // 3. Backends whose shutdown finished on an earlier tick (never freed inside their callback).
+  for (size_t i = 0; i < retiring_.size();) {
+    if (retiring_[i]->done) {
+      --backends_shutting_down_;
+      retiring_.erase(retiring_.begin() + static_cast<std::ptrdiff_t>(i));
+    } else {
+      ++i;
+    }
+  }
+  bool retired_left = std::any_of(backends_.begin(), backends_.end(),
+                                  [](const auto& e) { return e->retired_at != 0; });
+  if (previous_.empty() && retiring_.empty() && !retired_left && retire_timer_running_) {
+    uv_timer_stop(&retire_timer_);
+    retire_timer_running_ = false;
+  }
 }
 
 void Worker::record(const log::RequestRecord& r) {

@@ -2,6 +2,13 @@
 // downstream connections, one provider backend (upstream pool) per provider, and its shares of
 // metrics and access log. Nothing here is shared with other workers except through the
 // thread-safe hand-offs named below (drain request, snapshot publish).
+//
+// Reload (issue 4): a published snapshot is adopted on the worker's own loop; new requests pin
+// it, requests in flight keep theirs. Backends are keyed by the provider's settings fingerprint
+// (reload_fingerprint.h), so a reload that leaves a provider unchanged keeps its warm pool. A
+// backend whose fingerprint the new snapshot lacks is RETIRED: it keeps serving the older
+// snapshots' requests, and a 1 s timer shuts it down once every snapshot older than the one that
+// retired it has no user left (the worker's own shared_ptr is the last: use_count() == 1).
 #pragma once
 
 #include <uv.h>
@@ -77,7 +84,12 @@ class Worker {
   static void on_async(uv_async_t* handle);
   static void on_drain_timeout(uv_timer_t* timer);
   static void on_handle_closed(uv_handle_t* handle);
+  static void on_retire_tick(uv_timer_t* timer);
   void run();
+  void adopt(std::shared_ptr<const filter::ConfigSnapshot> next);
+  void collect_retired();
+  void start_retire_timer();
+  static constexpr uint64_t kRetireCheckMs = 1000;
   void begin_drain();
   void maybe_finish_drain();
   void close_everything();
@@ -97,12 +109,27 @@ class Worker {
   std::shared_ptr<const filter::ConfigSnapshot> current_;    // worker thread only
   std::unique_ptr<char[]> read_buffer_;
   std::unordered_set<DownstreamConnection*> connections_;
+  // Snapshots this worker replaced that requests (or connections) may still use; dropped by the
+  // retire timer once the worker holds the last reference.
+  std::vector<std::shared_ptr<const filter::ConfigSnapshot>> previous_;
+  // Backend lifecycle: Active (current snapshot has its fingerprint) → Retired (retired_at =
+  // generation of the snapshot that dropped it; never handed to a new provider object again)
+  // → ShuttingDown (moved to retiring_ once no snapshot older than retired_at is alive) → Done
+  // (its shutdown callback ran; destroyed on the next tick, never inside its own callback).
   struct BackendEntry {
-    const config::Provider* provider;  // identity within the snapshot that created it
+    std::string fingerprint;
     std::string name;
     std::unique_ptr<providers::ProviderBackend> backend;
+    uint64_t retired_at = 0;  // 0 = active
+    bool done = false;        // retiring_ only: shutdown finished
   };
-  std::vector<BackendEntry> backends_;
+  std::vector<std::unique_ptr<BackendEntry>> backends_;
+  std::vector<std::unique_ptr<BackendEntry>> retiring_;
+  // Which backend a provider object (of a live snapshot) uses: the per-attempt lookup is a
+  // pointer compare, the fingerprint is computed once per provider object.
+  std::vector<std::pair<const config::Provider*, providers::ProviderBackend*>> provider_map_;
+  uv_timer_t retire_timer_;
+  bool retire_timer_running_ = false;
   size_t backends_shutting_down_ = 0;
   int open_handles_ = 0;
   WorkerServices services_;
