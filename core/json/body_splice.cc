@@ -1,6 +1,6 @@
 #include "core/json/body_splice.h"
 
-#include <algorithm>
+#include <utility>
 
 namespace sluice::json {
 
@@ -77,8 +77,12 @@ bool SplicedBody::assign(std::string_view body, std::initializer_list<const Body
     if (n == kMaxEdits || e->begin > e->end || e->end > body.size()) return false;
     sorted[n++] = e;
   }
-  std::sort(sorted.begin(), sorted.begin() + n,
-            [](const BodyEdit* a, const BodyEdit* b) { return a->begin < b->begin; });
+  // Insertion sort: at most kMaxEdits elements.
+  for (size_t i = 1; i < n; ++i) {
+    for (size_t k = i; k > 0 && sorted[k]->begin < sorted[k - 1]->begin; --k) {
+      std::swap(sorted[k], sorted[k - 1]);
+    }
+  }
   for (size_t i = 1; i < n; ++i) {
     const BodyEdit& prev = *sorted[i - 1];
     const BodyEdit& next = *sorted[i];
