@@ -1,5 +1,6 @@
 #include "tests/support/mock/openai_replies.h"
 
+#include <cstring>
 #include <ctime>
 #include <functional>
 #include <optional>
@@ -256,7 +257,33 @@ Json embedding_of(const std::string& text) {
   return v;
 }
 
+// OpenAI's `encoding_format: "base64"`: the vector as little-endian float32, base64-encoded
+// (what the official SDKs ask for by default and decode themselves).
+std::string base64_floats(const Json& vector) {
+  std::string bytes;
+  for (const Json& v : vector.items()) {
+    float f = static_cast<float>(v.as_number());
+    unsigned char raw[4];
+    std::memcpy(raw, &f, 4);  // x86-64 and aarch64 are little-endian
+    bytes.append(reinterpret_cast<const char*>(raw), 4);
+  }
+  static const char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  for (size_t i = 0; i < bytes.size(); i += 3) {
+    uint32_t n = static_cast<unsigned char>(bytes[i]) << 16;
+    if (i + 1 < bytes.size()) n |= static_cast<unsigned char>(bytes[i + 1]) << 8;
+    if (i + 2 < bytes.size()) n |= static_cast<unsigned char>(bytes[i + 2]);
+    out += kAlphabet[(n >> 18) & 63];
+    out += kAlphabet[(n >> 12) & 63];
+    out += i + 1 < bytes.size() ? kAlphabet[(n >> 6) & 63] : '=';
+    out += i + 2 < bytes.size() ? kAlphabet[n & 63] : '=';
+  }
+  return out;
+}
+
 Reply embeddings(const Call& call) {
+  bool base64 = call.body["encoding_format"].str() == "base64";
   std::vector<std::string> inputs;
   const Json& in = call.body["input"];
   if (in.is_array()) {
@@ -270,7 +297,11 @@ Reply embeddings(const Call& call) {
     Json e = Json::object();
     e.set("object", "embedding");
     e.set("index", static_cast<int>(i));
-    e.set("embedding", embedding_of(inputs[i]));
+    Json vector = embedding_of(inputs[i]);
+    if (base64)
+      e.set("embedding", base64_floats(vector));
+    else
+      e.set("embedding", vector);
     data.push_back(e);
     tokens += count_tokens(inputs[i]);
   }
