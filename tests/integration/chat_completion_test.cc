@@ -109,7 +109,7 @@ TEST_F(ChatCompletionTest, HopByHopHeadersAreNotForwarded) {
   auto r = client.post_json("/v1/chat/completions", chat_body(kFastModel, "x"), headers);
   ASSERT_TRUE(r) << client.error();
   ASSERT_EQ(r->status, 200) << r->describe();
-  const Json& upstream = last_upstream_request(mock)["headers"];
+  Json upstream = last_upstream_request(mock)["headers"];
   EXPECT_FALSE(upstream.contains("keep-alive")) << upstream.dump();
   EXPECT_FALSE(upstream.contains("x-hop-only")) << upstream.dump();
   EXPECT_FALSE(upstream.contains("proxy-authorization")) << upstream.dump();
