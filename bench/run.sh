@@ -1,19 +1,22 @@
 #!/usr/bin/env bash
 # bench/run.sh — the whole benchmark suite in one command (bench/README.md explains the output):
 #
-#   bench/run.sh            # ~5 minutes: builds what is missing, runs every scenario, reports
+#   bench/run.sh            # ~6 minutes: builds what is missing, runs every scenario, reports
 #   bench/run.sh --quick    # a ~1 minute smoke run (1 round, short windows): numbers are rough
 #
 # Contenders, all proxying to the same bench_mock_upstream: direct (no proxy), nginx proxy_pass
 # (1 worker, upstream keep-alive), sluice with an empty chain, sluice with the default chain of
-# conf/sluice.yaml. Scenarios, interleaved round by round so drift hits every contender alike:
-#   main    non-stream chat completions: wrk (closed loop, throughput), c=1 (closed loop),
-#           and a fixed rate (open loop, no coordinated omission)
+# conf/sluice.yaml (+ in main only: the default chain with the access log off). Scenarios,
+# interleaved round by round so drift hits every contender alike:
+#   main    non-stream chat completions: wrk (closed loop, throughput), c=1 (closed loop; also
+#           with the proxy moved onto the load generator's core), and a fixed rate (open loop,
+#           no coordinated omission)
 #   stream  SSE streams of STREAM_CHUNKS events STREAM_CHUNK_DELAY_MS apart, at a fixed rate,
 #           plus the same rate without streaming (so CPU per streamed event can be read off)
 #   c1000   1,000 connections of long streams (20 ms to the first byte, then 10 events 50 ms
 #           apart, ~910 streams in flight): all must complete; TTFB p99, peak RSS
-# The proxy runs on CPU 0 (taskset); the mock, wrk and bench_loadgen on CPU 1. CPU time is
+# The proxy runs on CPU 0 (taskset); the mock, wrk and bench_loadgen on CPU 1 (as root: SCHED_RR,
+# see PRIORITY). CPU time is
 # utime+stime of the proxy process from /proc/PID/stat; memory is VmRSS/VmHWM of /proc/PID/status.
 # Every load is bounded in time; every process started here is stopped here, by its pid.
 set -euo pipefail
