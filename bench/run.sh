@@ -16,8 +16,8 @@
 #   c1000   1,000 connections of long streams (20 ms to the first byte, then 10 events 50 ms
 #           apart, ~910 streams in flight): all must complete; TTFB p99, peak RSS
 # The proxy runs on CPU 0 (taskset); the mock, wrk and bench_loadgen on CPU 1 (as root: SCHED_RR,
-# see PRIORITY). CPU time is
-# utime+stime of the proxy process from /proc/PID/stat; memory is VmRSS/VmHWM of /proc/PID/status.
+# see PRIORITY). CPU time is utime+stime of the proxy process from /proc/PID/stat; memory is
+# VmRSS/VmHWM of /proc/PID/status.
 # Every load is bounded in time; every process started here is stopped here, by its pid.
 set -euo pipefail
 
