@@ -3,15 +3,6 @@
 namespace sluice::server {
 namespace {
 
-std::string join(const std::vector<config::HostPort>& addresses) {
-  std::string out;
-  for (const auto& a : addresses) {
-    if (!out.empty()) out += ", ";
-    out += a.to_string();
-  }
-  return out;
-}
-
 void note(std::vector<std::string>& out, const char* key, const std::string& from,
           const std::string& to) {
   if (from == to) return;
@@ -27,7 +18,6 @@ std::string access_log_text(const config::AccessLogSettings& s) {
 std::vector<std::string> restart_only_changes(const config::Config& running,
                                               const config::Config& next) {
   std::vector<std::string> out;
-  note(out, "listen", join(running.listen), join(next.listen));
   note(out, "admin", running.admin.to_string(), next.admin.to_string());
   note(out, "workers", std::to_string(running.workers), std::to_string(next.workers));
   note(out, "limits.max_connections", std::to_string(running.limits.max_connections),

@@ -1,8 +1,8 @@
 // What a reload cannot change in a running process. Everything else in the file applies to new
 // requests at once; these keys keep their start-up values until the process restarts, and a
 // reload that changes them is still accepted (the rest applies) with a warning per key.
+// (`listen` IS reloadable: Server opens new addresses before closing old ones.)
 //
-//   listen             — the workers' sockets were opened at start-up
 //   admin              — the admin listener likewise
 //   workers            — the number of worker threads
 //   limits.max_connections — split into per-worker shares at start-up
@@ -17,7 +17,7 @@
 namespace sluice::server {
 
 // One line per restart-only key whose value differs, e.g.
-// "listen: 127.0.0.1:8080 -> 0.0.0.0:8080 (applies on restart)". Empty when none differ.
+// "workers: 4 -> 8 (applies on restart)". Empty when none differ.
 std::vector<std::string> restart_only_changes(const config::Config& running,
                                               const config::Config& next);
 

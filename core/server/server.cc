@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <stdexcept>
 
@@ -51,7 +52,7 @@ int Server::run() {
   }
 
   const unsigned workers = config->workers == 0 ? 1 : config->workers;
-  std::vector<std::vector<int>> fds_per_worker(workers);
+  std::vector<std::vector<Worker::ListenFd>> fds_per_worker(workers);
   for (const auto& address : config->listen) {
     std::vector<int> fds;
     BoundAddress bound;
@@ -59,7 +60,9 @@ int Server::run() {
       log::error("cannot listen on " + address.to_string() + ": " + error);
       return 1;
     }
-    for (unsigned w = 0; w < workers; ++w) fds_per_worker[w].push_back(fds[w]);
+    for (unsigned w = 0; w < workers; ++w)
+      fds_per_worker[w].push_back(Worker::ListenFd{address.to_string(), fds[w]});
+    listening_.push_back(address.to_string());
     log::info("listening on " + bound.host + ":" + std::to_string(bound.port));
   }
 
@@ -156,9 +159,11 @@ admin::ReloadResult Server::reload(const char* trigger, bool only_if_changed) {
     for (const std::string& change : restart_only_changes(*startup_config_, *config)) {
       log::warn("config reload (" + std::string(trigger) + "): " + change);
     }
+    ListenerChanges listeners = open_changed_listeners(*config);  // throws: nothing changed
     ++generation_;
     snapshot_ = next;
     for (auto& w : workers_) w->publish(next);
+    apply_listener_changes(std::move(listeners));
     result.ok = true;
     log::info(std::string("config reloaded (") + trigger + "): generation " +
               std::to_string(generation_));
@@ -174,6 +179,48 @@ admin::ReloadResult Server::reload(const char* trigger, bool only_if_changed) {
   last_reload_.error = result.error;
   last_reload_.generation = generation_;
   return result;
+}
+
+Server::ListenerChanges Server::open_changed_listeners(const config::Config& next) {
+  ListenerChanges changes;
+  changes.fds_per_worker.resize(workers_.size());
+  std::vector<std::string> wanted;
+  for (const auto& address : next.listen) {
+    const std::string name = address.to_string();
+    if (std::find(wanted.begin(), wanted.end(), name) != wanted.end()) continue;
+    wanted.push_back(name);
+    if (std::find(listening_.begin(), listening_.end(), name) != listening_.end()) continue;
+    std::vector<int> fds;
+    BoundAddress bound;
+    std::string error;
+    if (!open_listen_sockets(address, static_cast<unsigned>(workers_.size()), &fds, &bound,
+                             &error)) {
+      for (const auto& per_worker : changes.fds_per_worker)
+        for (const auto& f : per_worker) ::close(f.fd);
+      throw std::runtime_error(next.source_path + ": listen: cannot listen on " + name + ": " +
+                               error);
+    }
+    for (size_t w = 0; w < workers_.size(); ++w)
+      changes.fds_per_worker[w].push_back(Worker::ListenFd{name, fds[w]});
+    changes.added.push_back(name);
+    changes.bound.push_back(bound.host + ":" + std::to_string(bound.port));
+  }
+  for (const auto& name : listening_) {
+    if (std::find(wanted.begin(), wanted.end(), name) == wanted.end())
+      changes.removed.push_back(name);
+  }
+  changes.now_listening = std::move(wanted);
+  return changes;
+}
+
+void Server::apply_listener_changes(ListenerChanges changes) {
+  if (changes.added.empty() && changes.removed.empty()) return;
+  for (size_t w = 0; w < workers_.size(); ++w) {
+    workers_[w]->publish_listeners(std::move(changes.fds_per_worker[w]), changes.removed);
+  }
+  for (const auto& b : changes.bound) log::info("listening on " + b);
+  for (const auto& r : changes.removed) log::info("no longer listening on " + r);
+  listening_ = std::move(changes.now_listening);
 }
 
 void Server::begin_shutdown(const char* why) {

@@ -19,6 +19,7 @@
 
 #include "core/admin/admin_hooks.h"
 #include "core/filter/snapshot.h"
+#include "core/server/worker.h"
 
 namespace sluice::log {
 class AccessLog;
@@ -29,7 +30,6 @@ class AdminServer;
 
 namespace sluice::server {
 
-class Worker;
 class ConfigWatcher;
 
 class Server {
@@ -45,6 +45,15 @@ class Server {
   static void on_worker_exit(uv_async_t* handle);
   // `only_if_changed`: the file watch's no-op filter (same bytes as the last attempt → nothing).
   admin::ReloadResult reload(const char* trigger, bool only_if_changed = false);
+  // `listen` changes on reload: new addresses are bound (every worker's socket) before the
+  // snapshot is published — a failure rejects the reload — and handed to the workers, which
+  // then close their listeners for addresses no longer configured.
+  struct ListenerChanges {
+    std::vector<std::vector<Worker::ListenFd>> fds_per_worker;
+    std::vector<std::string> added, bound, removed, now_listening;
+  };
+  ListenerChanges open_changed_listeners(const config::Config& next);
+  void apply_listener_changes(ListenerChanges changes);
   void begin_shutdown(const char* why);
   bool start_admin(const config::Config& config, std::string* error);
   void stop_admin();
@@ -59,6 +68,7 @@ class Server {
   std::unique_ptr<log::AccessLog> access_log_;
   std::unique_ptr<admin::AdminServer> admin_;
   std::unique_ptr<ConfigWatcher> watcher_;
+  std::vector<std::string> listening_;  // `listen` addresses open now (HostPort::to_string())
   std::shared_ptr<const config::Config> startup_config_;    // restart-only keys stay as here
   uint64_t last_content_hash_ = 0;                          // of the last file content tried
   std::shared_ptr<const filter::ConfigSnapshot> snapshot_;  // main thread's view

@@ -17,7 +17,7 @@
 namespace sluice::server {
 
 Worker::Worker(unsigned index, std::shared_ptr<const filter::ConfigSnapshot> snapshot,
-               std::vector<int> listen_fds, WorkerServices services)
+               std::vector<ListenFd> listen_fds, WorkerServices services)
     : index_(index),
       listen_fds_(std::move(listen_fds)),
       current_(std::move(snapshot)),
@@ -70,18 +70,57 @@ void Worker::publish(std::shared_ptr<const filter::ConfigSnapshot> snapshot) {
   uv_async_send(&async_);
 }
 
-void Worker::run() {
-  for (int fd : listen_fds_) {
-    auto tcp = std::make_unique<uv_tcp_t>();
-    uv_tcp_init(&loop_, tcp.get());
-    tcp->data = this;
-    int rc = uv_tcp_open(tcp.get(), fd);
-    if (rc == 0)
-      rc = uv_listen(reinterpret_cast<uv_stream_t*>(tcp.get()), 1024, &Worker::on_connection);
-    if (rc != 0) log::error(std::string("worker listen failed: ") + uv_strerror(rc));
-    ++open_handles_;
-    listeners_.push_back(std::move(tcp));
+void Worker::publish_listeners(std::vector<ListenFd> added, std::vector<std::string> removed) {
+  {
+    std::lock_guard<std::mutex> lock(publish_mutex_);
+    for (auto& a : added) added_listeners_.push_back(std::move(a));
+    for (auto& r : removed) removed_listeners_.push_back(std::move(r));
   }
+  uv_async_send(&async_);
+}
+
+void Worker::open_listener(const ListenFd& listen_fd) {
+  auto tcp = std::make_unique<uv_tcp_t>();
+  uv_tcp_init(&loop_, tcp.get());
+  tcp->data = this;
+  int rc = uv_tcp_open(tcp.get(), listen_fd.fd);
+  if (rc == 0)
+    rc = uv_listen(reinterpret_cast<uv_stream_t*>(tcp.get()), 1024, &Worker::on_connection);
+  if (rc != 0) log::error(std::string("worker listen failed: ") + uv_strerror(rc));
+  ++open_handles_;
+  listeners_.push_back(Listener{listen_fd.address, std::move(tcp)});
+}
+
+void Worker::apply_listener_changes() {
+  std::vector<ListenFd> added;
+  std::vector<std::string> removed;
+  {
+    std::lock_guard<std::mutex> lock(publish_mutex_);
+    added.swap(added_listeners_);
+    removed.swap(removed_listeners_);
+  }
+  if (state_ != State::Running) {
+    for (const auto& a : added) ::close(a.fd);  // draining: nothing new is accepted
+    return;
+  }
+  // New ones first, so an address that moved is never unserved in between.
+  for (const auto& a : added) open_listener(a);
+  for (const auto& address : removed) {
+    for (size_t i = 0; i < listeners_.size();) {
+      if (listeners_[i].address != address) {
+        ++i;
+        continue;
+      }
+      uv_close(reinterpret_cast<uv_handle_t*>(listeners_[i].tcp.get()), &Worker::on_handle_closed);
+      closed_listeners_.push_back(std::move(listeners_[i].tcp));
+      listeners_.erase(listeners_.begin() + static_cast<std::ptrdiff_t>(i));
+    }
+  }
+}
+
+void Worker::run() {
+  for (const auto& listen_fd : listen_fds_) open_listener(listen_fd);
+  listen_fds_.clear();
   uv_run(&loop_, UV_RUN_DEFAULT);
   state_ = State::Stopped;
   int rc = uv_loop_close(&loop_);
@@ -122,6 +161,7 @@ void Worker::on_async(uv_async_t* handle) {
     }
     if (next) self->adopt(std::move(next));
   }
+  self->apply_listener_changes();
   if (self->drain_requested_.load(std::memory_order_acquire) && self->state_ == State::Running) {
     self->begin_drain();
   }
@@ -130,7 +170,7 @@ void Worker::on_async(uv_async_t* handle) {
 void Worker::begin_drain() {
   state_ = State::Draining;
   for (auto& l : listeners_)
-    uv_close(reinterpret_cast<uv_handle_t*>(l.get()), &Worker::on_handle_closed);
+    uv_close(reinterpret_cast<uv_handle_t*>(l.tcp.get()), &Worker::on_handle_closed);
   // Copy: begin_drain() may close (and erase) connections while we iterate.
   std::vector<DownstreamConnection*> conns(connections_.begin(), connections_.end());
   for (DownstreamConnection* c : conns) c->begin_drain();

@@ -53,13 +53,24 @@ class Worker {
   // Stopped  — every handle closed; the loop has returned.
   enum class State : uint8_t { Running, Draining, Stopped };
 
+  // One listening socket of this worker and the `listen` address (HostPort::to_string()) it
+  // was opened for; the address is how a reload tells kept listeners from changed ones.
+  struct ListenFd {
+    std::string address;
+    int fd = -1;
+  };
+
   Worker(unsigned index, std::shared_ptr<const filter::ConfigSnapshot> snapshot,
-         std::vector<int> listen_fds, WorkerServices services);
+         std::vector<ListenFd> listen_fds, WorkerServices services);
   ~Worker();
 
   void start();                                                          // spawns the thread
   void request_drain();                                                  // any thread
   void publish(std::shared_ptr<const filter::ConfigSnapshot> snapshot);  // any thread
+  // A reload changed `listen` (any thread): the worker starts accepting on `added` (already
+  // bound and listening, opened by the main thread) and then closes its listeners for
+  // `removed` addresses. Connections accepted on a removed listener carry on.
+  void publish_listeners(std::vector<ListenFd> added, std::vector<std::string> removed);
   void join();
 
   // --- worker thread only ---------------------------------------------------------------
@@ -88,6 +99,8 @@ class Worker {
   void run();
   void adopt(std::shared_ptr<const filter::ConfigSnapshot> next);
   void collect_retired();
+  void open_listener(const ListenFd& listen_fd);
+  void apply_listener_changes();
   void start_retire_timer();
   static constexpr uint64_t kRetireCheckMs = 1000;
   void begin_drain();
@@ -98,9 +111,16 @@ class Worker {
   uv_loop_t loop_;
   std::thread thread_;
   State state_ = State::Running;
-  std::vector<int> listen_fds_;
-  std::vector<std::unique_ptr<uv_tcp_t>> listeners_;
-  uv_async_t async_;  // wakes the loop for drain / publish
+  std::vector<ListenFd> listen_fds_;  // until run() opens them
+  struct Listener {
+    std::string address;
+    std::unique_ptr<uv_tcp_t> tcp;
+  };
+  std::vector<Listener> listeners_;
+  std::vector<std::unique_ptr<uv_tcp_t>> closed_listeners_;  // closing or closed; freed at exit
+  std::vector<ListenFd> added_listeners_;                    // guarded by publish_mutex_
+  std::vector<std::string> removed_listeners_;               // guarded by publish_mutex_
+  uv_async_t async_;                                         // wakes the loop for drain / publish
   uv_timer_t drain_timer_;
   uv_timer_t flush_timer_;  // access log flush
   std::atomic<bool> drain_requested_{false};

@@ -195,5 +195,47 @@ TEST_F(ReloadTriggersTest, BadFileIsRefusedWholeAndTheOldConfigKeepsServing) {
   EXPECT_EQ((*s)["last_reload"]["generation"].as_int(), 2) << s->dump();
 }
 
+TEST_F(ReloadTriggersTest, ChangedListenAddressOpensTheNewOneAndClosesTheOld) {
+  HttpClient kept = sluice.client();  // a keep-alive connection on the old address
+  auto r =
+      kept.post_json("/v1/chat/completions", chat_body(kFastModel, "before"), bearer(kAliceKey));
+  ASSERT_TRUE(r && r->status == 200) << kept.error();
+
+  const uint16_t new_port = unused_port();
+  sluice.dir().write("sluice.yaml",
+                     replace_all(config.to_yaml(), "listen: 127.0.0.1:0\n",
+                                 "listen: 127.0.0.1:" + std::to_string(new_port) + "\n"));
+  auto reload = sluice.admin_client().request("POST", "/reload");
+  ASSERT_TRUE(reload && reload->status == 200) << (reload ? reload->describe() : sluice.describe());
+
+  HttpClient moved(new_port);
+  auto on_new =
+      moved.post_json("/v1/chat/completions", chat_body(kFastModel, "after"), bearer(kAliceKey));
+  ASSERT_TRUE(on_new) << moved.error() << "\n" << sluice.describe();
+  EXPECT_EQ(on_new->status, 200) << on_new->describe();
+
+  HttpClient late = sluice.client();
+  late.set_timeout(1s);
+  EXPECT_TRUE(eventually([&] { return !late.connect(); }, 3s))
+      << "the old address still accepts connections after the reload";
+  // A connection accepted before the change carries on.
+  r = kept.post_json("/v1/chat/completions", chat_body(kFastModel, "still here"),
+                     bearer(kAliceKey));
+  ASSERT_TRUE(r) << kept.error();
+  EXPECT_EQ(r->status, 200) << r->describe();
+}
+
+TEST_F(ReloadTriggersTest, ListenAddressThatCannotBeOpenedRejectsTheReload) {
+  // 192.0.2.1 (TEST-NET-1) is no address of this host: bind fails, the reload fails whole.
+  sluice.dir().write("sluice.yaml",
+                     replace_all(yaml_mapping_fast_to("fast-never"), "listen: 127.0.0.1:0\n",
+                                 "listen: 192.0.2.1:8080\n"));
+  auto reload = sluice.admin_client().request("POST", "/reload");
+  ASSERT_TRUE(reload) << sluice.describe();
+  EXPECT_EQ(reload->status, 400) << reload->describe();
+  EXPECT_NE(reload->body.find("192.0.2.1:8080"), std::string::npos) << reload->describe();
+  EXPECT_EQ(fast_target(), kFastPhysical) << "a refused reload must change nothing";
+}
+
 }  // namespace
 }  // namespace sluice::test
