@@ -6,10 +6,6 @@ namespace sluice::http {
 
 namespace {
 
-char ascii_lower(char c) {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + ('a' - 'A')) : c;
-}
-
 // Always hop-by-hop (RFC 9110 §7.6.1 plus the de-facto Keep-Alive / Proxy-* ones).
 constexpr std::array<std::string_view, 8> kHopByHop = {
     "connection", "keep-alive", "proxy-connection",  "proxy-authorization",
@@ -17,14 +13,6 @@ constexpr std::array<std::string_view, 8> kHopByHop = {
 };
 
 }  // namespace
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
-  }
-  return true;
-}
 
 std::string_view HttpRequest::method() const {
   return view(method_off, method_len);

@@ -30,7 +30,16 @@ struct HeaderView {
 };
 
 // ASCII case-insensitive equality, for header names.
-bool iequals(std::string_view a, std::string_view b);
+// Inline: it runs for every header of every request and response on the hot path.
+inline bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    char x = a[i], y = b[i];
+    if (x == y) continue;
+    if ((x | 0x20) != (y | 0x20) || (x | 0x20) < 'a' || (x | 0x20) > 'z') return false;
+  }
+  return true;
+}
 
 class HttpRequest {
  public:
