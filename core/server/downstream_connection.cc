@@ -218,6 +218,10 @@ void DownstreamConnection::on_session_done(bool keep_alive) {
     return;
   }
   set_state(State::ReadingRequest);
+  // A kept-alive connection moves on to the newest config, so an idle one does not keep an old
+  // snapshot (and the pools it retired) alive until it closes. The parser keeps the limits it
+  // was built with; limits.* apply to new connections.
+  if (snapshot_ != worker_.snapshot()) snapshot_ = worker_.snapshot();
   arm_timer(static_cast<uint64_t>(snapshot_->config().limits.idle_timeout.count()));
   if (!pipelined_.empty()) process_pending();
   if ((flags_ & kReadStopped) && state_ == State::ReadingRequest) {
