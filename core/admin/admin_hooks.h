@@ -12,6 +12,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/config/config.h"
 
@@ -37,6 +38,9 @@ struct LastReload {
   bool ok = true;
   std::string error;
   uint64_t generation = 0;  // the generation that attempt produced, or kept when it failed
+  // Restart-only keys (workers, admin, limits.max_connections, access_log) whose value in the
+  // serving config differs from the running process: "workers: 2 -> 4 (applies on restart)".
+  std::vector<std::string> restart_pending;
 };
 
 struct AdminHooks {

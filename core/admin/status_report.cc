@@ -102,6 +102,9 @@ std::string status_json(const StatusInputs& in) {
     out.null();
   }
   out.key("generation").unsigned_integer(in.last_reload.generation);
+  out.key("restart_pending").begin_array();
+  for (const std::string& change : in.last_reload.restart_pending) out.string(change);
+  out.end_array();
   out.end_object();
 
   if (in.config.config) {

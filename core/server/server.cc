@@ -156,10 +156,12 @@ admin::ReloadResult Server::reload(const char* trigger, bool only_if_changed) {
     if (!readable) throw std::runtime_error(read_error);
     auto config = config::load_config_text(text, config_path_);
     auto next = filter::ConfigSnapshot::build(config, generation_ + 1);
-    for (const std::string& change : restart_only_changes(*startup_config_, *config)) {
+    std::vector<std::string> restart_pending = restart_only_changes(*startup_config_, *config);
+    for (const std::string& change : restart_pending) {
       log::warn("config reload (" + std::string(trigger) + "): " + change);
     }
     ListenerChanges listeners = open_changed_listeners(*config);  // throws: nothing changed
+    last_reload_.restart_pending = std::move(restart_pending);
     ++generation_;
     snapshot_ = next;
     for (auto& w : workers_) w->publish(next);

@@ -239,3 +239,27 @@ TEST_F(ReloadTriggersTest, ListenAddressThatCannotBeOpenedRejectsTheReload) {
 
 }  // namespace
 }  // namespace sluice::test
+
+namespace sluice::test {
+namespace {
+
+// Issue 4 item 5: `workers` applies on restart only — the reload is accepted, the rest of the
+// file applies, and /status says which key waits for a restart.
+TEST_F(ReloadTriggersTest, RestartOnlyKeyIsReportedInStatusAndTheRestApplies) {
+  std::string yaml = yaml_mapping_fast_to("fast-after-workers-change");
+  const std::string workers_line = "workers: " + std::to_string(config.workers);
+  ASSERT_NE(yaml.find(workers_line), std::string::npos) << yaml;
+  yaml = replace_all(yaml, workers_line, "workers: " + std::to_string(config.workers + 3));
+  sluice.dir().write("sluice.yaml", yaml);
+  auto r = sluice.admin_client().request("POST", "/reload");
+  ASSERT_TRUE(r && r->status == 200) << (r ? r->describe() : sluice.describe());
+  EXPECT_EQ(fast_target(), "fast-after-workers-change");
+  auto s = status();
+  ASSERT_TRUE(s);
+  const std::string pending = (*s)["last_reload"]["restart_pending"].dump();
+  EXPECT_NE(pending.find("workers"), std::string::npos) << s->dump();
+  EXPECT_NE(pending.find("restart"), std::string::npos) << s->dump();
+}
+
+}  // namespace
+}  // namespace sluice::test
