@@ -61,7 +61,15 @@ TEST_F(AdminApiTest, HealthAndReadiness) {
 // histogram and active-requests gauge are exported.
 TEST_F(AdminApiTest, MetricsCountTheRequest) {
   one_chat();
-  auto r = admin_get("/metrics");
+  // A worker counts a request as it finishes it, which can be a moment after the client has the
+  // last byte: scrape until the series shows (as Prometheus would on its next scrape).
+  std::optional<HttpResponse> r;
+  eventually(
+      [&] {
+        r = admin_get("/metrics");
+        return r && r->body.find("status=\"200\"") != std::string::npos;
+      },
+      std::chrono::seconds(3));
   ASSERT_TRUE(r);
   ASSERT_EQ(r->status, 200) << r->describe();
   EXPECT_NE(r->header("content-type").find("text/plain"), std::string::npos) << r->describe();
