@@ -1,5 +1,7 @@
 #include "core/log/access_log.h"
 
+#include "core/http/response_builder.h"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <unistd.h>
@@ -14,32 +16,6 @@
 
 namespace sluice::log {
 namespace {
-
-constexpr char kHex[] = "0123456789abcdef";
-
-// Length of the valid UTF-8 sequence starting at s[i] (2..4), or 0 if it is not one.
-// Rejects overlong forms, surrogates and code points above U+10FFFF (RFC 3629).
-size_t utf8_sequence_length(std::string_view s, size_t i) {
-  auto byte = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
-  auto cont = [&](size_t k) { return k < s.size() && (byte(k) & 0xC0) == 0x80; };
-  const unsigned char b0 = byte(i);
-  if (b0 >= 0xC2 && b0 <= 0xDF) return cont(i + 1) ? 2 : 0;
-  if (b0 >= 0xE0 && b0 <= 0xEF) {
-    if (!cont(i + 1) || !cont(i + 2)) return 0;
-    const unsigned char b1 = byte(i + 1);
-    if (b0 == 0xE0 && b1 < 0xA0) return 0;  // overlong
-    if (b0 == 0xED && b1 > 0x9F) return 0;  // UTF-16 surrogate
-    return 3;
-  }
-  if (b0 >= 0xF0 && b0 <= 0xF4) {
-    if (!cont(i + 1) || !cont(i + 2) || !cont(i + 3)) return 0;
-    const unsigned char b1 = byte(i + 1);
-    if (b0 == 0xF0 && b1 < 0x90) return 0;  // overlong
-    if (b0 == 0xF4 && b1 > 0x8F) return 0;  // above U+10FFFF
-    return 4;
-  }
-  return 0;
-}
 
 void append_nullable_string(std::string& out, std::string_view s) {
   if (s.empty()) {
@@ -80,56 +56,10 @@ size_t count_lines(const std::string& bytes) {
 }  // namespace
 
 void append_json_string(std::string& out, std::string_view s) {
+  // One JSON escaper for the whole project (core/http/json_escape.cc): UTF-8-safe, U+FFFD for
+  // bytes that are not valid UTF-8, so every line stays valid JSON whatever a client sent.
   out.push_back('"');
-  size_t run_start = 0;  // start of the pending run of bytes that need no escaping
-  size_t i = 0;
-  while (i < s.size()) {
-    const unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
-      ++i;
-      continue;
-    }
-    if (c >= 0x80) {
-      if (size_t n = utf8_sequence_length(s, i)) {
-        i += n;
-        continue;
-      }
-    }
-    out.append(s.data() + run_start, i - run_start);
-    switch (c) {
-      case '"':
-        out.append("\\\"");
-        break;
-      case '\\':
-        out.append("\\\\");
-        break;
-      case '\n':
-        out.append("\\n");
-        break;
-      case '\r':
-        out.append("\\r");
-        break;
-      case '\t':
-        out.append("\\t");
-        break;
-      case '\b':
-        out.append("\\b");
-        break;
-      case '\f':
-        out.append("\\f");
-        break;
-      default:
-        if (c < 0x20) {
-          const char esc[] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xF]};
-          out.append(esc, sizeof esc);
-        } else {
-          out.append("\\ufffd");  // a byte that is not part of valid UTF-8
-        }
-    }
-    ++i;
-    run_start = i;
-  }
-  out.append(s.data() + run_start, s.size() - run_start);
+  http::append_json_escaped(out, s);
   out.push_back('"');
 }
 
