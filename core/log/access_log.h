@@ -112,7 +112,7 @@ class AccessLog {
 // The per-worker side: lives on one worker loop, used only from its thread.
 class AccessLogBuffer {
  public:
-  static constexpr size_t kFlushBytes = 64 * 1024;
+  static constexpr size_t kFlushBytes = size_t{64} * 1024;
   static constexpr uint64_t kFlushIntervalMs = 100;
 
   // Starts the flush timer on `loop` (unreferenced: it does not keep the loop alive).

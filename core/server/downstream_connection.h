@@ -21,8 +21,8 @@ namespace sluice::server {
 class Worker;
 
 // Above this many queued bytes the upstream is paused; below the low mark it resumes.
-inline constexpr size_t kWriteHighWatermark = 256 * 1024;
-inline constexpr size_t kWriteLowWatermark = 64 * 1024;
+inline constexpr size_t kWriteHighWatermark = size_t{256} * 1024;
+inline constexpr size_t kWriteLowWatermark = size_t{64} * 1024;
 
 class DownstreamConnection {
  public:

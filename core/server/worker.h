@@ -78,7 +78,7 @@ class Worker {
   unsigned index() const { return index_; }
   State state() const { return state_; }
   char* read_buffer() { return read_buffer_.get(); }
-  static constexpr size_t kReadBufferSize = 64 * 1024;
+  static constexpr size_t kReadBufferSize = size_t{64} * 1024;
   providers::ProviderBackend* backend_for(const config::Provider& provider);
   void record(const log::RequestRecord& record);
   void request_started();
