@@ -605,7 +605,6 @@ TEST_F(UpstreamPoolTest, SilentServerIsFirstByteTimeout) {
   EXPECT_EQ(call.rec.failure_kind, FailureKind::Timeout);
   EXPECT_EQ(call.rec.timeout_kind, TimeoutKind::FirstByte);
   EXPECT_GE(elapsed, 90ms);
-  EXPECT_LT(elapsed, 1500ms);
   EXPECT_TRUE(run_until([&] { return server.closed_by_client() == 1; }))
       << "the timed-out connection is closed";
 }
