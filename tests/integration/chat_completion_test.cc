@@ -5,23 +5,13 @@
 // comes back, hop-by-hop headers are dropped).
 #include <gtest/gtest.h>
 
+#include "tests/support/gateway_test.h"
 #include "tests/support/integration_env.h"
 
 namespace sluice::test {
 namespace {
 
-class ChatCompletionTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    ASSERT_TRUE(mock.ok());
-    GatewayConfig config;
-    config.provider_base_url = mock.base_url();
-    ASSERT_TRUE(sluice.start(sluice_binary(), config.to_yaml()));
-  }
-
-  MockProvider mock{mock_provider_binary()};
-  SluiceServer sluice;
-};
+class ChatCompletionTest : public GatewayTest {};
 
 // §5: the provider's answer comes back with sluice's routing headers.
 TEST_F(ChatCompletionTest, ReturnsTheProviderAnswerWithRoutingHeaders) {

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <thread>
 
+#include "tests/support/gateway_test.h"
 #include "tests/support/integration_env.h"
 
 namespace sluice::test {
@@ -13,18 +14,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-class ConcurrencyTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    ASSERT_TRUE(mock.ok());
-    GatewayConfig config;
-    config.provider_base_url = mock.base_url();
-    ASSERT_TRUE(sluice.start(sluice_binary(), config.to_yaml()));
-  }
-
-  MockProvider mock{mock_provider_binary()};
-  SluiceServer sluice;
-};
+class ConcurrencyTest : public GatewayTest {};
 
 TEST_F(ConcurrencyTest, ConcurrentRequestsEachGetTheirOwnAnswer) {
   constexpr int kClients = 16;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include "tests/support/gateway_test.h"
 #include "tests/support/integration_env.h"
 
 namespace sluice::test {
@@ -10,18 +11,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-class GracefulShutdownTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    ASSERT_TRUE(mock.ok());
-    GatewayConfig config;
-    config.provider_base_url = mock.base_url();
-    ASSERT_TRUE(sluice.start(sluice_binary(), config.to_yaml()));
-  }
-
-  MockProvider mock{mock_provider_binary()};
-  SluiceServer sluice;
-};
+class GracefulShutdownTest : public GatewayTest {};
 
 TEST_F(GracefulShutdownTest, StreamInFlightCompletesAndNewConnectionsAreRefused) {
   // 10 content events 400 ms apart: the stream lasts about 4.4 s after its first event.

@@ -3,6 +3,7 @@
 // request body near the limit is accepted whole.
 #include <gtest/gtest.h>
 
+#include "tests/support/gateway_test.h"
 #include "tests/support/integration_env.h"
 
 namespace sluice::test {
@@ -10,18 +11,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-class LargeBodyTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    ASSERT_TRUE(mock.ok());
-    GatewayConfig config;
-    config.provider_base_url = mock.base_url();
-    ASSERT_TRUE(sluice.start(sluice_binary(), config.to_yaml()));
-  }
-
-  MockProvider mock{mock_provider_binary()};
-  SluiceServer sluice;
-};
+class LargeBodyTest : public GatewayTest {};
 
 TEST_F(LargeBodyTest, LargeResponseArrivesIntact) {
   constexpr size_t kPad = 4 << 20;

@@ -3,23 +3,13 @@
 // connection, seen from the provider's side.
 #include <gtest/gtest.h>
 
+#include "tests/support/gateway_test.h"
 #include "tests/support/integration_env.h"
 
 namespace sluice::test {
 namespace {
 
-class UpstreamKeepAliveTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    ASSERT_TRUE(mock.ok());
-    GatewayConfig config;
-    config.provider_base_url = mock.base_url();
-    ASSERT_TRUE(sluice.start(sluice_binary(), config.to_yaml()));
-  }
-
-  MockProvider mock{mock_provider_binary()};
-  SluiceServer sluice;
-};
+class UpstreamKeepAliveTest : public GatewayTest {};
 
 TEST_F(UpstreamKeepAliveTest, SequentialRequestsReuseOneProviderConnection) {
   auto before = mock.stats();
