@@ -89,10 +89,11 @@ void ProxySession::start(http::HttpRequest& request,
   event_stream_ = false;
   upstream_length_.reset();
 
-  ctx_.endpoint = filter::endpoint_of(request.method(), request.path());
+  path_ = request.path();  // scanned once; endpoint match, errors and the record reuse it
+  ctx_.endpoint = filter::endpoint_of(request.method(), path_);
   if (ctx_.endpoint == filter::Endpoint::Unknown || ctx_.endpoint == filter::Endpoint::Messages) {
     std::string message = "Unknown request URL: ";
-    message.append(request.method()).append(" ").append(request.path());
+    message.append(request.method()).append(" ").append(path_);
     message.append(
         ". sluice serves the OpenAI API under /v1 (chat/completions, completions, "
         "embeddings, responses, models).");
@@ -283,7 +284,7 @@ void ProxySession::record() {
            std::chrono::duration_cast<std::chrono::system_clock::duration>(now - ctx_.started_at);
   r.request_id = ctx_.request_id;
   r.method = request_->method();
-  r.path = request_->path();
+  r.path = path_;
   r.endpoint = filter::to_string(ctx_.endpoint);
   r.agent = ctx_.agent != nullptr ? std::string_view(ctx_.agent->name) : std::string_view();
   r.model = ctx_.fields.model;

@@ -80,6 +80,7 @@ class ProxySession final : public upstream::ResponseSink, public filter::ChainRe
   State state_ = State::Idle;
   std::shared_ptr<const filter::ConfigSnapshot> snapshot_;  // pinned for this request
   http::HttpRequest* request_ = nullptr;
+  std::string_view path_;  // request_->path(), into the request's own storage
   filter::RequestContext ctx_;
   std::vector<filter::Filter*> filters_;  // per-request filter objects, in chain order
   size_t next_filter_ = 0;
