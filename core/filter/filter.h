@@ -24,17 +24,24 @@ namespace sluice::filter {
 enum class RequestStatus : uint8_t { Continue, Stop, Respond };
 
 // Result of on_upstream_pick: may this candidate be tried? (circuit breaker, concurrency cap)
-//   Allow — yes, as far as this filter is concerned.
-//   Veto  — skip it; the router moves on to the next candidate. `reason` goes into the
-//           503 message that lists what was tried and why.
-enum class PickStatus : uint8_t { Allow, Veto };
+//   Allow      — yes, as far as this filter is concerned.
+//   Veto       — skip it; the router moves on to the next candidate. `reason` goes into the
+//                503 message that lists what was tried and why.
+//   Overloaded — skip it because it is at its concurrency cap (max_concurrent). Like Veto; and
+//                when every candidate was skipped this way the 503 carries
+//                `x-sluice-overloaded: true` (the client should back off, nothing is broken).
+enum class PickStatus : uint8_t { Allow, Veto, Overloaded };
 
 // Result of on_attempt_done: what to do after an attempt failed (or succeeded).
 //   Default  — no opinion; the next filter decides, and if none does: give up.
 //   Retry    — try the same candidate again (after ctx.retry_delay, if set).
 //   Fallback — move on to the next candidate (next target, then fallback groups).
 //   GiveUp   — send the failure downstream now.
-// Retry/Fallback are ignored once a byte went downstream (DESIGN §2).
+// Retry/Fallback are ignored once a byte went downstream (DESIGN §2). A filter returning
+// Retry/Fallback may set ctx.retry_delay to wait before the next attempt.
+// Every filter's on_attempt_done sees every attempt (the first non-Default decision wins, but
+// the filters after it are still told, so a circuit breaker records outcomes whatever the retry
+// filter decided): the session calls them all and keeps the first decision.
 enum class AttemptDecision : uint8_t { Default, Retry, Fallback, GiveUp };
 
 class Filter {

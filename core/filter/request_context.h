@@ -18,6 +18,11 @@
 #include "core/config/config.h"
 #include "core/http/request.h"
 #include "core/json/request_fields.h"
+#include "core/usage/usage.h"
+
+namespace sluice::state {
+class ProviderState;
+}
 
 namespace sluice::filter {
 
@@ -43,6 +48,9 @@ struct Candidate {
   const config::Target* target = nullptr;     // null when routed to default_provider
   const config::Provider* provider = nullptr;
   std::string_view physical_model;  // target->model, or the requested model unchanged
+  // The provider's process-wide state (load, circuit, health): never null for a candidate the
+  // router offers; outlives every snapshot.
+  state::ProviderState* state = nullptr;
 };
 
 // How one upstream attempt ended, for on_attempt_done.
@@ -119,6 +127,9 @@ class RequestContext {
   std::string request_id;      // client's x-request-id or a new one
   json::RequestFields fields;  // parsed for JSON endpoints
   std::chrono::steady_clock::time_point started_at;
+  // The prompt's size in tokens, estimated from the body (usage::estimate_tokens_from_bytes):
+  // what limits and budgets reserve at admission before the provider says the real number.
+  uint64_t prompt_tokens_estimate = 0;
 
   // --- set by filters ----------------------------------------------------------------------
   const config::Agent* agent = nullptr;             // set by auth; null = anonymous
@@ -151,6 +162,12 @@ class RequestContext {
   uint64_t bytes_in = 0;     // request bytes received
   uint64_t bytes_out = 0;    // response body bytes sent downstream
   bool client_gone = false;  // client disconnected before the end
+  // Tokens of the attempt that answered, read from the response as it passed (JSON or SSE);
+  // source None when no upstream answered. Final from on_complete on.
+  usage::Usage usage;
+  // Set by a filter that returns Retry or Fallback from on_attempt_done: how long the session
+  // waits before the next attempt (backoff, retry-after). Reset to 0 before each decision.
+  std::chrono::milliseconds retry_delay{0};
   std::optional<std::chrono::steady_clock::time_point> upstream_sent_at, first_byte_at;
 
   // Clears everything for the next request (keeps capacity).

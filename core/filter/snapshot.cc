@@ -11,6 +11,13 @@ std::shared_ptr<const ConfigSnapshot> ConfigSnapshot::build(
   snapshot->config_ = config;
   snapshot->generation_ = generation;
   const auto& registry = FilterRegistry::global();
+  state::ProcessState& process_state = state::ProcessState::process();
+  for (const auto& [name, provider] : config->providers) {
+    snapshot->provider_states_.emplace_back(&provider, process_state.provider(name));
+  }
+  for (const auto& [name, group] : config->models) {
+    snapshot->group_cursors_.emplace_back(&group, process_state.group_cursor(name));
+  }
 
   for (const auto& spec : config->filters) {
     const FilterBuilder* builder = registry.find(spec.type);
@@ -46,6 +53,24 @@ bool ConfigSnapshot::has_filter(std::string_view name) const {
     if (f->name() == name) return true;
   }
   return false;
+}
+
+}  // namespace sluice::filter
+
+namespace sluice::filter {
+
+state::ProviderState* ConfigSnapshot::provider_state(const config::Provider& provider) const {
+  for (const auto& [p, state] : provider_states_) {
+    if (p == &provider) return state;
+  }
+  return state::ProcessState::process().provider(provider.name);  // not of this config: slow path
+}
+
+std::atomic<uint64_t>* ConfigSnapshot::group_cursor(const config::ModelGroup& group) const {
+  for (const auto& [g, cursor] : group_cursors_) {
+    if (g == &group) return cursor;
+  }
+  return state::ProcessState::process().group_cursor(group.name);
 }
 
 }  // namespace sluice::filter

@@ -10,6 +10,7 @@
 
 #include "core/config/config.h"
 #include "core/filter/filter.h"
+#include "core/state/process_state.h"
 
 namespace sluice::filter {
 
@@ -28,11 +29,19 @@ class ConfigSnapshot {
   const config::Provider* default_provider() const { return default_provider_; }
   bool has_filter(std::string_view name) const;
 
+  // Process-wide state of a provider / the weighted round-robin cursor of a model group of
+  // this config (resolved at build, so the request path never locks the registry). Never null
+  // for a provider or group of this snapshot's config.
+  state::ProviderState* provider_state(const config::Provider& provider) const;
+  std::atomic<uint64_t>* group_cursor(const config::ModelGroup& group) const;
+
  private:
   std::shared_ptr<const config::Config> config_;
   std::vector<std::unique_ptr<FilterFactory>> filters_;
   uint64_t generation_ = 0;
   const config::Provider* default_provider_ = nullptr;
+  std::vector<std::pair<const config::Provider*, state::ProviderState*>> provider_states_;
+  std::vector<std::pair<const config::ModelGroup*, std::atomic<uint64_t>*>> group_cursors_;
 };
 
 }  // namespace sluice::filter

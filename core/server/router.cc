@@ -5,15 +5,17 @@
 namespace sluice::server {
 namespace {
 
-void add_group(const config::Config& config, const config::ModelGroup& group,
+void add_group(const filter::ConfigSnapshot& snapshot, const config::ModelGroup& group,
                std::vector<const config::ModelGroup*>& visited,
                std::vector<filter::Candidate>& out) {
   if (std::find(visited.begin(), visited.end(), &group) != visited.end()) return;
   visited.push_back(&group);
   for (const auto& target : group.targets) {
-    auto it = config.providers.find(target.provider);
-    if (it == config.providers.end()) continue;  // the loader rejects this; be safe anyway
-    out.push_back(filter::Candidate{&group, &target, &it->second, target.model});
+    const auto& providers = snapshot.config().providers;
+    auto it = providers.find(target.provider);
+    if (it == providers.end()) continue;  // the loader rejects this; be safe anyway
+    out.push_back(filter::Candidate{&group, &target, &it->second, target.model,
+                                    snapshot.provider_state(it->second)});
   }
 }
 
@@ -25,7 +27,8 @@ void RoutePlan::init(const filter::RequestContext& ctx, const filter::ConfigSnap
   const config::Config& config = snapshot.config();
   if (ctx.model_group == nullptr) {
     if (const config::Provider* p = snapshot.default_provider()) {
-      candidates_.push_back(filter::Candidate{nullptr, nullptr, p, ctx.fields.model});
+      candidates_.push_back(
+          filter::Candidate{nullptr, nullptr, p, ctx.fields.model, snapshot.provider_state(*p)});
     }
     return;
   }
@@ -36,7 +39,7 @@ void RoutePlan::init(const filter::RequestContext& ctx, const filter::ConfigSnap
   visited.clear();
   queue.assign(1, ctx.model_group);
   for (size_t i = 0; i < queue.size(); ++i) {
-    add_group(config, *queue[i], visited, candidates_);
+    add_group(snapshot, *queue[i], visited, candidates_);
     for (const auto& name : queue[i]->fallbacks) {
       auto it = config.models.find(name);
       if (it != config.models.end() &&
