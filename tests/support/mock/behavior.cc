@@ -66,6 +66,9 @@ std::optional<Behavior> parse_behavior(std::string_view spec, const Behavior& ba
     } else if (name == "pad") {
       if (!parse_number(arg, 0, 64'000'000, n)) return bad("pad needs a byte count");
       b.pad_bytes = static_cast<uint32_t>(n);
+    } else if (name == "retry_after") {
+      if (!parse_number(arg, 0, 86'400, n)) return bad("retry_after needs seconds 0-86400");
+      b.retry_after_s = static_cast<int>(n);
     } else {
       return bad("unknown behaviour");
     }

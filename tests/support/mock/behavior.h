@@ -29,6 +29,9 @@ struct Behavior {
   int chunks = -1;              // `chunks:<n>`: content events in a stream; -1 = one per word
   uint32_t pad_bytes = 0;       // `pad:<bytes>`: filler words (64 bytes each) after the echo,
                                 // for large bodies and long streams
+  // `retry_after:<seconds>` (0-86400): the retry-after header of an error reply; -1 = the
+  // default (429 says "1", other statuses send none).
+  int retry_after_s = -1;
 
   // The spec as given (for the request log).
   std::string spec = "ok";
@@ -36,7 +39,7 @@ struct Behavior {
 
 // Parses `spec` on top of `base` (so CLI defaults survive unless overridden). Items: ok,
 // status:<100-599>, reset, hang, cut, garbage, slow:<ms>, slow_chunks:<ms>, chunks:<1-10000>,
-// pad:<0-64000000>.
+// pad:<0-64000000>, retry_after:<0-86400>.
 // nullopt (with `error` set) on an unknown item or a bad number.
 std::optional<Behavior> parse_behavior(std::string_view spec, const Behavior& base,
                                        std::string* error);

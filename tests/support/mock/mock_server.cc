@@ -22,7 +22,7 @@ constexpr size_t kMaxBodyBytes = 32 << 20;      // one request body
 constexpr size_t kMaxBufferedInput = 40 << 20;  // unparsed bytes while a reply plays
 constexpr size_t kMaxQueuedOutput = 256 << 20;  // a client that stops reading is dropped
 // (large: the back-pressure test makes sluice stop reading a ~30 MB stream on purpose)
-constexpr uint64_t kCloseLingerMs = 2000;       // after FIN, wait this long for the peer's FIN
+constexpr uint64_t kCloseLingerMs = 2000;  // after FIN, wait this long for the peer's FIN
 
 std::string lowercase(std::string s) {
   for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));

@@ -402,11 +402,17 @@ std::string_view endpoint_of(std::string_view path) {
   return path;
 }
 
-Reply status_reply(int status) {
+Reply status_reply(int status, int retry_after_s) {
   std::string message = "mock provider failure (status " + std::to_string(status) + ")";
   if (status == 429) {
     Reply r = error_reply(429, message, "rate_limit_error", "rate_limit_exceeded");
-    r.headers.emplace_back("retry-after", "1");
+    r.headers.emplace_back("retry-after",
+                           retry_after_s >= 0 ? std::to_string(retry_after_s) : std::string("1"));
+    return r;
+  }
+  if (retry_after_s >= 0) {
+    Reply r = status_reply(status, -1);
+    r.headers.emplace_back("retry-after", std::to_string(retry_after_s));
     return r;
   }
   if (status == 401) return error_reply(status, message, "authentication_error", "invalid_api_key");
@@ -433,7 +439,7 @@ Reply error_reply(int status, std::string_view message, std::string_view type,
 Reply openai_reply(std::string_view method, std::string_view path, std::string_view body,
                    const Behavior& behavior, uint64_t sequence) {
   if (behavior.status_code < 200 || behavior.status_code >= 300)
-    return status_reply(behavior.status_code);
+    return status_reply(behavior.status_code, behavior.retry_after_s);
 
   std::string_view endpoint = endpoint_of(path);
   Reply reply;
