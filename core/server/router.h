@@ -6,6 +6,7 @@
 // and fallback only have to call next().
 #pragma once
 
+#include <span>
 #include <string_view>
 #include <vector>
 
@@ -22,6 +23,10 @@ class RoutePlan {
   const filter::Candidate* next();
   // How many candidates were offered so far.
   size_t offered() const { return next_index_; }
+  // True while next() would still return a candidate.
+  bool has_next() const { return next_index_ < candidates_.size(); }
+  // Every candidate of the plan (offered or not), in plan order.
+  std::span<const filter::Candidate> candidates() const { return candidates_; }
 
  private:
   std::vector<filter::Candidate> candidates_;  // capacity reused across requests
