@@ -72,6 +72,9 @@ struct AttemptOutcome {
   const Candidate* candidate = nullptr;
   std::optional<std::chrono::milliseconds> retry_after;  // from an upstream retry-after
   bool downstream_started = false;  // true: bytes already went to the client, no retry possible
+  // The route plan still has candidates not tried yet (other targets, fallback groups), so a
+  // Fallback decision has somewhere to go.
+  bool more_candidates = false;
 };
 
 // A reply sluice makes itself (errors, /v1/models, policy refusals).

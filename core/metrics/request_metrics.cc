@@ -24,7 +24,26 @@ RequestMetrics::RequestMetrics(Metrics& metrics, size_t cache_capacity)
     : metrics_(metrics),
       requests_(cache_capacity),
       latency_(cache_capacity),
-      providers_(cache_capacity) {}
+      providers_(cache_capacity),
+      fallbacks_(cache_capacity) {}
+
+void RequestMetrics::count_fallback(std::string_view from, std::string_view to) {
+  const LabelValues<2> labels{from, to};
+  if (prometheus::Counter** hit = fallbacks_.find(labels)) {
+    (*hit)->Increment();
+    return;
+  }
+  prometheus::Counter& child =
+      metrics_.fallbacks_total.Add({{"from", std::string(from)}, {"to", std::string(to)}});
+  fallbacks_.insert(labels, &child);
+  child.Increment();
+}
+
+void RequestMetrics::count_failed_attempt(std::string_view provider, std::string_view error) {
+  ProviderCounters& counters = provider_counters(provider);
+  counters.count_request();
+  counters.count_failure(error, std::chrono::system_clock::now());
+}
 
 prometheus::Counter& RequestMetrics::requests_counter(std::string_view agent,
                                                       std::string_view model,

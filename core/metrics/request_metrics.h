@@ -42,6 +42,12 @@ class RequestMetrics {
   prometheus::Histogram& ttft_histogram(std::string_view model, std::string_view provider);
   ProviderCounters& provider_counters(std::string_view provider);
 
+  // sluice_fallbacks_total{from,to}: the request moved from provider `from` to provider `to`.
+  void count_fallback(std::string_view from, std::string_view to);
+  // A failed attempt that was retried or fell back (the request's final attempt is counted by
+  // record()): the provider's /status counters see every attempt once.
+  void count_failed_attempt(std::string_view provider, std::string_view error);
+
   size_t cached_request_label_sets() const { return requests_.size(); }
 
  private:
@@ -52,10 +58,11 @@ class RequestMetrics {
   LatencyChildren& latency_children(std::string_view model, std::string_view provider);
 
   Metrics& metrics_;
-  LabelCache<4, prometheus::Counter*> requests_;  // agent, model, provider, status
-  LabelCache<2, LatencyChildren> latency_;        // model, provider
-  LabelCache<1, ProviderCounters*> providers_;    // provider
-  LatencyChildren uncached_latency_{};            // scratch for label sets past the cache bound
+  LabelCache<4, prometheus::Counter*> requests_;   // agent, model, provider, status
+  LabelCache<2, LatencyChildren> latency_;         // model, provider
+  LabelCache<1, ProviderCounters*> providers_;     // provider
+  LabelCache<2, prometheus::Counter*> fallbacks_;  // from, to
+  LatencyChildren uncached_latency_{};             // scratch for label sets past the cache bound
 };
 
 }  // namespace sluice::metrics

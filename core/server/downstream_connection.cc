@@ -56,9 +56,11 @@ DownstreamConnection::DownstreamConnection(Worker& worker,
       session_(worker, *this) {
   uv_tcp_init(worker_.loop(), &tcp_);
   uv_timer_init(worker_.loop(), &timer_);
+  uv_timer_init(worker_.loop(), session_.retry_timer());
   tcp_.data = this;
   timer_.data = this;
-  open_handles_ = 2;
+  session_.retry_timer()->data = this;
+  open_handles_ = 3;
 }
 
 DownstreamConnection::~DownstreamConnection() {
@@ -377,6 +379,7 @@ void DownstreamConnection::close() {
   uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp_));
   uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), &on_close);
   uv_close(reinterpret_cast<uv_handle_t*>(&timer_), &on_close);
+  uv_close(reinterpret_cast<uv_handle_t*>(session_.retry_timer()), &on_close);
 }
 
 void DownstreamConnection::on_close(uv_handle_t* handle) {

@@ -60,6 +60,7 @@ class DownstreamConnection {
   bool keep_alive_allowed() const;
   // The session finished the current request; `keep_alive` false closes after the flush.
   void on_session_done(bool keep_alive);
+  ProxySession& session() { return session_; }
   // Worker is draining: close now if idle, else after the current response.
   void begin_drain();
   // Closes the connection (idempotent). The session is told the client is gone if active.

@@ -7,6 +7,7 @@
 #include "core/log/request_record.h"
 #include "core/server/downstream_connection.h"
 #include "core/server/worker.h"
+#include "core/state/provider_state.h"
 
 namespace sluice::server {
 namespace {
@@ -44,6 +45,8 @@ const char* ProxySession::to_string(State s) {
       return "waiting_filter";
     case State::Upstream:
       return "upstream";
+    case State::WaitingRetry:
+      return "waiting_retry";
     case State::Relaying:
       return "relaying";
   }
@@ -77,6 +80,14 @@ void ProxySession::start(http::HttpRequest& request,
   filters_.clear();
   next_filter_ = 0;
   route_notes_.clear();
+  ignore_health_ = false;
+  skipped_ = 0;
+  skipped_overloaded_ = 0;
+  last_result_ = filter::AttemptResult::Success;
+  retry_candidate_ = nullptr;
+  fallback_from_ = {};
+  attempt_counted_ = false;
+  upstream_retry_after_.reset();
   candidate_ = nullptr;
   backend_ = nullptr;
   attempt_ = nullptr;
@@ -117,6 +128,7 @@ void ProxySession::start(http::HttpRequest& request,
                  "You must provide a model parameter.");
       return;
     }
+    ctx_.prompt_tokens_estimate = usage::estimate_tokens_from_bytes(request.body.size());
   }
 
   for (const auto& factory : snapshot_->filters()) filters_.push_back(factory->create(ctx_));
@@ -180,37 +192,61 @@ void ProxySession::answer_models() {
 
 void ProxySession::route() {
   plan_.init(ctx_, *snapshot_);
+  // Envoy's panic mode: when the health checker says every candidate is down, it is more
+  // likely wrong (or everything is down anyway) than right, so they are all tried.
+  ignore_health_ = true;
+  for (const filter::Candidate& c : plan_.candidates()) {
+    if (c.state->routable()) {
+      ignore_health_ = false;
+      break;
+    }
+  }
   next_attempt();
 }
 
 void ProxySession::next_attempt() {
   while (const filter::Candidate* c = plan_.next()) {
-    std::string_view veto_reason;
-    bool vetoed = false;
-    for (filter::Filter* f : filters_) {
-      if (f->on_upstream_pick(ctx_, *c, &veto_reason) == filter::PickStatus::Veto) {
-        vetoed = true;
-        break;
-      }
+    if (may_try(*c)) {
+      start_attempt(*c);
+      return;
     }
-    if (vetoed) {
-      route_notes_.append(c->provider->name)
-          .append(": skipped (")
-          .append(veto_reason)
-          .append("); ");
-      continue;
-    }
-    start_attempt(*c);
+  }
+  send_plan_exhausted();
+}
+
+bool ProxySession::may_try(const filter::Candidate& c) {
+  if (!ignore_health_ && !c.state->routable()) {
+    ++skipped_;
+    route_notes_.append(c.provider->name).append(": skipped (down: failing health checks); ");
+    return false;
+  }
+  std::string_view veto_reason;
+  filter::PickStatus pick = filter::PickStatus::Allow;
+  for (filter::Filter* f : filters_) {
+    pick = f->on_upstream_pick(ctx_, c, &veto_reason);
+    if (pick != filter::PickStatus::Allow) break;
+  }
+  if (pick == filter::PickStatus::Allow) return true;
+  ++skipped_;
+  if (pick == filter::PickStatus::Overloaded) ++skipped_overloaded_;
+  route_notes_.append(c.provider->name).append(": skipped (").append(veto_reason).append("); ");
+  return false;
+}
+
+void ProxySession::send_plan_exhausted() {
+  std::string notes = route_notes_;
+  if (notes.size() >= 2) notes.resize(notes.size() - 2);  // the last "; "
+  if (ctx_.attempts > 0 && last_result_ == filter::AttemptResult::Timeout) {
+    send_error(504, "api_error", "upstream_timeout",
+               "No provider answered in time: " + notes + ".");
     return;
   }
   std::string message = "No provider could serve this request";
-  if (!route_notes_.empty()) {
-    route_notes_.resize(route_notes_.size() - 2);
-    message.append(": ").append(route_notes_);
-  } else {
-    message.append(": no target is configured for it");
+  message.append(notes.empty() ? ": no target is configured for it" : ": " + notes).append(".");
+  if (ctx_.attempts == 0 && skipped_ > 0 && skipped_overloaded_ == skipped_) {
+    // Every candidate is at its concurrency cap: nothing is broken, the client should back off.
+    ctx_.add_response_header("x-sluice-overloaded", "true");
   }
-  message.append(".");
   send_error(503, "api_error", "all_providers_unavailable", std::move(message));
 }
 
@@ -223,13 +259,21 @@ void ProxySession::start_attempt(const filter::Candidate& candidate) {
     return;
   }
   state_ = State::Upstream;
+  if (!fallback_from_.empty() && fallback_from_ != candidate.provider->name) {
+    worker_.count_fallback(fallback_from_, candidate.provider->name);
+  }
+  fallback_from_ = {};
+  retry_candidate_ = nullptr;
   candidate_ = &candidate;
   ctx_.last_candidate = candidate;
   ++ctx_.attempts;
   backend_ = backend;
   upstream_status_ = 0;
   buffering_error_ = false;
+  upstream_retry_after_.reset();
   upstream_length_.reset();
+  candidate.state->attempt_started();
+  attempt_counted_ = true;
   attempt_started_ = Clock::now();
   if (!ctx_.upstream_sent_at) ctx_.upstream_sent_at = attempt_started_;
   providers::AttemptRequest req{ctx_.endpoint, request_, &ctx_.fields, candidate.physical_model,
@@ -237,22 +281,78 @@ void ProxySession::start_attempt(const filter::Candidate& candidate) {
   attempt_ = backend->start(req, this);
 }
 
-filter::AttemptDecision ProxySession::decide(const filter::AttemptOutcome& outcome) {
+void ProxySession::end_attempt_accounting() {
+  if (!attempt_counted_) return;
+  attempt_counted_ = false;
+  candidate_->state->attempt_finished();
+}
+
+filter::AttemptDecision ProxySession::decide(filter::AttemptOutcome& outcome) {
+  end_attempt_accounting();
+  last_result_ = outcome.result;
+  outcome.more_candidates = plan_.has_next();
+  ctx_.retry_delay = std::chrono::milliseconds(0);
+  // Every filter hears about every attempt (a circuit breaker records it whatever the retry
+  // filter decides); the first decision that is not Default wins.
+  filter::AttemptDecision decision = filter::AttemptDecision::Default;
   for (filter::Filter* f : filters_) {
     filter::AttemptDecision d = f->on_attempt_done(ctx_, outcome);
-    if (d != filter::AttemptDecision::Default) return d;
+    if (decision == filter::AttemptDecision::Default) decision = d;
   }
-  return filter::AttemptDecision::GiveUp;
+  if (decision == filter::AttemptDecision::Default) decision = filter::AttemptDecision::GiveUp;
+  if (outcome.downstream_started) decision = filter::AttemptDecision::GiveUp;
+  return decision;
+}
+
+void ProxySession::try_again(filter::AttemptDecision decision, std::string_view failure) {
+  route_notes_.append(failure).append("; ");
+  worker_.count_failed_attempt(candidate_->provider->name, failure);
+  if (decision == filter::AttemptDecision::Retry) {
+    retry_candidate_ = candidate_;
+  } else {
+    retry_candidate_ = nullptr;
+    fallback_from_ = candidate_->provider->name;
+  }
+  if (ctx_.retry_delay.count() > 0) {
+    state_ = State::WaitingRetry;
+    uv_timer_start(
+        &retry_timer_,
+        [](uv_timer_t* t) {
+          static_cast<DownstreamConnection*>(t->data)->session().on_retry_timer();
+        },
+        static_cast<uint64_t>(ctx_.retry_delay.count()), 0);
+    return;
+  }
+  run_next_attempt();
+}
+
+void ProxySession::on_retry_timer() {
+  if (state_ != State::WaitingRetry) return;
+  run_next_attempt();
+}
+
+void ProxySession::run_next_attempt() {
+  // A retry of the same candidate asks the pick filters again: its circuit may have opened
+  // (or it reached its concurrency cap) while this request waited.
+  const filter::Candidate* again = retry_candidate_;
+  retry_candidate_ = nullptr;
+  if (again != nullptr && may_try(*again)) {
+    start_attempt(*again);
+    return;
+  }
+  next_attempt();
 }
 
 void ProxySession::client_gone() {
   if (state_ == State::Idle) return;
   ctx_.client_gone = true;
+  if (state_ == State::WaitingRetry) uv_timer_stop(&retry_timer_);
   if (attempt_ != nullptr) {
     upstream_seconds_ += seconds_between(attempt_started_, Clock::now());
     backend_->abort(attempt_);
     attempt_ = nullptr;
   }
+  end_attempt_accounting();
   if (ctx_.response_status == 0) {
     // Nothing reached the client; 499 is the conventional "client closed request" status.
     ctx_.response_status = 499;

@@ -31,9 +31,18 @@ class ProxySession final : public upstream::ResponseSink, public filter::ChainRe
   // RunningChain   — request filters are running (synchronously).
   // WaitingFilter  — a filter returned Stop; resume_chain() continues, client_gone() cancels.
   // Upstream       — an attempt is in flight and nothing went downstream yet.
+  // WaitingRetry   — an attempt failed and a filter asked to try again after ctx.retry_delay:
+  //                  the retry timer is armed; it starts the next attempt, client_gone() stops it.
   // Relaying       — the response head went downstream; retry is no longer possible.
   // (Back to Idle once finish() handed the connection its keep-alive verdict.)
-  enum class State : uint8_t { Idle, RunningChain, WaitingFilter, Upstream, Relaying };
+  enum class State : uint8_t {
+    Idle,
+    RunningChain,
+    WaitingFilter,
+    Upstream,
+    WaitingRetry,
+    Relaying
+  };
   static const char* to_string(State s);
 
   ProxySession(Worker& worker, DownstreamConnection& connection);
@@ -47,6 +56,10 @@ class ProxySession final : public upstream::ResponseSink, public filter::ChainRe
   void on_downstream_drained();
   bool active() const { return state_ != State::Idle; }
   State state() const { return state_; }
+  // The retry-delay timer: initialised and closed by the owning connection with its other
+  // handles (its data points at the connection), so it is freed only after its close callback.
+  uv_timer_t* retry_timer() { return &retry_timer_; }
+  void on_retry_timer();
 
   // ChainResumer
   void resume_chain() override;
@@ -64,7 +77,16 @@ class ProxySession final : public upstream::ResponseSink, public filter::ChainRe
   void route();
   void next_attempt();
   void start_attempt(const filter::Candidate& candidate);
-  filter::AttemptDecision decide(const filter::AttemptOutcome& outcome);
+  void end_attempt_accounting();
+  filter::AttemptDecision decide(filter::AttemptOutcome& outcome);
+  // After a failed attempt a filter decided Retry or Fallback: waits ctx.retry_delay, then
+  // tries the same candidate (Retry) or the plan's next one (Fallback).
+  void try_again(filter::AttemptDecision decision, std::string_view failure);
+  void run_next_attempt();
+  // Health and the pick filters (circuit, concurrency cap) on one candidate; a skip is noted.
+  bool may_try(const filter::Candidate& c);
+  // Every candidate failed or was skipped: 504 if a timeout ended the last attempt, else 503.
+  void send_plan_exhausted();
   void send_error(int status, std::string_view type, std::string_view code, std::string message);
   void send_local_reply();
   void flush_head(std::optional<uint64_t> content_length, const char* body, size_t body_len);
@@ -85,13 +107,21 @@ class ProxySession final : public upstream::ResponseSink, public filter::ChainRe
   std::vector<filter::Filter*> filters_;  // per-request filter objects, in chain order
   size_t next_filter_ = 0;
   RoutePlan plan_;
-  std::string route_notes_;  // "demo: connect_failure (…); " — for the 503 message
-
+  std::string route_notes_;          // "demo: connect_failure (…); " — for the 503 message
+  bool ignore_health_ = false;       // every candidate is down: try them anyway (panic mode)
+  uint32_t skipped_ = 0;             // candidates skipped (vetoed, overloaded, down)
+  uint32_t skipped_overloaded_ = 0;  // of those, skipped at their concurrency cap
+  filter::AttemptResult last_result_ = filter::AttemptResult::Success;
+  const filter::Candidate* retry_candidate_ = nullptr;  // after Retry: try this one again
+  std::string_view fallback_from_;  // after Fallback: the provider left (for fallbacks_total)
+  uv_timer_t retry_timer_;
   // The attempt in flight.
   const filter::Candidate* candidate_ = nullptr;
   providers::ProviderBackend* backend_ = nullptr;
   providers::AttemptHandle* attempt_ = nullptr;
   std::chrono::steady_clock::time_point attempt_started_;
+  bool attempt_counted_ = false;  // candidate_->state counts this attempt as in flight
+  std::optional<std::chrono::milliseconds> upstream_retry_after_;  // of the held error reply
   double upstream_seconds_ = 0;  // time spent waiting on upstreams, all attempts
 
   // Response relay.

@@ -4,9 +4,11 @@
 #include <cstdio>
 
 #include "core/http/response_builder.h"
+#include "core/http/retry_after.h"
 #include "core/server/downstream_connection.h"
 #include "core/server/proxy_session.h"
 #include "core/server/worker.h"
+#include "core/state/provider_state.h"
 
 namespace sluice::server {
 namespace {
@@ -67,10 +69,24 @@ void ProxySession::on_upstream_head(int status, std::span<const upstream::Respon
   if (state_ != State::Upstream) return;
   upstream_status_ = status;
   upstream_length_ = content_length;
-  if (!ctx_.first_byte_at) ctx_.first_byte_at = Clock::now();
+  const auto now = Clock::now();
+  if (!ctx_.first_byte_at) ctx_.first_byte_at = now;
   // A 5xx/429 is held whole until the attempt is decided, so a retry filter can still try
   // elsewhere; a success is relayed as it arrives.
   buffering_error_ = is_retryable_status(status);
+  if (!buffering_error_) {
+    // Only answers feed the latency EWMA: a provider that fails fast must not look fast.
+    candidate_->state->record_ttfb(
+        std::chrono::duration_cast<std::chrono::microseconds>(now - attempt_started_));
+  } else {
+    for (const auto& h : headers) {
+      if (http::iequals(h.name, "retry-after-ms")) {
+        if (auto ms = http::parse_retry_after_ms(h.value)) upstream_retry_after_ = ms;
+      } else if (http::iequals(h.name, "retry-after") && !upstream_retry_after_) {
+        upstream_retry_after_ = http::parse_retry_after(h.value, std::chrono::system_clock::now());
+      }
+    }
+  }
   error_body_.clear();
   event_stream_ = false;
 
@@ -202,17 +218,21 @@ void ProxySession::on_upstream_done() {
   outcome.downstream_started = downstream_started_;
   outcome.result =
       buffering_error_ ? filter::AttemptResult::HttpError : filter::AttemptResult::Success;
+  if (buffering_error_) outcome.retry_after = upstream_retry_after_;
   filter::AttemptDecision d = decide(outcome);
   if (buffering_error_) {
     buffering_error_ = false;
+    std::string what = candidate_->provider->name;
+    what.append(": HTTP ").append(std::to_string(upstream_status_));
     if (d == filter::AttemptDecision::Retry || d == filter::AttemptDecision::Fallback) {
-      route_notes_.append(candidate_->provider->name).append(": HTTP ");
-      route_notes_.append(std::to_string(upstream_status_)).append("; ");
-      if (d == filter::AttemptDecision::Retry) {
-        start_attempt(*candidate_);
-      } else {
-        next_attempt();
-      }
+      try_again(d, what);
+      return;
+    }
+    if (!plan_.has_next() && (ctx_.attempts > 1 || skipped_ > 0)) {
+      // Every candidate failed or was skipped: one answer that says so, not the last
+      // provider's error as if it were the only one.
+      route_notes_.append(what).append("; ");
+      send_plan_exhausted();
       return;
     }
     // Given up: the provider's own error response goes to the client unchanged.
@@ -234,9 +254,16 @@ void ProxySession::on_upstream_failure(const upstream::Failure& failure) {
   if (state_ != State::Upstream && state_ != State::Relaying) return;
   attempt_ = nullptr;
   upstream_paused_ = false;
-  upstream_seconds_ += seconds_between(attempt_started_, Clock::now());
+  const auto now = Clock::now();
+  upstream_seconds_ += seconds_between(attempt_started_, now);
+  if (failure.kind == upstream::FailureKind::Timeout && upstream_status_ == 0) {
+    // A provider that does not answer in time is slow, as far as the latency strategy knows.
+    candidate_->state->record_ttfb(
+        std::chrono::duration_cast<std::chrono::microseconds>(now - attempt_started_));
+  }
   filter::AttemptOutcome outcome;
   outcome.result = result_of(failure.kind);
+  outcome.retry_after = upstream_retry_after_;
   outcome.status = upstream_status_;
   outcome.attempt = ctx_.attempts;
   outcome.candidate = candidate_;
@@ -251,12 +278,12 @@ void ProxySession::on_upstream_failure(const upstream::Failure& failure) {
 
   if (!downstream_started_) {
     if (d == filter::AttemptDecision::Retry || d == filter::AttemptDecision::Fallback) {
+      try_again(d, what);
+      return;
+    }
+    if (!plan_.has_next() && (ctx_.attempts > 1 || skipped_ > 0)) {
       route_notes_.append(what).append("; ");
-      if (d == filter::AttemptDecision::Retry) {
-        start_attempt(*candidate_);
-      } else {
-        next_attempt();
-      }
+      send_plan_exhausted();
       return;
     }
     switch (failure.kind) {

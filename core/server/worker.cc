@@ -363,6 +363,14 @@ void Worker::request_finished() {
   metrics_->active_dec();
 }
 
+void Worker::count_fallback(std::string_view from, std::string_view to) {
+  metrics_->count_fallback(from, to);
+}
+
+void Worker::count_failed_attempt(std::string_view provider, std::string_view error) {
+  metrics_->count_failed_attempt(provider, error);
+}
+
 void Worker::count_rejected(int status) {
   log::RequestRecord r;
   r.time = std::chrono::system_clock::now();

@@ -83,6 +83,9 @@ class Worker {
   void record(const log::RequestRecord& record);
   void request_started();
   void request_finished();
+  // Per-attempt accounting (the request's final attempt is counted by record()).
+  void count_fallback(std::string_view from, std::string_view to);
+  void count_failed_attempt(std::string_view provider, std::string_view error);
   void next_request_id(std::string& out);
   // The snapshot new requests use (a reload replaces it; in-flight requests keep theirs).
   const std::shared_ptr<const filter::ConfigSnapshot>& snapshot() const { return current_; }
