@@ -70,10 +70,6 @@ INSTANTIATE_TEST_SUITE_P(
         Accepted{"cost", "{prices: prices.yaml, estimate_missing_usage: true}"},
         Accepted{"cost", "{prices: {gpt-4o: {input: 2.5, output: 10, cached_input: 1.25}}}"},
         Accepted{"cost", "{}"},
-        Accepted{"retry",
-                 "{attempts: 3, retry_on: [connect_failure, reset, timeout, 5xx, 429], "
-                 "backoff: {base: 100ms, max: 2s}, respect_retry_after: true, fallback: true}"},
-        Accepted{"retry", "{}"},
         Accepted{"lua", "{file: ../plugins/lua/keyword_guard.lua, config: {words: [a, b]}}"},
         Accepted{"plugin", "{name: my_filter, config: {anything: [1, {x: y}]}}"},
         Accepted{"plugin", "{name: my_filter}"}));
@@ -101,13 +97,6 @@ INSTANTIATE_TEST_SUITE_P(
                       Refused{"cost", "{prices: {gpt-4o: {input: 1, output: 1, cahced_input: 1}}}",
                               "did you mean \"cached_input\""},
                       Refused{"cost", "{estimate_missing_usage: maybe}", "estimate_missing_usage"},
-                      Refused{"retry", "{attempts: 0}", "attempts"},
-                      Refused{"retry", "{retry_on: [5xx, timout]}", "did you mean \"timeout\""},
-                      Refused{"retry", "{retry_on: [500]}", "unknown value \"500\""},
-                      Refused{"retry", "{backoff: {base: 2s, max: 100ms}}", "must not be below"},
-                      Refused{"retry", "{backoff: {base: 100}}", "backoff.base"},
-                      Refused{"retry", "{backoff: {bsae: 1s}}", "did you mean \"base\""},
-                      Refused{"retry", "{attemps: 3}", "did you mean \"attempts\""},
                       Refused{"lua", "{config: {}}", "missing required key \"file\""},
                       Refused{"lua", "{file: \"\"}", "must not be empty"},
                       Refused{"lua", "{file: x.lua, confg: {}}", "did you mean \"config\""},
@@ -115,12 +104,12 @@ INSTANTIATE_TEST_SUITE_P(
 
 TEST(NotActiveFilter, LogsOneWarningAtLoad) {
   ::testing::internal::CaptureStderr();
-  auto factory = build("retry", "{attempts: 2}");
+  auto factory = build("plugin", "{name: my_filter}");
   filter::RequestContext ctx;
   factory->create(ctx)->on_request(ctx);  // nothing more per request
   std::string err = ::testing::internal::GetCapturedStderr();
   const std::string warning =
-      "sluice.yaml:1:1: filters[2].retry: filter \"retry\" is not active yet in this version; "
+      "sluice.yaml:1:1: filters[2].plugin: filter \"plugin\" is not active yet in this version; "
       "it is accepted and ignored\n";
   ASSERT_THAT(err, HasSubstr(warning));
   EXPECT_EQ(err.find(warning), err.rfind(warning));
