@@ -1,14 +1,19 @@
-// filters: - auth: {modes: [api_key]}
+// filters: - auth: {modes: [api_key, jwt, header], jwt: {...}, header: {...}}
 //
-// Identifies the agent behind a request from its API key and sets ctx.agent; every later
-// filter (limits, model allow-list, budget) keys off that. The key is taken from
-// "Authorization: Bearer <key>" (OpenAI SDKs) or, when there is no bearer token, from
-// "x-api-key: <key>" (Anthropic SDKs). It is hashed (SHA-256) and looked up among the
-// agents' stored digests; the key itself is never stored, logged or echoed.
-//
-// Modes jwt and header (DESIGN §4) come later: naming them is a load error that says so,
-// rather than a config that silently lets everyone in or locks everyone out.
+// Identifies the agent behind a request and sets ctx.agent; every later filter (limits, model
+// allow-list, budget) keys off that. Modes (DESIGN §4; settings in auth_settings.h):
+//   api_key — the key is taken from "Authorization: Bearer <key>" (OpenAI SDKs) or, when there
+//             is no bearer token, from "x-api-key: <key>" (Anthropic SDKs). It is hashed
+//             (SHA-256) and looked up among the agents' stored digests; the key itself is never
+//             stored, logged or echoed.
+//   jwt     — "Authorization: Bearer <jwt>", verified by jwt_verifier.h.
+//   header  — the agent's name in a header (x-agent-id), for loopback-only set-ups.
+// With modes: [api_key] alone (the default, and the bench's default chain) the request runs
+// ApiKeyFilter below, a straight line with nothing else to consider; any other list runs
+// MultiModeAuthFilter (multi_mode_filter.h), which decides which mode a credential is for.
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -17,7 +22,12 @@
 #include "core/filter/registry.h"
 #include "core/http/request.h"
 #include "filters/auth/agent_key_index.h"
+#include "filters/auth/agent_names.h"
+#include "filters/auth/auth_settings.h"
+#include "filters/auth/credentials.h"
+#include "filters/auth/jwt_verifier.h"
 #include "filters/auth/key_hasher.h"
+#include "filters/auth/multi_mode_filter.h"
 
 namespace sluice::filters::auth {
 
@@ -41,37 +51,17 @@ enum class KeySource : uint8_t {
   UnsupportedScheme,  // Authorization with another scheme (Basic, ...) and no x-api-key
 };
 
-bool is_space(char c) {
-  return c == ' ' || c == '\t';
-}
-
 KeySource presented_key(const http::HttpRequest& request, std::string_view* key) {
-  bool other_scheme = false;
-  if (auto authorization = request.header("authorization")) {
-    std::string_view value = *authorization;
-    constexpr std::string_view kBearer = "bearer";
-    if (value.size() > kBearer.size() && http::iequals(value.substr(0, kBearer.size()), kBearer) &&
-        is_space(value[kBearer.size()])) {
-      std::string_view token = value.substr(kBearer.size());
-      while (!token.empty() && is_space(token.front())) token.remove_prefix(1);
-      if (!token.empty()) {
-        *key = token;
-        return KeySource::Bearer;
-      }
-    } else if (!value.empty() && !http::iequals(value, kBearer)) {
-      other_scheme = true;
-    }
-  }
-  if (auto api_key = request.header("x-api-key"); api_key && !api_key->empty()) {
-    *key = *api_key;
-    return KeySource::XApiKey;
-  }
-  return other_scheme ? KeySource::UnsupportedScheme : KeySource::Missing;
+  AuthorizationKind authorization = authorization_of(request, key);
+  if (authorization == AuthorizationKind::Bearer) return KeySource::Bearer;
+  if (x_api_key_of(request, key)) return KeySource::XApiKey;
+  return authorization == AuthorizationKind::OtherScheme ? KeySource::UnsupportedScheme
+                                                         : KeySource::Missing;
 }
 
-class AuthFilter final : public filter::Filter {
+class ApiKeyFilter final : public filter::Filter {
  public:
-  explicit AuthFilter(const AgentKeyIndex& index) : index_(index) {}
+  explicit ApiKeyFilter(const AgentKeyIndex& index) : index_(index) {}
 
   RequestStatus on_request(RequestContext& ctx) override {
     std::string_view key;
@@ -108,8 +98,17 @@ class AuthFilter final : public filter::Filter {
 
 class AuthFactory final : public filter::FilterFactory {
  public:
-  explicit AuthFactory(const std::map<std::string, config::Agent>& agents)
-      : index_(agents), filter_(std::make_unique<AuthFilter>(index_)) {}
+  AuthFactory(AuthSettings settings, const std::map<std::string, config::Agent>& agents)
+      : settings_(std::move(settings)), index_(agents), names_(agents) {
+    if (settings_.api_key_only()) {
+      filter_ = std::make_unique<ApiKeyFilter>(index_);
+      return;
+    }
+    if (settings_.jwt) jwt_.emplace(std::move(*settings_.jwt), names_);
+    filter_ = std::make_unique<MultiModeAuthFilter>(
+        settings_, settings_.lists(AuthMode::ApiKey) ? &index_ : nullptr, jwt_ ? &*jwt_ : nullptr,
+        names_);
+  }
 
   std::string_view name() const override { return "auth"; }
   // Stateless per request: one shared instance.
@@ -117,47 +116,24 @@ class AuthFactory final : public filter::FilterFactory {
   const AgentKeyIndex& index() const { return index_; }
 
  private:
+  AuthSettings settings_;
   AgentKeyIndex index_;
-  std::unique_ptr<AuthFilter> filter_;
+  AgentNames names_;
+  std::optional<JwtVerifier> jwt_;
+  std::unique_ptr<filter::Filter> filter_;
 };
-
-const std::vector<std::string> kModes = {"api_key", "jwt", "header"};
-
-void check_modes(config::NodeReader& reader) {
-  std::vector<std::string> modes = reader.string_list("modes", /*allow_scalar=*/true)
-                                       .value_or(std::vector<std::string>{"api_key"});
-  if (modes.empty()) reader.fail("modes", "at least one mode is required (api_key)");
-  for (const std::string& mode : modes) {
-    if (mode == "api_key") continue;
-    if (mode == "jwt" || mode == "header") {
-      reader.fail("modes", "mode \"" + mode +
-                               "\" is not available yet in this version; only \"api_key\" is");
-    }
-    std::string message = "unknown mode \"" + mode + "\"";
-    if (auto guess = config::did_you_mean(mode, kModes))
-      message += " (did you mean \"" + *guess + "\"?)";
-    reader.fail("modes", message + "; modes are api_key, jwt, header");
-  }
-  // The settings blocks of the later modes: refused with the reason, not as unknown keys.
-  for (const char* later : {"jwt", "header"}) {
-    if (reader.has(later)) {
-      reader.fail(later, std::string("mode \"") + later +
-                             "\" is not available yet in this version; only \"api_key\" is");
-    }
-  }
-}
 
 std::unique_ptr<filter::FilterFactory> build_auth(config::NodeReader& reader,
                                                   const config::Config& config) {
-  check_modes(reader);
-  reader.finish();
+  AuthSettings settings = parse_auth_settings(reader, config);
   if (config.agents.empty()) {
     reader.fail_here(
         "auth is in the filter chain but no agents are configured, so every request would be "
-        "refused: add agents (with keys) or remove auth from filters");
+        "refused: add agents or remove auth from filters");
   }
-  auto factory = std::make_unique<AuthFactory>(config.agents);
-  if (const auto& conflict = factory->index().conflict()) {
+  const bool api_key = settings.lists(AuthMode::ApiKey);
+  auto factory = std::make_unique<AuthFactory>(std::move(settings), config.agents);
+  if (const auto& conflict = factory->index().conflict(); api_key && conflict) {
     std::string message = "agents \"" + conflict->first + "\" and \"" + conflict->second +
                           "\" have the same key; a key must identify one agent";
     // Point at the second agent when the document is at hand, else at this filter.

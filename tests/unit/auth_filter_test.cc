@@ -195,16 +195,6 @@ TEST(AuthFilter, StoredDigestIsNotAKey) {
 
 // ---- config errors -------------------------------------------------------------------------
 
-TEST(AuthFilter, LaterModesAreRefusedWithTheReason) {
-  auto c = two_agents();
-  EXPECT_THAT(build_error(c, "{modes: [jwt]}"),
-              HasSubstr("mode \"jwt\" is not available yet in this version"));
-  EXPECT_THAT(build_error(c, "{modes: [api_key, header]}"),
-              HasSubstr("mode \"header\" is not available yet in this version"));
-  EXPECT_THAT(build_error(c, "{modes: [api_key], jwt: {issuer: x}}"),
-              HasSubstr("mode \"jwt\" is not available yet"));
-}
-
 TEST(AuthFilter, UnknownModeAndKeys) {
   auto c = two_agents();
   std::string e = build_error(c, "{modes: [api_kye]}");
