@@ -88,6 +88,7 @@ void ProxySession::start(http::HttpRequest& request,
   fallback_from_ = {};
   attempt_counted_ = false;
   upstream_retry_after_.reset();
+  scanning_usage_ = false;
   candidate_ = nullptr;
   backend_ = nullptr;
   attempt_ = nullptr;
@@ -194,13 +195,7 @@ void ProxySession::route() {
   plan_.init(ctx_, *snapshot_);
   // Envoy's panic mode: when the health checker says every candidate is down, it is more
   // likely wrong (or everything is down anyway) than right, so they are all tried.
-  ignore_health_ = true;
-  for (const filter::Candidate& c : plan_.candidates()) {
-    if (c.state->routable()) {
-      ignore_health_ = false;
-      break;
-    }
-  }
+  ignore_health_ = plan_.all_down();
   next_attempt();
 }
 
@@ -272,6 +267,7 @@ void ProxySession::start_attempt(const filter::Candidate& candidate) {
   buffering_error_ = false;
   upstream_retry_after_.reset();
   upstream_length_.reset();
+  scanning_usage_ = false;  // a new attempt: only the answering one's usage counts
   candidate.state->attempt_started();
   attempt_counted_ = true;
   attempt_started_ = Clock::now();
@@ -353,6 +349,7 @@ void ProxySession::client_gone() {
     attempt_ = nullptr;
   }
   end_attempt_accounting();
+  settle_usage();
   if (ctx_.response_status == 0) {
     // Nothing reached the client; 499 is the conventional "client closed request" status.
     ctx_.response_status = 499;
@@ -367,6 +364,7 @@ void ProxySession::client_gone() {
 }
 
 void ProxySession::finish(bool keep_alive) {
+  settle_usage();
   for (filter::Filter* f : filters_) f->on_complete(ctx_);
   record();
   filters_.clear();

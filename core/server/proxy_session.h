@@ -19,6 +19,7 @@
 #include "core/providers/backend.h"
 #include "core/server/router.h"
 #include "core/upstream/upstream_pool.h"
+#include "core/usage/usage_scanner.h"
 
 namespace sluice::server {
 
@@ -91,6 +92,10 @@ class ProxySession final : public upstream::ResponseSink, public filter::ChainRe
   void send_local_reply();
   void flush_head(std::optional<uint64_t> content_length, const char* body, size_t body_len);
   void send_chunk(const char* data, size_t len);
+  // One piece of the response body downstream: response-chunk filters, then head or chunk.
+  void forward_body(const char* data, size_t len);
+  // Sets ctx_.usage from the answering attempt (reported, or estimated); once per request.
+  void settle_usage();
   void end_stream_with_error(std::string_view type, std::string_view message);
   void apply_backpressure();
   void append_common_headers(std::string& out);
@@ -132,9 +137,11 @@ class ProxySession final : public upstream::ResponseSink, public filter::ChainRe
   bool downstream_started_ = false;
   bool event_stream_ = false;  // text/event-stream: errors after the first byte are events
   std::optional<uint64_t> upstream_length_;
-  std::string head_;        // downstream head being built (without framing + final CRLF)
-  std::string error_body_;  // buffered upstream error body
-  std::string scratch_;     // chunk-size lines, error events
+  std::string head_;                   // downstream head being built (without framing + final CRLF)
+  std::string error_body_;             // buffered upstream error body
+  std::string scratch_;                // chunk-size lines, error events
+  usage::UsageScanner usage_scanner_;  // reads usage from the answering attempt's body
+  bool scanning_usage_ = false;        // the current attempt's answer is being scanned
 };
 
 }  // namespace sluice::server

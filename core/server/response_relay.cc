@@ -104,6 +104,34 @@ void ProxySession::on_upstream_head(int status, std::span<const upstream::Respon
     head_.append(h.name).append(": ").append(h.value).append("\r\n");
   }
   append_common_headers(head_);
+  scanning_usage_ = !buffering_error_;
+  if (scanning_usage_) {
+    usage_scanner_.begin(
+        event_stream_ ? usage::UsageScanner::Kind::EventStream : usage::UsageScanner::Kind::Json,
+        /*strip_usage_only_chunk=*/false);
+  }
+}
+
+void ProxySession::settle_usage() {
+  // What the answering attempt used: as reported, else estimated — a request whose answer
+  // started to arrive is never counted as free (DESIGN §8).
+  if (!scanning_usage_) return;
+  scanning_usage_ = false;
+  ctx_.usage = usage_scanner_.finish();
+  if (ctx_.usage.source == usage::Usage::Source::None) {
+    ctx_.usage.input_tokens = ctx_.prompt_tokens_estimate;
+    ctx_.usage.output_tokens = usage::estimate_tokens_from_bytes(usage_scanner_.content_bytes());
+    ctx_.usage.source = usage::Usage::Source::Estimated;
+  }
+}
+
+void ProxySession::forward_body(const char* data, size_t len) {
+  for (filter::Filter* f : filters_) f->on_response_chunk(ctx_, std::string_view(data, len));
+  if (!downstream_started_) {
+    flush_head(upstream_length_, data, len);
+  } else {
+    send_chunk(data, len);
+  }
 }
 
 void ProxySession::append_common_headers(std::string& out) {
@@ -197,11 +225,12 @@ void ProxySession::on_upstream_body(const char* data, size_t len) {
     buffering_error_ = false;
     flush_head(upstream_length_, error_body_.data(), error_body_.size());
   }
-  for (filter::Filter* f : filters_) f->on_response_chunk(ctx_, std::string_view(data, len));
-  if (!downstream_started_) {
-    flush_head(upstream_length_, data, len);
+  if (scanning_usage_) {
+    for (const auto& piece : usage_scanner_.feed(std::string_view(data, len))) {
+      forward_body(piece.data, piece.size);
+    }
   } else {
-    send_chunk(data, len);
+    forward_body(data, len);
   }
   apply_backpressure();
 }
@@ -240,6 +269,10 @@ void ProxySession::on_upstream_done() {
     finish(connection_.keep_alive_allowed());
     return;
   }
+  if (scanning_usage_) {
+    for (const auto& piece : usage_scanner_.flush()) forward_body(piece.data, piece.size);
+  }
+  settle_usage();
   if (!downstream_started_) {
     flush_head(upstream_length_ ? upstream_length_ : std::optional<uint64_t>(0), nullptr, 0);
   } else if (chunked_) {
