@@ -1,6 +1,6 @@
 // A small per-worker-thread memory of JWTs that verified, so a long-lived token is not
-// RSA-verified again on every request it carries (an RS256 check is ~30 µs of CPU; a lookup
-// here is one SHA-256 of the token, ~0.2 µs).
+// RSA-verified again on every request it carries (an RS256 check is ~25 µs of CPU, `openssl speed
+// rsa2048`; a lookup here is one SHA-256 of the token, ~0.2 µs).
 //
 // What is remembered: SHA-256(token) → the agent it named and the instant it stops being
 // valid (exp + clock_skew). Only tokens that passed every check are stored, and every check but
