@@ -85,6 +85,10 @@ class ProviderState {
   // ---- circuit (the circuit_breaker filter) ---------------------------------------------
   // Lock-free when Closed (one atomic load).
   CircuitPick circuit_pick(SteadyTime now);
+  // True while Closed (one atomic load): lets a caller skip reading the clock on the fast path.
+  bool circuit_closed() const {
+    return circuit_.load(std::memory_order_acquire) == CircuitState::Closed;
+  }
   // The outcome of an attempt that was let through with Allow. Failures are counted
   // consecutively; `settings` decides when the circuit opens and for how long.
   void record_outcome(bool failed, const config::CircuitBreakerSettings& settings, SteadyTime now);
