@@ -422,3 +422,88 @@ describe('OpenAI SDK → sluice with the built-in offline mock provider', () => 
     assert.equal(missing.code, 'model_not_found');
   });
 });
+
+// Two OpenAI-compatible upstreams behind one logical model, with the retry filter: a failure of
+// the first is handled inside sluice, so the SDK (its own retries off) never sees it.
+function configForFallback({ primaryBaseURL, secondaryBaseURL }) {
+  return `# written by tests/e2e/openai_sdk.test.mjs
+listen: 127.0.0.1:0
+admin: 127.0.0.1:0
+workers: 1
+providers:
+  primary:
+    type: openai
+    base_url: ${primaryBaseURL}
+    api_key: sk-primary-e2e
+    timeouts: {connect: 2s, first_byte: 2s, idle: 2s, total: 20s}
+  secondary:
+    type: openai
+    base_url: ${secondaryBaseURL}
+    api_key: sk-secondary-e2e
+    timeouts: {connect: 2s, first_byte: 2s, idle: 2s, total: 20s}
+models:
+  fast:
+    strategy: priority
+    targets:
+      - {provider: primary, model: gpt-4o-mini}
+      - {provider: secondary, model: gpt-4o}
+agents:
+  e2e:
+    keys: ["\${E2E_KEY}"]
+filters:
+  - auth: {modes: [api_key]}
+  - model_alias: {}
+  - retry: {attempts: 3, retry_on: [connect_failure, reset, timeout, 5xx, 429], backoff: {base: 100ms, max: 2s}}
+state:
+  ledger: ""
+`;
+}
+
+describe('OpenAI SDK → sluice (retry filter) → a failing provider and its fallback', () => {
+  let primary;
+  let secondary;
+  let sluice;
+  let openai;
+
+  before(async () => {
+    primary = await startMockProvider();
+    secondary = await startMockProvider();
+    const yaml = configForFallback({ primaryBaseURL: primary.baseURL, secondaryBaseURL: secondary.baseURL });
+    sluice = await startSluice(yaml, { E2E_KEY: AGENT_KEY });
+    openai = client(sluice.baseURL); // maxRetries: 0 — any retry here is sluice's
+  });
+
+  after(async () => {
+    await sluice?.stop();
+    await secondary?.stop();
+    await primary?.stop();
+  });
+
+  test('a provider 500 falls back transparently: the call succeeds, served by the second provider', PER_TEST, async () => {
+    await primary.control('status:500', 1);
+    const { data, response } = await openai.chat.completions
+      .create({ model: 'fast', messages: [{ role: 'user', content: 'fall back please' }] })
+      .withResponse();
+    assert.equal(data.object, 'chat.completion');
+    assert.equal(data.model, 'gpt-4o', 'not the second provider’s physical model');
+    assert.ok(data.choices[0].message.content.length > 0, 'empty content');
+    assert.equal(response.headers.get('x-sluice-provider'), 'secondary');
+    assert.equal(response.headers.get('x-sluice-attempts'), '2');
+    assert.equal((await primary.requests()).length, 1);
+    assert.equal((await secondary.requests()).length, 1);
+  });
+
+  test('a stream whose provider fails before its first token arrives whole from the second', PER_TEST, async () => {
+    // (A 503, not a reset: on a kept-alive connection the pool re-sends once after a reset,
+    // which would hide the failure from the retry filter.)
+    await primary.control('status:503', 1);
+    const { data: stream, response } = await openai.chat.completions
+      .create({ model: 'fast', messages: [{ role: 'user', content: 'one two three four' }], stream: true })
+      .withResponse();
+    assert.equal(response.headers.get('x-sluice-provider'), 'secondary');
+    const { chunks, content } = await collect(stream);
+    assert.ok(chunks.length >= 2, `only ${chunks.length} chunks`);
+    assert.ok(content.length > 0, 'the deltas add up to nothing');
+    for (const chunk of chunks) assert.equal(chunk.model, 'gpt-4o');
+  });
+});
