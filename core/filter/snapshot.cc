@@ -1,9 +1,51 @@
 #include "core/filter/snapshot.h"
 
+#include <algorithm>
+
 #include "core/config/node_reader.h"
 #include "core/filter/registry.h"
 
 namespace sluice::filter {
+namespace {
+
+// Every group's GroupRoute: first the entries themselves (targets resolved to Candidates),
+// then, once no entry moves any more, each one's breadth-first fallback plan.
+void build_group_routes(const config::Config& config, const ConfigSnapshot& snapshot,
+                        std::unordered_map<const config::ModelGroup*, GroupRoute>& routes) {
+  for (const auto& [name, group] : config.models) {
+    GroupRoute& route = routes[&group];
+    route.group = &group;
+    route.strategy = strategy_from_string(group.strategy).value_or(Strategy::Priority);
+    route.cursor = snapshot.group_cursor(group);
+    std::vector<uint32_t> weights;
+    for (const auto& target : group.targets) {
+      auto it = config.providers.find(target.provider);
+      if (it == config.providers.end()) continue;  // the loader rejects this; be safe anyway
+      route.targets.push_back(Candidate{&group, &target, &it->second, target.model,
+                                        snapshot.provider_state(it->second)});
+      weights.push_back(target.weight);
+    }
+    if (route.strategy == Strategy::Weighted) {
+      route.weighted_sequence = smooth_weighted_sequence(weights);
+    }
+  }
+  for (auto& [group, route] : routes) {
+    route.plan.push_back(&route);
+    for (size_t i = 0; i < route.plan.size(); ++i) {
+      for (const auto& name : route.plan[i]->group->fallbacks) {
+        auto it = config.models.find(name);
+        if (it == config.models.end()) continue;
+        const GroupRoute* next = &routes.at(&it->second);
+        if (std::find(route.plan.begin(), route.plan.end(), next) == route.plan.end()) {
+          route.plan.push_back(next);
+        }
+      }
+    }
+    for (const GroupRoute* r : route.plan) route.plan_candidates += r->targets.size();
+  }
+}
+
+}  // namespace
 
 std::shared_ptr<const ConfigSnapshot> ConfigSnapshot::build(
     std::shared_ptr<const config::Config> config, uint64_t generation) {
@@ -18,6 +60,7 @@ std::shared_ptr<const ConfigSnapshot> ConfigSnapshot::build(
   for (const auto& [name, group] : config->models) {
     snapshot->group_cursors_.emplace_back(&group, process_state.group_cursor(name));
   }
+  build_group_routes(*config, *snapshot, snapshot->group_routes_);
 
   for (const auto& spec : config->filters) {
     const FilterBuilder* builder = registry.find(spec.type);
@@ -71,6 +114,11 @@ std::atomic<uint64_t>* ConfigSnapshot::group_cursor(const config::ModelGroup& gr
     if (g == &group) return cursor;
   }
   return state::ProcessState::process().group_cursor(group.name);
+}
+
+const GroupRoute* ConfigSnapshot::group_route(const config::ModelGroup& group) const {
+  auto it = group_routes_.find(&group);
+  return it == group_routes_.end() ? nullptr : &it->second;
 }
 
 }  // namespace sluice::filter

@@ -6,10 +6,12 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <unordered_map>
 #include <vector>
 
 #include "core/config/config.h"
 #include "core/filter/filter.h"
+#include "core/filter/group_route.h"
 #include "core/state/process_state.h"
 
 namespace sluice::filter {
@@ -34,6 +36,9 @@ class ConfigSnapshot {
   // for a provider or group of this snapshot's config.
   state::ProviderState* provider_state(const config::Provider& provider) const;
   std::atomic<uint64_t>* group_cursor(const config::ModelGroup& group) const;
+  // The router's precomputed view of a group of this config (strategy, resolved targets,
+  // fallback order, weighted sequence); null for a group that is not of this config.
+  const GroupRoute* group_route(const config::ModelGroup& group) const;
 
  private:
   std::shared_ptr<const config::Config> config_;
@@ -42,6 +47,8 @@ class ConfigSnapshot {
   const config::Provider* default_provider_ = nullptr;
   std::vector<std::pair<const config::Provider*, state::ProviderState*>> provider_states_;
   std::vector<std::pair<const config::ModelGroup*, std::atomic<uint64_t>*>> group_cursors_;
+  // Node-based: GroupRoute::plan points at other entries, which must not move.
+  std::unordered_map<const config::ModelGroup*, GroupRoute> group_routes_;
 };
 
 }  // namespace sluice::filter
