@@ -35,6 +35,7 @@ class RetryFilter final : public filter::Filter {
   AttemptDecision on_attempt_done(RequestContext& ctx,
                                   const filter::AttemptOutcome& outcome) override {
     release_retry_slot();
+    if (outcome.result == filter::AttemptResult::Success) return AttemptDecision::Default;
     const RetryPolicy& policy = factory_.policy();
     Verdict verdict = judge(policy, outcome, thread_random());
     if (verdict.decision != AttemptDecision::Retry &&
