@@ -91,9 +91,10 @@ bool constant_time_equals(std::string_view a, std::string_view b) {
   return diff == 0;
 }
 
-AdminRouter::AdminRouter(AdminHooks hooks, metrics::Metrics& metrics)
+AdminRouter::AdminRouter(AdminHooks hooks, metrics::Metrics& metrics, state::ProcessState* states)
     : hooks_(std::move(hooks)),
       metrics_(metrics),
+      states_(states),
       started_at_(std::chrono::system_clock::now()),
       started_steady_(std::chrono::steady_clock::now()) {}
 
@@ -173,7 +174,8 @@ AdminResponse AdminRouter::status(const ConfigView& view) const {
   }
   const auto uptime = std::chrono::duration_cast<std::chrono::seconds>(
       std::chrono::steady_clock::now() - started_steady_);
-  return json(200, status_json({view, last, metrics_.provider_stats(), started_at_, uptime}));
+  return json(200,
+              status_json({view, last, metrics_.provider_stats(), started_at_, uptime, states_}));
 }
 
 AdminResponse AdminRouter::config(const ConfigView& view) const {

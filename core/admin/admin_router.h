@@ -29,6 +29,7 @@
 #include "core/admin/admin_hooks.h"
 #include "core/http/request.h"
 #include "core/metrics/metrics.h"
+#include "core/state/process_state.h"
 
 namespace sluice::admin {
 
@@ -41,7 +42,9 @@ struct AdminResponse {
 
 class AdminRouter {
  public:
-  AdminRouter(AdminHooks hooks, metrics::Metrics& metrics);
+  // `states`: where /status reads health, circuit, load and agent usage (null: the process
+  // registry, state::ProcessState::process()).
+  AdminRouter(AdminHooks hooks, metrics::Metrics& metrics, state::ProcessState* states = nullptr);
 
   // `target` is the request target ("/status", "/metrics?x=1"); headers as received.
   AdminResponse handle(std::string_view method, std::string_view target,
@@ -57,6 +60,7 @@ class AdminRouter {
 
   AdminHooks hooks_;
   metrics::Metrics& metrics_;
+  state::ProcessState* states_;
   std::chrono::system_clock::time_point started_at_;
   std::chrono::steady_clock::time_point started_steady_;
 };

@@ -1,5 +1,8 @@
 #include "core/admin/status_report.h"
 
+#include <cmath>
+#include <optional>
+
 #include "core/admin/config_json.h"
 #include "core/admin/json_writer.h"
 #include "core/log/access_log.h"  // TimestampCache: ISO-8601 UTC with milliseconds
@@ -15,19 +18,35 @@ std::string iso_time(std::chrono::system_clock::time_point t) {
   return out;
 }
 
+// Rounded for people (and stable output): 3 decimals is a microsecond / a 0.1% error rate.
+double rounded(double x) {
+  return std::round(x * 1000.0) / 1000.0;
+}
+
 void write_providers(JsonWriter& out, const config::Config& cfg,
-                     const metrics::ProviderStats& stats) {
+                     const metrics::ProviderStats& stats, const state::ProcessState& states) {
+  const auto now = std::chrono::steady_clock::now();
   out.key("providers").begin_object();
   for (const auto& [name, provider] : cfg.providers) {
     metrics::ProviderCountersView counters;
     if (const metrics::ProviderCounters* c = stats.find(name)) counters = c->view();
+    // A provider this process never built a snapshot for has no state yet: the defaults
+    // (unknown health, closed circuit, idle) are what it would start with.
+    state::ProviderStateView load;
+    if (const state::ProviderState* st = states.find_provider(name)) load = st->view(now);
     out.key(name).begin_object();
     out.key("type").string(provider.type);
     out.key("base_url").string(redact_url_userinfo(provider.base_url));
-    out.key("health").string("unknown");
-    out.key("circuit").string("closed");
+    out.key("health").string(state::to_string(load.health));
+    out.key("circuit").string(state::to_string(load.circuit));
+    out.key("ewma_latency_ms").number(rounded(load.ewma_ttfb_ms));
+    out.key("in_flight").unsigned_integer(load.in_flight);
     out.key("requests").unsigned_integer(counters.requests);
     out.key("failures").unsigned_integer(counters.failures);
+    out.key("error_rate")
+        .number(counters.requests == 0 ? 0.0
+                                       : rounded(static_cast<double>(counters.failures) /
+                                                 static_cast<double>(counters.requests)));
     out.key("last_error");
     if (counters.last_error.empty()) {
       out.null();
@@ -45,7 +64,71 @@ void write_providers(JsonWriter& out, const config::Config& cfg,
   out.end_object();
 }
 
-void write_agents(JsonWriter& out, const config::Config& cfg) {
+// {"used","remaining","reset_after_ms"} of one rate bucket, or null when the limit is not set.
+template <typename Limit>
+void write_bucket_usage(JsonWriter& out, const std::optional<Limit>& limit,
+                        state::RateBucket* bucket, state::SteadyTime now) {
+  if (!limit) {
+    out.null();
+    return;
+  }
+  const uint64_t l = *limit;
+  state::BucketReading reading;
+  reading.limit = l;
+  reading.remaining = l;  // never used: the bucket is empty
+  if (bucket != nullptr) reading = bucket->peek(l, std::chrono::minutes(1), now);
+  out.begin_object();
+  out.key("used").unsigned_integer(reading.remaining >= l ? 0 : l - reading.remaining);
+  out.key("remaining").unsigned_integer(reading.remaining);
+  out.key("reset_after_ms").integer(reading.reset_after.count());
+  out.end_object();
+}
+
+template <typename Limit>
+void write_limit(JsonWriter& out, const std::optional<Limit>& limit) {
+  if (limit) {
+    out.unsigned_integer(*limit);
+  } else {
+    out.null();
+  }
+}
+
+void write_agent_limits(JsonWriter& out, const config::Agent& agent, state::ProcessState& states) {
+  const config::AgentLimits& limits = agent.limits;
+  out.key("limits").begin_object();
+  out.key("rpm");
+  write_limit(out, limits.rpm);
+  out.key("tpm");
+  write_limit(out, limits.tpm);
+  out.key("concurrent");
+  write_limit(out, limits.concurrent);
+  out.end_object();
+
+  // find_agent first: /status must not register state for an agent that never sent a request
+  // (the registry's agent() creates on first call); once it exists, agent() returns the same
+  // entry without creating anything, and non-const, as RateBucket::peek needs.
+  state::AgentState* usage = states.find_agent(agent.name) ? states.agent(agent.name) : nullptr;
+  const auto now = std::chrono::steady_clock::now();
+  out.key("usage").begin_object();
+  out.key("rpm");
+  write_bucket_usage(out, limits.rpm, usage ? &usage->requests() : nullptr, now);
+  out.key("tpm");
+  write_bucket_usage(out, limits.tpm, usage ? &usage->tokens() : nullptr, now);
+  out.key("concurrent");
+  if (limits.concurrent) {
+    const uint32_t in_use = usage ? usage->in_flight().inside() : 0;
+    out.begin_object();
+    out.key("in_use").unsigned_integer(in_use);
+    out.key("remaining")
+        .unsigned_integer(in_use >= *limits.concurrent ? 0 : *limits.concurrent - in_use);
+    out.end_object();
+  } else {
+    out.null();
+  }
+  out.end_object();
+}
+
+void write_agents(JsonWriter& out, const config::Config& cfg, state::ProcessState& states) {
   out.key("agents").begin_object();
   for (const auto& [name, agent] : cfg.agents) {
     out.key(name).begin_object();
@@ -60,6 +143,7 @@ void write_agents(JsonWriter& out, const config::Config& cfg) {
     out.key("tools").begin_array();
     for (const std::string& t : agent.tools) out.string(t);
     out.end_array();
+    write_agent_limits(out, agent, states);
     out.end_object();
   }
   out.end_object();
@@ -107,9 +191,10 @@ std::string status_json(const StatusInputs& in) {
   out.end_array();
   out.end_object();
 
+  state::ProcessState& states = in.states != nullptr ? *in.states : state::ProcessState::process();
   if (in.config.config) {
-    write_providers(out, *in.config.config, in.provider_stats);
-    write_agents(out, *in.config.config);
+    write_providers(out, *in.config.config, in.provider_stats, states);
+    write_agents(out, *in.config.config, states);
   } else {
     out.key("providers").begin_object().end_object();
     out.key("agents").begin_object().end_object();

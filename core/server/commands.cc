@@ -9,6 +9,7 @@
 #include "core/config/node_reader.h"
 #include "core/filter/snapshot.h"
 #include "core/server/server.h"
+#include "core/server/status_command.h"
 #include "sluice_version.h"
 
 namespace sluice::server {
@@ -20,6 +21,10 @@ Usage:
   sluice [run] -c FILE         serve with the config FILE (default: conf/sluice.yaml)
   sluice validate -c FILE      check FILE without starting (exit 0 valid, 1 invalid)
   sluice hash-key [KEY]        print sha256:<hex> for an agent key (reads stdin without KEY)
+  sluice status [-c FILE] [--admin HOST:PORT] [--token TOKEN] [--json]
+                               ask a running sluice (its admin API) for provider health,
+                               circuits, load and agent usage; exit 0 all providers up,
+                               1 some provider down, 2 admin API unreachable or refused
   sluice version               print the version
   sluice --help                this text
 
@@ -96,6 +101,8 @@ int run_cli(const std::vector<std::string>& args) {
     return 0;
   }
   if (verb == "hash-key") return hash_key(args);
+  if (verb == "status")
+    return status_command(std::vector<std::string>(args.begin() + 1, args.end()));
   if (verb == "run" || verb == "validate") {
     std::string path = "conf/sluice.yaml";
     if (!config_path_of(args, rest, &path)) {

@@ -9,6 +9,7 @@
 #include "core/admin/admin_server.h"
 #include "core/config/loader.h"
 #include "core/config/node_reader.h"
+#include "core/health/health_checker.h"
 #include "core/log/access_log.h"
 #include "core/log/log.h"
 #include "core/metrics/metrics.h"
@@ -84,6 +85,11 @@ int Server::run() {
               "): reload with SIGHUP or POST /reload");
   }
 
+  // Probes run on their own thread, so their first verdicts are under way while the workers
+  // start; until a verdict, a provider's health is Unknown, which routes like up.
+  health_ = std::make_unique<health::HealthChecker>();
+  health_->start(config);
+
   WorkerServices services;
   services.access_log = access_log_.get();
   services.on_exit = [](void* arg) {
@@ -109,6 +115,7 @@ int Server::run() {
   }
 
   uv_run(&loop_, UV_RUN_DEFAULT);
+  health_->stop();   // the workers are gone: nobody reads health any more
   watcher_.reset();  // its handles closed in finish_shutdown()
   for (auto& w : workers_) w->join();
   workers_.clear();
@@ -166,6 +173,7 @@ admin::ReloadResult Server::reload(const char* trigger, bool only_if_changed) {
     snapshot_ = next;
     for (auto& w : workers_) w->publish(next);
     apply_listener_changes(std::move(listeners));
+    if (health_) health_->apply(config);
     result.ok = true;
     log::info(std::string("config reloaded (") + trigger + "): generation " +
               std::to_string(generation_));

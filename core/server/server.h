@@ -27,6 +27,9 @@ class AccessLog;
 namespace sluice::admin {
 class AdminServer;
 }
+namespace sluice::health {
+class HealthChecker;
+}
 
 namespace sluice::server {
 
@@ -68,6 +71,9 @@ class Server {
   std::unique_ptr<log::AccessLog> access_log_;
   std::unique_ptr<admin::AdminServer> admin_;
   std::unique_ptr<ConfigWatcher> watcher_;
+  // Active health checks: its own thread, started after the first load, handed every accepted
+  // reload, stopped once the workers are gone.
+  std::unique_ptr<health::HealthChecker> health_;
   std::vector<std::string> listening_;  // `listen` addresses open now (HostPort::to_string())
   std::shared_ptr<const config::Config> startup_config_;    // restart-only keys stay as here
   uint64_t last_content_hash_ = 0;                          // of the last file content tried
