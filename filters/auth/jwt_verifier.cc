@@ -2,7 +2,6 @@
 
 #include <openssl/crypto.h>
 #include <openssl/err.h>
-#include <openssl/hmac.h>
 #include <simdjson.h>
 
 #include <algorithm>
@@ -11,6 +10,7 @@
 #include <optional>
 
 #include "filters/auth/base64url.h"
+#include "filters/auth/hmac_sha256.h"
 #include "filters/auth/key_hasher.h"
 #include "filters/auth/verified_token_cache.h"
 
@@ -130,9 +130,10 @@ std::string format_utc(int64_t unix_ms) {
 }
 
 JwtVerifier::JwtVerifier(JwtSettings settings, const AgentNames& agents)
-    : settings_(std::move(settings)),
-      agents_(agents),
-      id_(VerifiedTokenCache::next_verifier_id()) {}
+    : settings_(std::move(settings)), agents_(agents), id_(VerifiedTokenCache::next_verifier_id()) {
+  if (settings_.algorithm == JwtAlgorithm::HS256)
+    hmac_ = std::make_unique<HmacSha256Key>(settings_.hs256_secret);
+}
 
 JwtVerdict JwtVerifier::verify(std::string_view token, int64_t now_ms) const {
   if (token.size() > kMaxJwtBytes) {
@@ -212,16 +213,9 @@ bool JwtVerifier::signature_verifies(std::string_view signing_input, const unsig
   const auto* data = reinterpret_cast<const unsigned char*>(signing_input.data());
   switch (settings_.algorithm) {
     case JwtAlgorithm::HS256: {
-      unsigned char mac[EVP_MAX_MD_SIZE];
-      unsigned int mac_size = 0;
-      const std::string& secret = settings_.hs256_secret;
-      if (HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()), data,
-               signing_input.size(), mac, &mac_size) == nullptr) {
-        ERR_clear_error();
-        return false;
-      }
+      HmacSha256Key::Mac mac = hmac_->mac(signing_input);
       // The length is public (always 32); the bytes are compared in constant time.
-      return signature_size == mac_size && CRYPTO_memcmp(mac, signature, mac_size) == 0;
+      return signature_size == mac.size() && CRYPTO_memcmp(mac.data(), signature, mac.size()) == 0;
     }
     case JwtAlgorithm::RS256: {
       EVP_MD_CTX* ctx = EVP_MD_CTX_new();

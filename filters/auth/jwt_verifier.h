@@ -5,20 +5,22 @@
 // The checks, in order (the first failure is the answer):
 //   size ≤ kMaxJwtBytes; three base64url parts; the header a JSON object whose "alg" is the
 //   configured algorithm ("none" and every other value refused) and without "crit"; the
-//   signature (HS256: HMAC-SHA256 compared in constant time; RS256: RSASSA-PKCS1-v1_5 with
-//   SHA-256 against the configured public key); the payload a JSON object; `exp` present and
-//   now < exp + clock_skew; `nbf`, if present, ≤ now + clock_skew; `iss` equal to `issuer`
-//   and `aud` (a string or an array of strings) containing `audience`, when those are
+//   signature (HS256: HMAC-SHA256, hmac_sha256.h, compared in constant time; RS256:
+//   RSASSA-PKCS1-v1_5 with SHA-256 against the configured public key); the payload a JSON object;
+//   `exp` present and now < exp + clock_skew; `nbf`, if present, ≤ now + clock_skew; `iss` equal to
+//   `issuer` and `aud` (a string or an array of strings) containing `audience`, when those are
 //   configured; the claim `agent_claim` a string naming a configured agent.
 // The signature is checked before any claim is read, so an unsigned or forged token never
 // learns anything about the claims sluice expects.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
 #include "filters/auth/agent_names.h"
+#include "filters/auth/hmac_sha256.h"
 #include "filters/auth/jwt_settings.h"
 
 namespace sluice::filters::auth {
@@ -74,7 +76,8 @@ class JwtVerifier {
 
   JwtSettings settings_;
   const AgentNames& agents_;
-  uint64_t id_;  // this verifier's key in VerifiedTokenCache
+  std::unique_ptr<HmacSha256Key> hmac_;  // HS256: the secret's precomputed HMAC states
+  uint64_t id_;                          // this verifier's key in VerifiedTokenCache
 };
 
 // "2026-11-21T10:00:00Z" for a Unix time in milliseconds (seconds, floored).

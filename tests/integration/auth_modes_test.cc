@@ -143,6 +143,29 @@ TEST_F(JwtModeTest, NoCredentialsSaysWhatIsAccepted) {
             "\"x-api-key\", or a JWT as \"Authorization: Bearer <jwt>\"");
 }
 
+TEST(JwtSecret, WorksFromTheEnvironmentAndIsNeverShownByConfig) {
+  const std::string secret = "jwt-secret-from-the-environment-5f4e3d2c1b";
+  MockProvider mock{mock_provider_binary()};
+  ASSERT_TRUE(mock.ok());
+  SluiceServer sluice;
+  ASSERT_TRUE(sluice.start(
+      sluice_binary(),
+      config_with_auth(mock.base_url(), "{modes: [jwt], jwt: {hs256_secret: \"${JWT_SECRET}\"}}"),
+      {{"JWT_SECRET", secret}}));
+  HttpClient client = sluice.client();
+  auto r = client.post_json("/v1/chat/completions", chat_body(kFastModel, "hi"),
+                            bearer(hs256_jwt(claims("bob"), secret)));
+  ASSERT_TRUE(r) << client.error();
+  EXPECT_EQ(r->status, 200) << r->describe();
+
+  HttpClient admin = sluice.admin_client();
+  auto config = admin.get("/config");
+  ASSERT_TRUE(config) << admin.error();
+  ASSERT_EQ(config->status, 200) << config->describe();
+  EXPECT_EQ(config->body.find(secret), std::string::npos) << config->body;
+  EXPECT_NE(config->body.find("hs256_secret"), std::string::npos) << config->body;
+}
+
 TEST(HeaderMode, WorksOnLoopback) {
   MockProvider mock{mock_provider_binary()};
   ASSERT_TRUE(mock.ok());

@@ -10,6 +10,7 @@
 
 #include "filters/auth/agent_names.h"
 #include "filters/auth/base64url.h"
+#include "filters/auth/hmac_sha256.h"
 #include "filters/auth/jwt_settings.h"
 #include "filters/auth/jwt_verifier.h"
 #include "tests/support/jwt_maker.h"
@@ -374,6 +375,37 @@ TEST(Base64Url, RefusesNonCanonicalForms) {
   EXPECT_EQ(filters::auth::base64url_decode("Z", out), -1);     // 4n+1 characters
   EXPECT_EQ(filters::auth::base64url_decode("a+b/", out), -1);  // standard alphabet
   EXPECT_EQ(filters::auth::base64url_decode("a-b_", out), 3);   // url alphabet
+}
+
+// ---- HMAC-SHA256 with precomputed key states ---------------------------------------------------
+
+std::string hex(const filters::auth::HmacSha256Key::Mac& mac) {
+  static const char* digits = "0123456789abcdef";
+  std::string out;
+  for (unsigned char b : mac) out += std::string{digits[b >> 4], digits[b & 15]};
+  return out;
+}
+
+TEST(HmacSha256, Rfc4231TestVectors) {
+  using filters::auth::HmacSha256Key;
+  EXPECT_EQ(hex(HmacSha256Key(std::string(20, '\x0b')).mac("Hi There")),
+            "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
+  EXPECT_EQ(hex(HmacSha256Key("Jefe").mac("what do ya want for nothing?")),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+  // A key longer than the block is hashed first.
+  EXPECT_EQ(hex(HmacSha256Key(std::string(131, '\xaa'))
+                    .mac("Test Using Larger Than Block-Size Key - Hash Key First")),
+            "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+}
+
+TEST(HmacSha256, AgreesWithOpenSslForEveryKeyLength) {
+  std::string message = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJzb2ZpYSJ9";
+  for (size_t length : {0, 1, 32, 63, 64, 65, 200}) {
+    std::string key(length, 'k');
+    for (size_t i = 0; i < length; ++i) key[i] = static_cast<char>(i * 7);
+    filters::auth::HmacSha256Key::Mac mac = filters::auth::HmacSha256Key(key).mac(message);
+    EXPECT_EQ(std::string(mac.begin(), mac.end()), test::hmac_sha256(key, message)) << length;
+  }
 }
 
 }  // namespace
