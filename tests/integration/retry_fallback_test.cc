@@ -15,10 +15,12 @@ namespace {
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
-constexpr const char* kPair = "pair";            // targets: a, then b
-constexpr const char* kSolo = "solo";            // targets: a only
-constexpr const char* kTrio = "trio";            // targets: a, b, then c (nobody listens)
-constexpr const char* kDeadFirst = "deadfirst";  // targets: c (nobody listens), then b
+constexpr const char* kPair = "pair";              // targets: a, then b
+constexpr const char* kSolo = "solo";              // targets: a only
+constexpr const char* kTrio = "trio";              // targets: a, b, then c (nobody listens)
+constexpr const char* kDeadFirst = "deadfirst";    // targets: c (nobody listens), then b
+constexpr const char* kWithBackup = "withbackup";  // targets: a; fallbacks: [backup]
+constexpr const char* kBackup = "backup";          // targets: b
 
 class RetryFallbackTest : public ::testing::Test {
  protected:
@@ -49,6 +51,10 @@ class RetryFallbackTest : public ::testing::Test {
     y += "      - {provider: c, model: model-c}\n";
     y += std::string("  ") + kDeadFirst + ":\n    strategy: priority\n    targets:\n";
     y += "      - {provider: c, model: model-c}\n      - {provider: b, model: model-b}\n";
+    y += std::string("  ") + kWithBackup +
+         ":\n    targets:\n      - {provider: a, model: model-a}\n";
+    y += std::string("    fallbacks: [") + kBackup + "]\n";
+    y += std::string("  ") + kBackup + ":\n    targets:\n      - {provider: b, model: backup-b}\n";
     y += "filters:\n";
     y += "  - model_alias: {}\n";
     y += "  - retry: " + retry + "\n";
@@ -150,6 +156,14 @@ TEST_F(RetryFallbackTest, FallsBackOnConnectFailure) {
   start();
   EXPECT_TRUE(answered_by(chat(kDeadFirst), "b", 2));
   EXPECT_EQ(received(b), 1u);
+}
+
+TEST_F(RetryFallbackTest, FallsBackToTheFallbackGroup) {
+  start();
+  ASSERT_TRUE(a.control("status:503", -1));
+  EXPECT_TRUE(answered_by(chat(kWithBackup), "b", 2));
+  EXPECT_EQ(received(a), 1u);
+  EXPECT_EQ(last_model(b), "backup-b");
 }
 
 // ---- retry of the same target ----------------------------------------------------------------
