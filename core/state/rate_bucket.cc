@@ -6,8 +6,13 @@
 namespace sluice::state {
 namespace {
 
+// Waits are capped (at ~317 years): an absurd level (a huge reported usage) would otherwise
+// overflow the int64 cast — undefined, and on x86 a negative wait.
+constexpr double kMaxWaitSeconds = 1e10;
+
 std::chrono::milliseconds ceil_ms(double seconds) {
-  if (seconds <= 0) return std::chrono::milliseconds(0);
+  if (!(seconds > 0)) return std::chrono::milliseconds(0);  // also NaN
+  seconds = std::min(seconds, kMaxWaitSeconds);
   return std::chrono::milliseconds(static_cast<int64_t>(std::ceil(seconds * 1000.0)));
 }
 

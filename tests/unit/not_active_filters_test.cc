@@ -66,7 +66,6 @@ TEST_P(AcceptedFilter, IsAPassThrough) {
 INSTANTIATE_TEST_SUITE_P(
     DocumentedShapes, AcceptedFilter,
     ::testing::Values(
-        Accepted{"rate_limit", "{}"},
         Accepted{"cost", "{prices: prices.yaml, estimate_missing_usage: true}"},
         Accepted{"cost", "{prices: {gpt-4o: {input: 2.5, output: 10, cached_input: 1.25}}}"},
         Accepted{"cost", "{}"},
@@ -88,8 +87,7 @@ TEST_P(RefusedFilter, FailsTheLoad) {
 
 INSTANTIATE_TEST_SUITE_P(
     BadShapes, RefusedFilter,
-    ::testing::Values(Refused{"rate_limit", "{rpm: 5}", "filters[2].rate_limit.rpm"},
-                      Refused{"cost", "{price: prices.yaml}", "did you mean \"prices\""},
+    ::testing::Values(Refused{"cost", "{price: prices.yaml}", "did you mean \"prices\""},
                       Refused{"cost", "{prices: [a, b]}", "filters[2].cost.prices"},
                       Refused{"cost", "{prices: {gpt-4o: {input: 2.5}}}", "needs input and output"},
                       Refused{"cost", "{prices: {gpt-4o: {input: -1, output: 1}}}", "input"},
