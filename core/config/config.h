@@ -56,7 +56,7 @@ struct UpstreamTimeouts {
   Duration total{600'000};      // whole exchange
 };
 
-// Not active yet (issue 5); parsed and validated.
+// Active probes of one provider (core/health).
 struct HealthCheck {
   std::string path = "/models";
   Duration interval{10'000};
@@ -66,7 +66,7 @@ struct HealthCheck {
   Duration slow_after{2'000};
 };
 
-// Not active yet (issue 5); parsed and validated.
+// Used by the circuit_breaker filter (state in state::ProviderState).
 struct CircuitBreakerSettings {
   uint32_t max_concurrent = 1024;
   uint32_t consecutive_failures = 5;
@@ -114,7 +114,7 @@ struct ModelGroup {
   SourceMark mark;
 };
 
-struct AgentLimits {  // not active yet (issue 5)
+struct AgentLimits {  // enforced by the rate_limit filter
   std::optional<uint32_t> rpm;
   std::optional<uint64_t> tpm;
   std::optional<uint32_t> concurrent;

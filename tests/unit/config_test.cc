@@ -212,9 +212,15 @@ TEST(ConfigLoad, DefaultConfigLoadsOfflineAsIs) {
   EXPECT_EQ(config->models.at("fast").targets[0].model, "mock-fast");
   EXPECT_EQ(config->models.at("quality").targets[0].model, "mock-quality");
   EXPECT_EQ(config->agents.at("demo").keys[0].bytes, digest_of("sk-sluice-demo").bytes);
-  ASSERT_EQ(config->filters.size(), 2u);
+  // The DESIGN order of the resilience chain.
+  ASSERT_EQ(config->filters.size(), 5u);
   EXPECT_EQ(config->filters[0].type, "auth");
-  EXPECT_EQ(config->filters[1].type, "model_alias");
+  EXPECT_EQ(config->filters[1].type, "rate_limit");
+  EXPECT_EQ(config->filters[2].type, "model_alias");
+  EXPECT_EQ(config->filters[3].type, "circuit_breaker");
+  EXPECT_EQ(config->filters[4].type, "retry");
+  ASSERT_TRUE(config->agents.at("demo").limits.rpm.has_value());
+  EXPECT_EQ(*config->agents.at("demo").limits.rpm, 600u);
   EXPECT_EQ(config->access_log.path, "stdout");
 }
 
