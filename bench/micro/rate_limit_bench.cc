@@ -21,11 +21,12 @@
 namespace sluice::bench {
 namespace {
 
-// The steady clock, 10 s further on at each read of this thread: realistic limits (and so
-// realistic header values) then never refuse, however many iterations run.
+// The steady clock running a million times faster (from the first read on): realistic limits
+// (and so realistic header values) then never refuse, however many iterations run, and the
+// clock stays one monotonic clock for every thread.
 state::SteadyTime racing_clock() {
-  thread_local int64_t reads = 0;
-  return std::chrono::steady_clock::now() + std::chrono::seconds(10 * ++reads);
+  static const state::SteadyTime start = std::chrono::steady_clock::now();
+  return start + (std::chrono::steady_clock::now() - start) * 1'000'000;
 }
 
 struct RateLimitFixture {
@@ -42,26 +43,30 @@ struct RateLimitFixture {
     factory = filters::rate_limit::make_rate_limit_factory(config, {}, states, &racing_clock);
   }
 
-  static RateLimitFixture& get() {
-    static RateLimitFixture fixture;  // shared by the benchmark's threads
-    return fixture;
-  }
-
   state::ProcessState states;
   config::Config config;
   std::unique_ptr<filter::FilterFactory> factory;
 };
 
+// A fresh fixture (fresh buckets) for each run, made by thread 0 and shared by the run's
+// threads.
+std::unique_ptr<RateLimitFixture> g_fixture;
+
 void run_admission(benchmark::State& state, const char* agent) {
-  RateLimitFixture& fx = RateLimitFixture::get();
-  const config::Agent* who = &fx.config.agents.at(agent);
+  if (state.thread_index() == 0) g_fixture = std::make_unique<RateLimitFixture>();
+  RateLimitFixture* fx = nullptr;  // read after the start barrier of the timed loop
+  const config::Agent* who = nullptr;
   filter::RequestContext ctx;
   for (auto _ : state) {
+    if (fx == nullptr) {
+      fx = g_fixture.get();
+      who = &fx->config.agents.at(agent);
+    }
     ctx.endpoint = filter::Endpoint::ChatCompletions;
     ctx.agent = who;
     ctx.prompt_tokens_estimate = 120;
     ctx.fields.max_tokens = 256;
-    filter::Filter* f = fx.factory->create(ctx);
+    filter::Filter* f = fx->factory->create(ctx);
     if (f->on_request(ctx) != filter::RequestStatus::Continue) {
       state.SkipWithError("the filter refused the request");
       break;
