@@ -79,8 +79,8 @@ struct MockSettings {
   enum class Mode { Echo, Canned };  // Echo: reply with the last user message; Canned: `reply`
   Mode mode = Mode::Echo;
   std::string reply = "Hello from the sluice mock provider.";
-  Duration latency{0};      // before the first byte
-  Duration chunk_delay{0};  // between stream chunks
+  Duration latency{0};         // before the first byte
+  Duration chunk_delay{0};     // between stream chunks
   uint32_t stream_chunks = 0;  // 0 = one chunk per word of the reply
 };
 
