@@ -9,6 +9,7 @@
 #include <ctime>
 #include <optional>
 
+#include "core/http/request.h"
 #include "filters/auth/base64url.h"
 #include "filters/auth/hmac_sha256.h"
 #include "filters/auth/key_hasher.h"
@@ -184,7 +185,7 @@ JwtVerdict JwtVerifier::verify(std::string_view token, int64_t now_ms) const {
   if (!alg || alg->empty())
     return refused(JwtStatus::BadAlgorithm,
                    std::string("JWT header has no \"alg\"; expected ") + expected);
-  if (*alg == "none" || *alg == "None" || *alg == "NONE")
+  if (http::iequals(*alg, "none"))
     return refused(
         JwtStatus::BadAlgorithm,
         std::string("JWT algorithm \"none\" (unsigned) is not accepted; expected ") + expected);
