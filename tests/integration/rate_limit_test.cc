@@ -82,6 +82,22 @@ class RateLimitTest : public ::testing::Test {
     return chat(key, chat_body(kFastModel, "hello there"));
   }
 
+  // The same request until it is not refused (at most 5 s): for a request that follows the end
+  // of another one. A filter's on_complete (which gives back the concurrency slot and settles
+  // the tpm reservation) runs just after the last byte was written, so with two workers the
+  // next request can be admitted on the other one a moment before it. A refused request takes
+  // nothing, so asking again is harmless; a missing give-back would need far longer than 5 s.
+  std::optional<HttpResponse> chat_after_completion(const char* key, const std::string& body) {
+    std::optional<HttpResponse> r;
+    eventually(
+        [&] {
+          r = chat(key, body);
+          return !r || r->status != 429;
+        },
+        5s);
+    return r;
+  }
+
   size_t upstream_requests() {
     auto all = mock.requests();
     return all ? all->size() : 0;
@@ -197,7 +213,7 @@ TEST_F(RateLimitTest, TpmReservesAtAdmissionAndReconcilesWithTheReportedUsage) {
   // end, the bucket gives the rest back and the same big request fits again at once. (Without
   // the reconcile it would wait most of a minute.)
   const std::string body_c = chat_body_max_tokens("third question", 900);
-  auto c = chat(kTpmKey, body_c);
+  auto c = chat_after_completion(kTpmKey, body_c);
   ASSERT_TRUE(c);
   ASSERT_EQ(c->status, 200) << c->describe();
   const int64_t reserved_c = static_cast<int64_t>(900 + prompt_estimate(body_c));
@@ -208,12 +224,12 @@ TEST_F(RateLimitTest, TpmReservesAtAdmissionAndReconcilesWithTheReportedUsage) {
 TEST_F(RateLimitTest, ARequestThatNeverReachedAProviderGivesItsTokensBack) {
   // Admitted by rate_limit, then refused by model_alias (unknown model): nothing was used.
   for (int i = 0; i < 3; ++i) {
-    auto nope = chat(kTpmKey, chat_body_max_tokens("x", 900, "no-such-model"));
+    auto nope = chat_after_completion(kTpmKey, chat_body_max_tokens("x", 900, "no-such-model"));
     ASSERT_TRUE(nope);
     ASSERT_EQ(nope->status, 404) << nope->describe();
     EXPECT_EQ(nope->header("x-ratelimit-limit-tokens"), "1000");  // even on another's refusal
   }
-  auto r = chat(kTpmKey, chat_body_max_tokens("now a real one", 900));
+  auto r = chat_after_completion(kTpmKey, chat_body_max_tokens("now a real one", 900));
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200) << r->describe();
   EXPECT_EQ(upstream_requests(), 1u);
@@ -239,11 +255,11 @@ TEST_F(RateLimitTest, ConcurrentOneRefusesTheSecondWhileTheFirstIsInFlight) {
   slow.join();
   ASSERT_TRUE(first);
   EXPECT_EQ(first->status, 200) << first->describe();
-  auto third = chat(kSingleKey);
+  auto third = chat_after_completion(kSingleKey, chat_body(kFastModel, "hello there"));
   ASSERT_TRUE(third);
   EXPECT_EQ(third->status, 200) << third->describe();
   EXPECT_EQ(upstream_requests(), 2u);
-  EXPECT_TRUE(eventually([&] { return rate_limited("single", "concurrent") == 1; }, 5s));
+  EXPECT_TRUE(eventually([&] { return rate_limited("single", "concurrent") >= 1; }, 5s));
 }
 
 TEST_F(RateLimitTest, AReloadThatRaisesRpmKeepsTheUsageSoFar) {
