@@ -114,6 +114,10 @@ void RequestContext::reset() {
   bytes_in = 0;
   bytes_out = 0;
   client_gone = false;
+  // A keep-alive connection's next request must not inherit this one's tokens.
+  prompt_tokens_estimate = 0;
+  usage = usage::Usage{};
+  retry_delay = std::chrono::milliseconds(0);
   upstream_sent_at.reset();
   first_byte_at.reset();
   local_reply_.status = 0;
