@@ -48,6 +48,8 @@ struct AdminHooks {
   std::function<bool()> ready;                 // config loaded and listeners up; unset = false
   std::function<ReloadResult()> reload;        // unset → POST /reload answers 501
   std::function<LastReload()> last_reload;     // unset → "no reload since start-up"
+  // The spend ledger the process writes (GET /usage reads it); unset or "" → ledger off.
+  std::function<std::string()> ledger_path;
 };
 
 }  // namespace sluice::admin

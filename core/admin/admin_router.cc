@@ -3,6 +3,7 @@
 #include "core/admin/config_json.h"
 #include "core/admin/json_writer.h"
 #include "core/admin/status_report.h"
+#include "core/admin/usage_endpoint.h"
 
 namespace sluice::admin {
 namespace {
@@ -54,7 +55,7 @@ AdminResponse method_not_allowed(std::string_view method, std::string_view path,
   return r;
 }
 
-enum class Route : uint8_t { Healthz, Readyz, Metrics, Status, Config, Reload, Unknown };
+enum class Route : uint8_t { Healthz, Readyz, Metrics, Status, Config, Reload, Usage, Unknown };
 
 Route route_of(std::string_view path) {
   if (path == "/healthz") return Route::Healthz;
@@ -63,6 +64,7 @@ Route route_of(std::string_view path) {
   if (path == "/status") return Route::Status;
   if (path == "/config") return Route::Config;
   if (path == "/reload") return Route::Reload;
+  if (path == "/usage") return Route::Usage;
   return Route::Unknown;
 }
 
@@ -146,6 +148,17 @@ AdminResponse AdminRouter::handle(std::string_view method, std::string_view targ
       return is_get ? config(view) : method_not_allowed(method, path, "GET, HEAD");
     case Route::Reload:
       return method == "POST" ? reload() : method_not_allowed(method, path, "POST");
+    case Route::Usage: {
+      if (!is_get) return method_not_allowed(method, path, "GET, HEAD");
+      const size_t q = target.find('?');
+      const std::string_view query =
+          q == std::string_view::npos ? std::string_view() : target.substr(q + 1);
+      const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                 std::chrono::system_clock::now().time_since_epoch())
+                                 .count();
+      return usage_endpoint(query.substr(0, query.find('#')),
+                            hooks_.ledger_path ? hooks_.ledger_path() : std::string(), now_ms);
+    }
     case Route::Healthz:
     case Route::Unknown:
       break;

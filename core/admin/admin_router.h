@@ -7,6 +7,7 @@
 //   GET  /metrics  200 Prometheus text, version 0.0.4
 //   GET  /status   200 see status_report.h
 //   GET  /config   200 the effective config as JSON, secrets redacted (config_json.h)
+//   GET  /usage    200 the ledger's usage report (usage_endpoint.h), ?by=…&since=…
 //   POST /reload   200 {"ok":true,"generation":N}
 //                  400 {"ok":false,"generation":N,"error":"…"}  rejected; the old config serves
 //                  501 when no reload hook is wired

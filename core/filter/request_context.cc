@@ -114,9 +114,10 @@ void RequestContext::reset() {
   bytes_in = 0;
   bytes_out = 0;
   client_gone = false;
-  // A keep-alive connection's next request must not inherit this one's tokens.
+  // A keep-alive connection's next request must not inherit this one's tokens or charge.
   prompt_tokens_estimate = 0;
   usage = usage::Usage{};
+  cost_usd = 0;
   retry_delay = std::chrono::milliseconds(0);
   upstream_sent_at.reset();
   first_byte_at.reset();

@@ -168,6 +168,9 @@ class RequestContext {
   // Tokens of the attempt that answered, read from the response as it passed (JSON or SSE);
   // source None when no upstream answered. Final from on_complete on.
   usage::Usage usage;
+  // What this request cost in USD: set by the cost filter at on_complete (from `usage` and the
+  // physical model's price); 0 when unpriced, refused or no cost filter. The ledger records it.
+  double cost_usd = 0;
   // Set by a filter that returns Retry or Fallback from on_attempt_done: how long the session
   // waits before the next attempt (backoff, retry-after). Reset to 0 before each decision.
   std::chrono::milliseconds retry_delay{0};

@@ -65,6 +65,8 @@ Metrics::Metrics()
                                    "Config loads and reloads, by result (success|failure)")),
       tool_calls_total(
           counter(*registry_, "sluice_tool_calls_total", "Tool calls, by agent, tool and result")),
+      ledger_rows_total(counter(*registry_, "sluice_ledger_rows_total",
+                                "Spend ledger rows, by result (written|failed|dropped)")),
       overhead_seconds(overhead_seconds_family.Add({}, overhead_buckets())),
       active_requests(active_requests_family.Add({})),
       reloads_success_(config_reloads_total.Add({{"result", "success"}})),

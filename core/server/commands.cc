@@ -10,6 +10,7 @@
 #include "core/filter/snapshot.h"
 #include "core/server/server.h"
 #include "core/server/status_command.h"
+#include "core/server/usage_command.h"
 #include "sluice_version.h"
 
 namespace sluice::server {
@@ -25,6 +26,10 @@ Usage:
                                ask a running sluice (its admin API) for provider health,
                                circuits, load and agent usage; exit 0 all providers up,
                                1 some provider down, 2 admin API unreachable or refused
+  sluice usage --ledger FILE [--since 24h] [--by agent|model|provider] [--json]
+                               spend from the ledger (state.ledger): requests, tokens, cost
+                               and estimated share per agent, model or provider; exit 1 when
+                               FILE cannot be read as a sluice ledger
   sluice version               print the version
   sluice --help                this text
 
@@ -103,6 +108,7 @@ int run_cli(const std::vector<std::string>& args) {
   if (verb == "hash-key") return hash_key(args);
   if (verb == "status")
     return status_command(std::vector<std::string>(args.begin() + 1, args.end()));
+  if (verb == "usage") return usage_command(std::vector<std::string>(args.begin() + 1, args.end()));
   if (verb == "run" || verb == "validate") {
     std::string path = "conf/sluice.yaml";
     if (!config_path_of(args, rest, &path)) {

@@ -1,6 +1,6 @@
 // The command line (DESIGN §4): `sluice [run] -c FILE`, `sluice validate -c FILE`,
-// `sluice hash-key [KEY]`, `sluice status` (status_command.h), `sluice version`,
-// `sluice --help`. Each returns the exit code.
+// `sluice hash-key [KEY]`, `sluice status` (status_command.h), `sluice usage`
+// (usage_command.h), `sluice version`, `sluice --help`. Each returns the exit code.
 #pragma once
 
 #include <string>

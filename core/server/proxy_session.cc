@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "core/http/response_builder.h"
+#include "core/ledger/ledger_row.h"
 #include "core/log/request_record.h"
 #include "core/server/downstream_connection.h"
 #include "core/server/worker.h"
@@ -405,6 +406,35 @@ void ProxySession::record() {
   r.overhead = r.duration - upstream_seconds_;
   if (r.overhead < 0) r.overhead = 0;
   worker_.record(r);
+
+  // The spend ledger (core/ledger/ledger_row.h): every request that reached a provider, and an
+  // authenticated agent's local 429/503 refusals (limits, budget, no provider left) at cost 0.
+  const bool refused = ctx_.attempts == 0 && ctx_.agent != nullptr &&
+                       (ctx_.response_status == 429 || ctx_.response_status == 503);
+  if (!worker_.ledger_enabled() || (ctx_.attempts == 0 && !refused)) return;
+  ledger::LedgerRow row;
+  row.request_id = ctx_.request_id;
+  row.time_unix_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(r.time.time_since_epoch()).count();
+  row.agent = r.agent;
+  row.model = ctx_.fields.model;
+  row.physical_model = r.physical_model;
+  row.provider = r.provider;
+  row.status = ctx_.response_status;
+  row.input_tokens = ctx_.usage.input_tokens;
+  row.output_tokens = ctx_.usage.output_tokens;
+  row.cached_tokens = ctx_.usage.cached_input_tokens;
+  row.cache_write_tokens = ctx_.usage.cache_write_tokens;
+  row.cost_usd = ctx_.cost_usd;
+  row.estimated = ctx_.usage.source == usage::Usage::Source::Estimated;
+  row.latency_s = r.duration;
+  if (r.time_to_first_token >= 0) row.ttft_s = r.time_to_first_token;
+  row.attempts = ctx_.attempts;
+  row.error_code = ctx_.local_reply().code;
+  if (row.error_code.empty() && ctx_.client_gone) row.error_code = "client_closed";
+  row.error =
+      std::string_view(ctx_.local_reply().message).substr(0, ledger::LedgerRow::kMaxErrorBytes);
+  worker_.record_ledger(std::move(row));
 }
 
 }  // namespace sluice::server

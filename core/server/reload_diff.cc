@@ -23,6 +23,9 @@ std::vector<std::string> restart_only_changes(const config::Config& running,
   note(out, "limits.max_connections", std::to_string(running.limits.max_connections),
        std::to_string(next.limits.max_connections));
   note(out, "access_log", access_log_text(running.access_log), access_log_text(next.access_log));
+  note(out, "state.ledger", "\"" + running.state.ledger + "\"", "\"" + next.state.ledger + "\"");
+  note(out, "state.flush_interval", std::to_string(running.state.flush_interval.count()) + "ms",
+       std::to_string(next.state.flush_interval.count()) + "ms");
   return out;
 }
 

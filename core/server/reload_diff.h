@@ -7,6 +7,8 @@
 //   workers            — the number of worker threads
 //   limits.max_connections — split into per-worker shares at start-up
 //   access_log         — the file is opened once (path and format)
+//   state.ledger, state.flush_interval — the ledger writer (its file and its thread's interval)
+//                        is opened once; budgets' spend was rebuilt from that file at start-up
 #pragma once
 
 #include <string>

@@ -10,6 +10,7 @@
 #include "core/config/loader.h"
 #include "core/config/node_reader.h"
 #include "core/health/health_checker.h"
+#include "core/ledger/ledger_writer.h"
 #include "core/log/access_log.h"
 #include "core/log/log.h"
 #include "core/metrics/metrics.h"
@@ -49,6 +50,10 @@ int Server::run() {
   access_log_ = log::AccessLog::open(config->access_log, &error);
   if (!access_log_) {
     log::error("access_log: " + error);
+    return 1;
+  }
+  if (!open_ledger(*config, &error)) {
+    log::error("state.ledger: " + error);
     return 1;
   }
 
@@ -92,6 +97,7 @@ int Server::run() {
 
   WorkerServices services;
   services.access_log = access_log_.get();
+  services.ledger = ledger_.get();
   services.on_exit = [](void* arg) {
     auto* self = static_cast<Server*>(arg);
     self->workers_exited_.fetch_add(1, std::memory_order_acq_rel);
@@ -120,7 +126,8 @@ int Server::run() {
   for (auto& w : workers_) w->join();
   workers_.clear();
   uv_loop_close(&loop_);
-  access_log_.reset();  // flushes what the workers handed over
+  access_log_.reset();           // flushes what the workers handed over
+  if (ledger_) ledger_->stop();  // the workers are gone: every row is queued; write them all
   log::info("sluice stopped");
   return exit_code_;
 }
@@ -272,6 +279,7 @@ bool Server::start_admin(const config::Config& config, std::string* error) {
   hooks.ready = [this] { return ready_; };
   hooks.reload = [this] { return reload("POST /reload"); };
   hooks.last_reload = [this] { return last_reload_; };
+  hooks.ledger_path = [this] { return ledger_ ? ledger_->path() : std::string(); };
   admin_ =
       std::make_unique<admin::AdminServer>(&loop_, std::move(hooks), metrics::Metrics::process());
   int rc = admin_->start(config.admin);
@@ -284,6 +292,22 @@ bool Server::start_admin(const config::Config& config, std::string* error) {
 
 void Server::stop_admin() {
   if (admin_) admin_->close([] {});
+}
+
+// --- spend ledger ----------------------------------------------------------------------------
+bool Server::open_ledger(const config::Config& config, std::string* error) {
+  if (config.state.ledger.empty()) {
+    log::info("ledger off (state.ledger is \"\"): spend is not recorded");
+    return true;
+  }
+  ledger::LedgerWriter::Options options;
+  options.path = config.state.ledger;
+  options.flush_interval = config.state.flush_interval;
+  ledger_ = ledger::LedgerWriter::open(std::move(options), error);
+  if (!ledger_) return false;
+  log::info("ledger: " + config.state.ledger + " (written every " +
+            std::to_string(config.state.flush_interval.count()) + "ms)");
+  return true;
 }
 
 }  // namespace sluice::server

@@ -30,6 +30,9 @@ class AdminServer;
 namespace sluice::health {
 class HealthChecker;
 }
+namespace sluice::ledger {
+class LedgerWriter;
+}
 
 namespace sluice::server {
 
@@ -60,6 +63,8 @@ class Server {
   void begin_shutdown(const char* why);
   bool start_admin(const config::Config& config, std::string* error);
   void stop_admin();
+  // Opens state.ledger's writer (none when ""); false (and why) when the file is unusable.
+  bool open_ledger(const config::Config& config, std::string* error);
   void finish_shutdown();
 
   std::string config_path_;
@@ -74,6 +79,9 @@ class Server {
   // Active health checks: its own thread, started after the first load, handed every accepted
   // reload, stopped once the workers are gone.
   std::unique_ptr<health::HealthChecker> health_;
+  // The spend ledger's writer (null when state.ledger is ""): opened with the first config,
+  // restart-only, stopped — flushing every row — after the workers finished their requests.
+  std::unique_ptr<ledger::LedgerWriter> ledger_;
   std::vector<std::string> listening_;  // `listen` addresses open now (HostPort::to_string())
   std::shared_ptr<const config::Config> startup_config_;    // restart-only keys stay as here
   uint64_t last_content_hash_ = 0;                          // of the last file content tried

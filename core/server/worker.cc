@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <random>
 
+#include "core/ledger/ledger_writer.h"
 #include "core/log/access_log.h"
 #include "core/log/log.h"
 #include "core/metrics/metrics.h"
@@ -353,6 +354,10 @@ void Worker::record(const log::RequestRecord& r) {
     labelled.model = {};
     metrics_->record(labelled);
   }
+}
+
+void Worker::record_ledger(ledger::LedgerRow&& row) {
+  if (services_.ledger != nullptr) services_.ledger->enqueue(std::move(row));
 }
 
 void Worker::request_started() {

@@ -33,6 +33,10 @@ namespace sluice::log {
 class AccessLogBuffer;
 class AccessLog;
 }  // namespace sluice::log
+namespace sluice::ledger {
+class LedgerWriter;
+struct LedgerRow;
+}  // namespace sluice::ledger
 
 namespace sluice::server {
 
@@ -40,8 +44,9 @@ class DownstreamConnection;
 
 // Process-wide services a worker reports to (owned by the Server, outlive the workers).
 struct WorkerServices {
-  log::AccessLog* access_log = nullptr;  // may be null (off)
-  void (*on_exit)(void* arg) = nullptr;  // called on the worker thread after its loop closed
+  log::AccessLog* access_log = nullptr;    // may be null (off)
+  ledger::LedgerWriter* ledger = nullptr;  // may be null (state.ledger: ""); thread-safe enqueue
+  void (*on_exit)(void* arg) = nullptr;    // called on the worker thread after its loop closed
   void* on_exit_arg = nullptr;
 };
 
@@ -81,6 +86,9 @@ class Worker {
   static constexpr size_t kReadBufferSize = size_t{64} * 1024;
   providers::ProviderBackend* backend_for(const config::Provider& provider);
   void record(const log::RequestRecord& record);
+  // The spend ledger (ledger_row.h says which requests get a row). Never waits for I/O.
+  bool ledger_enabled() const { return services_.ledger != nullptr; }
+  void record_ledger(ledger::LedgerRow&& row);
   void request_started();
   void request_finished();
   // Per-attempt accounting (the request's final attempt is counted by record()).

@@ -1,0 +1,41 @@
+// GET /usage?by=agent|model|provider&since=24h (DESIGN §6): the spend ledger's usage report as
+// JSON, the same document `sluice usage --json` prints.
+//
+//   200 {"by":"agent","since":"2024-05-01T12:00:00Z"|null,"ledger":"/path/ledger.db",
+//        "rows":[{"key":"alice","requests":3,"input_tokens":..,"output_tokens":..,
+//                 "cached_tokens":..,"cost_usd":0.0123,"estimated_share":0.0}, ...],
+//        "total":{"requests":..,...},"truncated":false}
+//       rows by cost_usd, highest first; "key" is "" for anonymous requests (by agent) or
+//       local refusals (by provider). `since` absent = the whole ledger; `by` absent = agent.
+//   400 invalid_request_error / invalid_usage_query — a `by` or `since` it cannot use, with the
+//       accepted values in the message
+//   404 not_found_error / ledger_disabled — state.ledger is "" (nothing is recorded)
+//   503 service_unavailable / ledger_unreadable — the file could not be read, or the query ran
+//       past kUsageQueryTime (ask for a shorter `since`)
+//
+// Runs on the admin loop (an operator's call, not the request path): a read-only SQLite
+// connection (WAL: never blocks the ledger writer), at most kUsageMaxGroups rows (the total
+// still covers everything) and at most kUsageQueryTime of SQLite work.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "core/admin/admin_router.h"
+#include "core/ledger/usage_report.h"
+
+namespace sluice::admin {
+
+inline constexpr size_t kUsageMaxGroups = 1000;
+inline constexpr std::chrono::milliseconds kUsageQueryTime{2000};
+
+// `query` is the part of the target after '?' ("" when none); `ledger_path` "" = disabled.
+AdminResponse usage_endpoint(std::string_view query, const std::string& ledger_path,
+                             int64_t now_unix_ms);
+
+// The JSON document above (shared with `sluice usage --json`).
+std::string usage_report_json(const ledger::UsageReport& report, const std::string& ledger_path);
+
+}  // namespace sluice::admin

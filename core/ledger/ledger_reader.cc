@@ -1,0 +1,197 @@
+#include "core/ledger/ledger_reader.h"
+
+#include <sys/stat.h>
+
+#include "core/ledger/ledger_schema.h"
+
+namespace sluice::ledger {
+namespace {
+
+constexpr int kReaderBusyTimeoutMs = 1000;
+
+// The column a report groups by: from a fixed list, never from user text.
+const char* group_column(UsageBy by) {
+  switch (by) {
+    case UsageBy::Agent:
+      return "agent";
+    case UsageBy::Model:
+      return "model";
+    case UsageBy::Provider:
+      return "provider";
+  }
+  return "agent";
+}
+
+uint64_t column_count(sqlite3_stmt* stmt, int column) {
+  const int64_t v = sqlite3_column_int64(stmt, column);
+  return v < 0 ? 0 : static_cast<uint64_t>(v);
+}
+
+// Reads the aggregate columns (requests, input, output, cached, cost, estimated) that start at
+// column `first`.
+void read_sums(sqlite3_stmt* stmt, int first, UsageRow* row) {
+  row->requests = column_count(stmt, first);
+  row->input_tokens = column_count(stmt, first + 1);
+  row->output_tokens = column_count(stmt, first + 2);
+  row->cached_tokens = column_count(stmt, first + 3);
+  row->cost_usd = sqlite3_column_double(stmt, first + 4);
+  row->estimated_requests = column_count(stmt, first + 5);
+}
+
+// Integer sums stay integers (coalesce: sum() of no rows is NULL); cost is a float total.
+constexpr const char* kSums =
+    "count(*), coalesce(sum(input_tokens), 0), coalesce(sum(output_tokens), 0),"
+    " coalesce(sum(cached_tokens), 0), total(cost_usd), coalesce(sum(estimated), 0)";
+
+// Interrupts a query that runs past its deadline (sqlite3_progress_handler).
+struct Deadline {
+  std::chrono::steady_clock::time_point at;
+  static int check(void* self) {
+    return std::chrono::steady_clock::now() >= static_cast<Deadline*>(self)->at ? 1 : 0;
+  }
+};
+
+}  // namespace
+
+bool ledger_exists(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+std::unique_ptr<LedgerReader> LedgerReader::open(const std::string& path, std::string* error) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    *error = path + ": no such file";
+    return nullptr;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    *error = path + ": not a file";
+    return nullptr;
+  }
+  SqliteDb db;
+  std::string why;
+  if (db.open(path, SQLITE_OPEN_READONLY, &why) != SQLITE_OK) {
+    *error = "cannot open " + path + ": " + why;
+    return nullptr;
+  }
+  sqlite3_busy_timeout(db.get(), kReaderBusyTimeoutMs);
+  if (!check_readable(db, &why)) {
+    *error = path + ": " + why;
+    return nullptr;
+  }
+  return std::unique_ptr<LedgerReader>(new LedgerReader(path, std::move(db)));
+}
+
+std::optional<UsageReport> LedgerReader::usage_report(UsageBy by, int64_t since_unix_ms,
+                                                      std::string* error,
+                                                      const ReportLimits& limits) const {
+  Deadline deadline{std::chrono::steady_clock::now() + limits.max_time};
+  if (limits.max_time.count() > 0) {
+    sqlite3_progress_handler(db_.get(), 1000, &Deadline::check, &deadline);
+  }
+  struct ClearHandler {
+    sqlite3* db;
+    ~ClearHandler() { sqlite3_progress_handler(db, 0, nullptr, nullptr); }
+  } clear{db_.get()};
+
+  auto failed = [&](int rc) -> std::optional<UsageReport> {
+    *error = rc == SQLITE_INTERRUPT
+                 ? "the report took longer than " + std::to_string(limits.max_time.count()) +
+                       "ms: ask for a shorter period (since)"
+                 : path_ + ": " + db_.describe(rc);
+    return std::nullopt;
+  };
+
+  UsageReport report;
+  report.by = by;
+  report.since_unix_ms = since_unix_ms;
+  const std::string column = group_column(by);
+  const std::string grouped =
+      "SELECT " + column + ", " + kSums + " FROM requests WHERE time_ms >= ?1 GROUP BY " + column +
+      " ORDER BY total(cost_usd) DESC, count(*) DESC, " + column + " LIMIT ?2";
+  SqliteStatement stmt;
+  std::string why;
+  int rc = db_.prepare(grouped, &stmt, &why);
+  if (rc != SQLITE_OK) return failed(rc);
+  sqlite3_bind_int64(stmt.get(), 1, since_unix_ms);
+  // One more than asked for tells whether the list was cut.
+  sqlite3_bind_int64(stmt.get(), 2, static_cast<int64_t>(limits.max_groups) + 1);
+  while ((rc = sqlite3_step(stmt.get())) == SQLITE_ROW) {
+    if (report.rows.size() == limits.max_groups) {
+      report.truncated = true;
+      break;
+    }
+    UsageRow row;
+    const unsigned char* key = sqlite3_column_text(stmt.get(), 0);
+    if (key != nullptr) row.key = reinterpret_cast<const char*>(key);
+    read_sums(stmt.get(), 1, &row);
+    report.rows.push_back(std::move(row));
+  }
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return failed(rc);
+
+  SqliteStatement total;
+  rc = db_.prepare(std::string("SELECT ") + kSums + " FROM requests WHERE time_ms >= ?1", &total,
+                   &why);
+  if (rc != SQLITE_OK) return failed(rc);
+  sqlite3_bind_int64(total.get(), 1, since_unix_ms);
+  rc = sqlite3_step(total.get());
+  if (rc != SQLITE_ROW) return failed(rc);
+  read_sums(total.get(), 0, &report.total);
+  report.total.key = "total";
+  return report;
+}
+
+std::optional<std::map<std::string, double>> LedgerReader::spend_by_agent(
+    int64_t since_unix_ms, std::string* error) const {
+  SqliteStatement stmt;
+  std::string why;
+  int rc =
+      db_.prepare("SELECT agent, total(cost_usd) FROM requests WHERE time_ms >= ?1 GROUP BY agent",
+                  &stmt, &why);
+  if (rc != SQLITE_OK) {
+    *error = path_ + ": " + why;
+    return std::nullopt;
+  }
+  sqlite3_bind_int64(stmt.get(), 1, since_unix_ms);
+  std::map<std::string, double> spent;
+  while ((rc = sqlite3_step(stmt.get())) == SQLITE_ROW) {
+    const unsigned char* agent = sqlite3_column_text(stmt.get(), 0);
+    spent[agent != nullptr ? reinterpret_cast<const char*>(agent) : ""] =
+        sqlite3_column_double(stmt.get(), 1);
+  }
+  if (rc != SQLITE_DONE) {
+    *error = path_ + ": " + db_.describe(rc);
+    return std::nullopt;
+  }
+  return spent;
+}
+
+std::optional<double> LedgerReader::spend_of_agent(std::string_view agent, int64_t since_unix_ms,
+                                                   std::string* error) const {
+  SqliteStatement stmt;
+  std::string why;
+  int rc = db_.prepare("SELECT total(cost_usd) FROM requests WHERE agent = ?1 AND time_ms >= ?2",
+                       &stmt, &why);
+  if (rc != SQLITE_OK) {
+    *error = path_ + ": " + why;
+    return std::nullopt;
+  }
+  sqlite3_bind_text(stmt.get(), 1, agent.data(), static_cast<int>(agent.size()), SQLITE_STATIC);
+  sqlite3_bind_int64(stmt.get(), 2, since_unix_ms);
+  rc = sqlite3_step(stmt.get());
+  if (rc != SQLITE_ROW) {
+    *error = path_ + ": " + db_.describe(rc);
+    return std::nullopt;
+  }
+  return sqlite3_column_double(stmt.get(), 0);
+}
+
+std::optional<std::map<std::string, double>> spend_by_agent(const std::string& path,
+                                                            int64_t since_unix_ms,
+                                                            std::string* error) {
+  auto reader = LedgerReader::open(path, error);
+  if (!reader) return std::nullopt;
+  return reader->spend_by_agent(since_unix_ms, error);
+}
+
+}  // namespace sluice::ledger

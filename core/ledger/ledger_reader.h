@@ -1,0 +1,70 @@
+// LedgerReader: a read-only connection to a ledger, for the usage report (CLI and GET /usage)
+// and for rebuilding spend at start-up (budgets). Opening it read-only works while a sluice
+// process writes the same file (WAL: readers see the last committed batch and never block the
+// writer). Not for the request path: every call is a blocking SQLite query.
+//
+// Start-up spend for budgets (DESIGN §3): on the main thread, before the workers run —
+//   std::string error;
+//   auto reader = ledger::LedgerReader::open(config.state.ledger, &error);   // file exists
+//   auto spent = reader->spend_by_agent(period_start_unix_ms, &error);       // agent → USD
+// or spend_of_agent(agent, period_start) per agent when periods differ (day / month / total).
+// A ledger that does not exist yet means no spend (check with ledger_exists()).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/ledger/sqlite_handle.h"
+#include "core/ledger/usage_report.h"
+
+namespace sluice::ledger {
+
+// True when `path` names an existing file (a ledger to read, or one to be created).
+bool ledger_exists(const std::string& path);
+
+class LedgerReader {
+ public:
+  // Bounds for a report that an operator asks for on the admin loop.
+  struct ReportLimits {
+    size_t max_groups = 1000;               // rows of the report (the total still covers all)
+    std::chrono::milliseconds max_time{0};  // 0 = unbounded; else SQLite is interrupted
+  };
+
+  // nullptr and *error ("no such file", "not a sluice ledger (…)") when the file cannot be
+  // read as a ledger.
+  static std::unique_ptr<LedgerReader> open(const std::string& path, std::string* error);
+
+  std::optional<UsageReport> usage_report(UsageBy by, int64_t since_unix_ms, std::string* error,
+                                          const ReportLimits& limits) const;
+  std::optional<UsageReport> usage_report(UsageBy by, int64_t since_unix_ms,
+                                          std::string* error) const {
+    return usage_report(by, since_unix_ms, error, ReportLimits{});
+  }
+
+  // USD charged per agent for rows with time_ms >= since ("" = anonymous requests).
+  std::optional<std::map<std::string, double>> spend_by_agent(int64_t since_unix_ms,
+                                                              std::string* error) const;
+  // One agent's spend since a time (uses the agent/time index).
+  std::optional<double> spend_of_agent(std::string_view agent, int64_t since_unix_ms,
+                                       std::string* error) const;
+
+  const std::string& path() const { return path_; }
+
+ private:
+  LedgerReader(std::string path, SqliteDb db) : path_(std::move(path)), db_(std::move(db)) {}
+
+  std::string path_;
+  mutable SqliteDb db_;
+};
+
+// The same as LedgerReader::open(path)->spend_by_agent(since), in one call.
+std::optional<std::map<std::string, double>> spend_by_agent(const std::string& path,
+                                                            int64_t since_unix_ms,
+                                                            std::string* error);
+
+}  // namespace sluice::ledger

@@ -1,0 +1,111 @@
+#include "core/ledger/ledger_schema.h"
+
+namespace sluice::ledger {
+namespace {
+
+constexpr const char* kCreateSql =
+    "CREATE TABLE IF NOT EXISTS requests ("
+    " id INTEGER PRIMARY KEY,"
+    " request_id TEXT NOT NULL,"
+    " time_ms INTEGER NOT NULL,"
+    " agent TEXT NOT NULL,"
+    " model TEXT NOT NULL,"
+    " physical_model TEXT NOT NULL,"
+    " provider TEXT NOT NULL,"
+    " status INTEGER NOT NULL,"
+    " input_tokens INTEGER NOT NULL,"
+    " output_tokens INTEGER NOT NULL,"
+    " cached_tokens INTEGER NOT NULL,"
+    " cache_write_tokens INTEGER NOT NULL,"
+    " cost_usd REAL NOT NULL,"
+    " estimated INTEGER NOT NULL,"
+    " latency_s REAL NOT NULL,"
+    " ttft_s REAL,"
+    " attempts INTEGER NOT NULL,"
+    " error_code TEXT NOT NULL,"
+    " error TEXT NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS requests_time ON requests(time_ms);"
+    "CREATE INDEX IF NOT EXISTS requests_agent_time ON requests(agent, time_ms);";
+
+// How many tables the file has: 0 for a new (or empty) file.
+int count_tables(SqliteDb& db, int64_t* n, std::string* error) {
+  return db.query_int("SELECT count(*) FROM sqlite_schema WHERE type = 'table'", n, error);
+}
+
+// The header check both sides share. `allow_new`: a file with no tables and no id is a ledger
+// to be (the writer creates it).
+bool check_header(SqliteDb& db, bool allow_new, bool* is_new, std::string* error) {
+  int64_t app_id = 0, version = 0, tables = 0;
+  std::string why;
+  if (db.query_int("PRAGMA application_id", &app_id, &why) != SQLITE_OK ||
+      db.query_int("PRAGMA user_version", &version, &why) != SQLITE_OK ||
+      count_tables(db, &tables, &why) != SQLITE_OK) {
+    *error = "not a sluice ledger: " + why;
+    return false;
+  }
+  *is_new = app_id == 0 && tables == 0;
+  if (*is_new) {
+    if (allow_new) return true;
+    *error = "not a sluice ledger (an empty database)";
+    return false;
+  }
+  if (app_id != kLedgerApplicationId) {
+    *error = "not a sluice ledger (a SQLite database of another application)";
+    return false;
+  }
+  if (version > kLedgerSchemaVersion) {
+    *error = "a sluice ledger of schema version " + std::to_string(version) +
+             ", newer than this sluice reads (" + std::to_string(kLedgerSchemaVersion) +
+             "): use a newer sluice";
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+const char* const kInsertRowSql =
+    "INSERT INTO requests (request_id, time_ms, agent, model, physical_model, provider, status,"
+    " input_tokens, output_tokens, cached_tokens, cache_write_tokens, cost_usd, estimated,"
+    " latency_s, ttft_s, attempts, error_code, error)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)";
+
+bool prepare_for_writing(SqliteDb& db, std::string* error) {
+  bool is_new = false;
+  if (!check_header(db, /*allow_new=*/true, &is_new, error)) return false;
+  std::string why;
+  // WAL: readers (the CLI, /usage) never block the writer and the writer never blocks them.
+  // synchronous=NORMAL: a commit survives the process dying (kill -9); only a power loss can
+  // take the last transactions back — the trade every WAL deployment of SQLite makes.
+  std::string mode;
+  if (db.query_text("PRAGMA journal_mode = WAL", &mode, &why) != SQLITE_OK ||
+      db.exec("PRAGMA synchronous = NORMAL", &why) != SQLITE_OK) {
+    *error = "cannot set the journal mode: " + why;
+    return false;
+  }
+  if (mode != "wal") {
+    // e.g. a file system without shared memory (some network mounts): readers would block
+    // the writer, and the durability rules of the docs would not hold.
+    *error = "the file system does not support SQLite's WAL mode (journal_mode is \"" + mode +
+             "\"): put the ledger on a local disk";
+    return false;
+  }
+  if (!is_new) return true;  // version 1 is the only one so far: nothing to migrate
+  const std::string create = std::string("BEGIN IMMEDIATE;") + kCreateSql +
+                             "PRAGMA application_id = " + std::to_string(kLedgerApplicationId) +
+                             ";PRAGMA user_version = " + std::to_string(kLedgerSchemaVersion) +
+                             ";COMMIT;";
+  if (db.exec(create, &why) != SQLITE_OK) {
+    db.exec("ROLLBACK", nullptr);
+    *error = "cannot create the ledger schema: " + why;
+    return false;
+  }
+  return true;
+}
+
+bool check_readable(SqliteDb& db, std::string* error) {
+  bool is_new = false;
+  return check_header(db, /*allow_new=*/false, &is_new, error);
+}
+
+}  // namespace sluice::ledger

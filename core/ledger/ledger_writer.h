@@ -1,0 +1,140 @@
+// LedgerWriter: the one writer of the spend ledger (DESIGN §3). Workers hand it finished rows
+// with enqueue(); its own thread writes them to SQLite in batches.
+//
+// Request path rule: enqueue() never waits for I/O. It takes the queue mutex for one push
+// (the writer thread holds that mutex only to swap the queue out, never across SQLite), and
+// when the queue is full it drops the row and counts it rather than wait.
+//
+// Batches: the writer thread wakes every flush_interval (state.flush_interval, default 50ms)
+// and writes everything queued in ONE transaction through a prepared INSERT. So a row is on
+// disk at most about one flush interval after its request ended, and a kill -9 loses at most
+// the rows of the last interval (commits use WAL with synchronous=NORMAL: a committed batch
+// survives the process dying; only a power loss can undo the last ones).
+//
+// When SQLite fails (disk full, another connection holds the lock past busy_timeout, an I/O
+// error) the batch is rolled back and KEPT, in front of what arrives next; the error is logged
+// (at once, then at most every 10 s while it lasts, and once when writing resumes) and counted,
+// and the next interval tries again. Kept rows count against max_queued_rows, so a disk that
+// stays full ends in dropped rows, never in unbounded memory or a blocked worker.
+//
+// stop() (SIGTERM/SIGINT, after the workers finished their requests) writes what is left,
+// retrying failures for up to stop_timeout, then closes the file. Rows still unwritten then
+// are dropped, counted and logged.
+//
+// Metric: sluice_ledger_rows_total{result} —
+//   written — rows committed to the file;
+//   failed  — rows in a batch whose write failed (kept and retried: one row may count here
+//             several times; every row ends as written or dropped);
+//   dropped — rows refused because the queue was full, or unwritten when stop() gave up.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/ledger/ledger_row.h"
+#include "core/ledger/sqlite_handle.h"
+
+namespace prometheus {
+class Counter;
+}
+namespace sluice::metrics {
+class Metrics;
+}
+
+namespace sluice::ledger {
+
+class LedgerWriter {
+ public:
+  struct Options {
+    std::string path;  // the SQLite file; created when missing (its directory must exist)
+    std::chrono::milliseconds flush_interval{50};
+    // Rows waiting (queued + kept after a failed write). 100k rows are ~30 MB at most (a row
+    // is ~200 bytes + its strings) and, at 2k requests/s, 50 s of a stuck disk.
+    size_t max_queued_rows = 100'000;
+    std::chrono::milliseconds stop_timeout{5'000};  // how long stop() keeps retrying
+    // How long one write waits for another connection's lock before it counts as failed.
+    std::chrono::milliseconds busy_timeout{1'000};
+    metrics::Metrics* metrics = nullptr;  // null: metrics::Metrics::process()
+  };
+
+  struct Stats {
+    uint64_t written = 0;       // rows committed
+    uint64_t failed = 0;        // rows of failed write attempts (see the metric above)
+    uint64_t dropped = 0;       // rows lost: queue full, or left at stop()
+    uint64_t batches = 0;       // transactions committed
+    uint64_t write_errors = 0;  // failed write attempts (batches)
+    size_t waiting = 0;         // rows queued or kept for a retry
+  };
+
+  // Opens (creating when new) the ledger on the calling thread — start-up, before the workers
+  // run — and starts the writer thread. nullptr and *error when the file cannot be opened or
+  // is not a sluice ledger (see ledger_schema.h).
+  static std::unique_ptr<LedgerWriter> open(Options options, std::string* error);
+  ~LedgerWriter();  // stop()
+  LedgerWriter(const LedgerWriter&) = delete;
+  LedgerWriter& operator=(const LedgerWriter&) = delete;
+
+  // Any thread. False when the row was dropped (queue full, or stop() began).
+  bool enqueue(LedgerRow&& row);
+
+  // Writes everything left (bounded by stop_timeout) and closes the file. Idempotent; call
+  // it once nothing enqueues any more.
+  void stop();
+
+  const std::string& path() const { return options_.path; }
+  Stats stats() const;
+
+  // Test hook: runs `sql` on the writer's own connection between two batches, e.g.
+  // "PRAGMA max_page_count = N" to make the disk look full. False (and why) on an error.
+  bool exec_on_writer_connection_for_test(const std::string& sql, std::string* error);
+
+ private:
+  explicit LedgerWriter(Options options);
+  void run();
+  // Moves the queue into pending_; returns false once stop() began.
+  bool take_queued(std::vector<LedgerRow>& incoming);
+  // One transaction for all of pending_; on success pending_ is emptied.
+  bool write_pending(std::string* error);
+  void after_write(bool ok, size_t rows, const std::string& error);
+  // Logs the start of a burst of drops and, once it ends (or at `final`), how many.
+  void report_drops(bool final);
+  void drain();
+
+  Options options_;
+  SqliteDb db_;             // writer thread only (and the test hook, under db_mutex_)
+  SqliteStatement insert_;  // prepared once
+  std::mutex db_mutex_;     // the connection: writer thread vs the test hook
+  std::thread thread_;
+
+  mutable std::mutex mutex_;      // guards the four fields below; never held across SQLite
+  std::condition_variable wake_;  // stop() wakes the writer before its interval ends
+  std::vector<LedgerRow> queue_;  // enqueued, not yet taken by the writer
+  size_t pending_size_ = 0;       // pending_.size(), for the bound
+  bool stopping_ = false;
+
+  std::vector<LedgerRow> pending_;  // writer thread: taken, not yet committed (kept on failure)
+  bool stopped_ = false;            // stop() ran (caller's thread)
+
+  std::atomic<uint64_t> written_{0}, failed_{0}, dropped_{0}, batches_{0}, write_errors_{0};
+  prometheus::Counter* written_metric_;
+  prometheus::Counter* failed_metric_;
+  prometheus::Counter* dropped_metric_;
+
+  // Writer thread: log rate limiting.
+  bool failing_ = false;          // the last write attempt failed
+  uint64_t outage_failures_ = 0;  // failed attempts since writing last succeeded
+  std::chrono::steady_clock::time_point failing_since_, last_failure_log_;
+  uint64_t drops_seen_ = 0;   // dropped_ at the last report_drops()
+  uint64_t burst_start_ = 0;  // dropped_ when the current burst began
+  bool dropping_ = false;     // a burst of drops is under way
+};
+
+}  // namespace sluice::ledger

@@ -1,0 +1,26 @@
+// `sluice usage --ledger FILE [--since 24h] [--by agent|model|provider] [--json]`: the spend
+// ledger's usage report, read straight from the SQLite file (read-only; fine while a sluice
+// process writes it — WAL). Without --since the whole ledger is reported; --since takes the
+// config's duration units (30m, 24h, 7d). --json prints the document of GET /usage
+// (core/admin/usage_endpoint.h) for scripts.
+//
+// Exit codes: 0 — the report was printed (also when it has no rows);
+//             1 — the ledger could not be read: no such file, not a sluice ledger, SQLite error;
+//             2 — the command line was wrong (message and usage on stderr).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/ledger/usage_report.h"
+
+namespace sluice::server {
+
+// `args` are the words after "usage".
+int usage_command(const std::vector<std::string>& args);
+
+// The table (exposed for unit tests): a title line, one line per row, a TOTAL line; tokens as
+// integers, cost in USD with 6 decimals, the estimated share in percent.
+std::string render_usage_table(const ledger::UsageReport& report, const std::string& since_text);
+
+}  // namespace sluice::server
