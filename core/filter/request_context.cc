@@ -24,6 +24,21 @@ const char* to_string(Endpoint e) {
   return "unknown";
 }
 
+bool goes_to_provider(Endpoint e) {
+  switch (e) {
+    case Endpoint::ChatCompletions:
+    case Endpoint::Completions:
+    case Endpoint::Embeddings:
+    case Endpoint::Responses:
+    case Endpoint::Messages:
+      return true;
+    case Endpoint::Models:
+    case Endpoint::Unknown:
+      return false;
+  }
+  return false;
+}
+
 Endpoint endpoint_of(std::string_view method, std::string_view path) {
   // Tolerate one trailing slash: SDKs never send it, hand-written curl sometimes does.
   if (path.size() > 1 && path.back() == '/') path.remove_suffix(1);

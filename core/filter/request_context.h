@@ -41,6 +41,8 @@ enum class Endpoint : uint8_t {
 const char* to_string(Endpoint e);
 // Path + method → endpoint; Unknown for anything else.
 Endpoint endpoint_of(std::string_view method, std::string_view path);
+// Endpoints whose request names a model and goes to a provider (everything but Models/Unknown).
+bool goes_to_provider(Endpoint e);
 
 // One place the router may send the request: a target of a model group on a provider.
 struct Candidate {

@@ -25,22 +25,6 @@ using filter::Endpoint;
 using filter::RequestContext;
 using filter::RequestStatus;
 
-// Endpoints whose body names a model.
-bool carries_model(Endpoint endpoint) {
-  switch (endpoint) {
-    case Endpoint::ChatCompletions:
-    case Endpoint::Completions:
-    case Endpoint::Embeddings:
-    case Endpoint::Responses:
-    case Endpoint::Messages:
-      return true;
-    case Endpoint::Models:
-    case Endpoint::Unknown:
-      return false;
-  }
-  return false;
-}
-
 // The model name as quoted in an error message: a client may send a megabyte of "model";
 // the reply carries at most the first 200 bytes, cut on a UTF-8 character boundary.
 std::string quoted(std::string_view name) {
@@ -75,7 +59,7 @@ class ModelAliasFilter final : public filter::Filter {
       : groups_(groups), allow_(allow) {}
 
   RequestStatus on_request(RequestContext& ctx) override {
-    if (!carries_model(ctx.endpoint)) return RequestStatus::Continue;
+    if (!filter::goes_to_provider(ctx.endpoint)) return RequestStatus::Continue;
     if (!ctx.fields.has_model) {  // the session answers this first; kept as a safety net
       ctx.respond(400, "invalid_request_error", "", "Missing required parameter: \"model\".");
       return RequestStatus::Respond;

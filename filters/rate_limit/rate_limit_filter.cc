@@ -59,22 +59,6 @@ constexpr milliseconds kConcurrencyRetry{1000};
 // Which limit refused a request (the `limit` label of sluice_rate_limited_total).
 enum class Limit : uint8_t { Concurrent, Rpm, Tpm };
 
-// Endpoints whose requests go to a provider, and so count against the limits.
-bool goes_upstream(Endpoint endpoint) {
-  switch (endpoint) {
-    case Endpoint::ChatCompletions:
-    case Endpoint::Completions:
-    case Endpoint::Embeddings:
-    case Endpoint::Responses:
-    case Endpoint::Messages:
-      return true;
-    case Endpoint::Models:
-    case Endpoint::Unknown:
-      return false;
-  }
-  return false;
-}
-
 uint64_t saturating_add(uint64_t a, uint64_t b) {
   return a > std::numeric_limits<uint64_t>::max() - b ? std::numeric_limits<uint64_t>::max()
                                                       : a + b;
@@ -189,7 +173,7 @@ class RateLimitFilter final : public filter::Filter {
     state::AgentState& state = *agent_->state;
     const state::SteadyTime now = shared_.clock();
 
-    if (!goes_upstream(ctx.endpoint)) {  // answered locally: counts against nothing
+    if (!filter::goes_to_provider(ctx.endpoint)) {  // answered locally: counts against nothing
       if (limits.rpm) {
         add_bucket_headers(ctx, BucketKind::Requests,
                            state.requests().peek(*limits.rpm, kPeriod, now));
