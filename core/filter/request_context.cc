@@ -133,6 +133,7 @@ void RequestContext::reset() {
   prompt_tokens_estimate = 0;
   usage = usage::Usage{};
   cost_usd = 0;
+  unpriced = false;
   retry_delay = std::chrono::milliseconds(0);
   upstream_sent_at.reset();
   first_byte_at.reset();

@@ -173,6 +173,9 @@ class RequestContext {
   // What this request cost in USD: set by the cost filter at on_complete (from `usage` and the
   // physical model's price); 0 when unpriced, refused or no cost filter. The ledger records it.
   double cost_usd = 0;
+  // Set with cost_usd when the physical model has no price (so cost_usd is 0 for that reason):
+  // counted in sluice_unpriced_requests_total{model}.
+  bool unpriced = false;
   // Set by a filter that returns Retry or Fallback from on_attempt_done: how long the session
   // waits before the next attempt (backoff, retry-after). Reset to 0 before each decision.
   std::chrono::milliseconds retry_delay{0};

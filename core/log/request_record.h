@@ -14,9 +14,9 @@ struct RequestRecord {
   std::string_view request_id;
   std::string_view method;
   std::string_view path;
-  std::string_view endpoint;        // "chat.completions", ...
-  std::string_view agent;           // "" = anonymous
-  std::string_view model;           // logical model requested (as the client sent it)
+  std::string_view endpoint;  // "chat.completions", ...
+  std::string_view agent;     // "" = anonymous
+  std::string_view model;     // logical model requested (as the client sent it)
   // True when `model` is a configured name (resolved by model_alias, or routed as-is to
   // default_provider). Metrics label only known names, so a client cannot mint label sets.
   bool model_known = false;
@@ -30,10 +30,20 @@ struct RequestRecord {
   uint64_t bytes_out = 0;  // response body bytes
   bool client_gone = false;
   // Durations in seconds; negative = did not happen.
-  double duration = 0;         // arrival → last byte queued downstream
-  double upstream = -1;        // upstream request written → upstream done
+  double duration = 0;              // arrival → last byte queued downstream
+  double upstream = -1;             // upstream request written → upstream done
   double time_to_first_token = -1;  // arrival → first upstream body byte
-  double overhead = 0;         // duration minus time spent waiting on the upstream
+  double overhead = 0;              // duration minus time spent waiting on the upstream
+  // What the request used and cost (ctx.usage, ctx.cost_usd): sluice_tokens_total and
+  // sluice_cost_usd_total count them. Zero when no provider answered.
+  uint64_t input_tokens = 0;  // cached included
+  uint64_t output_tokens = 0;
+  uint64_t cached_tokens = 0;
+  bool usage_estimated = false;
+  double cost_usd = 0;
+  // The cost filter found no price for physical_model (charged 0): counted in
+  // sluice_unpriced_requests_total{model=physical_model}.
+  bool unpriced = false;
 };
 
 }  // namespace sluice::log

@@ -52,7 +52,8 @@ Metrics::Metrics()
       tokens_total(counter(*registry_, "sluice_tokens_total",
                            "Tokens used, by agent, logical model and type "
                            "(input|output|cached)")),
-      cost_usd_total(counter(*registry_, "sluice_cost_usd_total", "Spend in USD")),
+      cost_usd_total(
+          counter(*registry_, "sluice_cost_usd_total", "Spend in USD, by agent and logical model")),
       rate_limited_total(counter(*registry_, "sluice_rate_limited_total",
                                  "Requests refused by a rate limit or budget")),
       retries_total(counter(*registry_, "sluice_retries_total", "Upstream retries, by reason")),
@@ -67,6 +68,12 @@ Metrics::Metrics()
           counter(*registry_, "sluice_tool_calls_total", "Tool calls, by agent, tool and result")),
       ledger_rows_total(counter(*registry_, "sluice_ledger_rows_total",
                                 "Spend ledger rows, by result (written|failed|dropped)")),
+      unpriced_requests_total(counter(*registry_, "sluice_unpriced_requests_total",
+                                      "Requests charged 0 because their physical model has no "
+                                      "price, by physical model")),
+      budget_remaining_usd(gauge(*registry_, "sluice_budget_remaining_usd",
+                                 "Budget left in the current period, by agent (agents with a "
+                                 "budget)")),
       overhead_seconds(overhead_seconds_family.Add({}, overhead_buckets())),
       active_requests(active_requests_family.Add({})),
       reloads_success_(config_reloads_total.Add({{"result", "success"}})),

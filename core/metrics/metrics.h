@@ -65,6 +65,10 @@ class Metrics {
   prometheus::Family<prometheus::Counter>& tool_calls_total;      // {agent,tool,result}
   // {result=written|failed|dropped}: the spend ledger's rows (core/ledger/ledger_writer.h).
   prometheus::Family<prometheus::Counter>& ledger_rows_total;
+  // {model}: requests charged 0 because their physical model has no price (filters/cost).
+  prometheus::Family<prometheus::Counter>& unpriced_requests_total;
+  // {agent}: budget left in the current period (agents with a budget; state/spend_account.h).
+  prometheus::Family<prometheus::Gauge>& budget_remaining_usd;
 
   // The unlabelled children, created once.
   prometheus::Histogram& overhead_seconds;

@@ -23,7 +23,17 @@ struct AttemptRequest {
   const json::RequestFields* fields;  // model offsets for the splice
   std::string_view physical_model;    // value to splice into "model"
   std::string_view request_id;
+  // Ask the provider to report usage in the stream (stream_options.include_usage: true, for
+  // OpenAI-type chat/completions streams whose client did not ask: DESIGN §8). The session
+  // sets it; the openai backend splices it into the body, the mock backend answers as if it
+  // had been sent. The session then removes the extra usage chunk before the client sees it.
+  bool ask_stream_usage = false;
 };
+
+// Whether a provider of this config can answer this endpoint: Anthropic Messages
+// (/v1/messages) goes only to providers that speak it (type anthropic, and mock), the OpenAI
+// endpoints only to the others. The router skips (with a note) a target that cannot.
+bool speaks(const config::Provider& provider, filter::Endpoint endpoint);
 
 class AttemptHandle;  // opaque, owned by the backend
 

@@ -10,4 +10,10 @@ std::unique_ptr<ProviderBackend> make_backend(uv_loop_t* loop, const config::Pro
   return nullptr;
 }
 
+bool speaks(const config::Provider& provider, filter::Endpoint endpoint) {
+  if (provider.type == "mock") return true;
+  const bool messages = endpoint == filter::Endpoint::Messages;
+  return provider.type == "anthropic" ? messages : !messages;
+}
+
 }  // namespace sluice::providers

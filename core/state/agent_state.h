@@ -1,24 +1,28 @@
-// AgentState: one agent's mutable limit state, shared by every worker and kept across reloads
-// (keyed by agent name). The limits themselves come from the snapshot's config
-// (agents.*.limits) and are passed in at each call, so a reload applies new limits to the
-// usage so far.
+// AgentState: one agent's mutable limit and spend state, shared by every worker and kept across
+// reloads (keyed by agent name). The limits and budget themselves come from the snapshot's
+// config (agents.*.limits, agents.*.budget) and are passed in at each call, so a reload applies
+// new limits to the usage and spend so far.
 #pragma once
 
 #include <prometheus/counter.h>
+#include <prometheus/gauge.h>
 
+#include <atomic>
 #include <string>
 
 #include "core/state/rate_bucket.h"
+#include "core/state/spend_account.h"
 
 namespace sluice::state {
 
 class AgentState {
  public:
-  // The three label children of sluice_rate_limited_total{agent,limit} (null in unit tests).
+  // The label children of sluice_rate_limited_total{agent,limit} (null in unit tests).
   struct RateLimitedCounters {
     prometheus::Counter* rpm = nullptr;
     prometheus::Counter* tpm = nullptr;
     prometheus::Counter* concurrent = nullptr;
+    prometheus::Counter* budget = nullptr;  // limit="budget": refused by filters/cost
   };
 
   AgentState(std::string name, RateLimitedCounters counters)
@@ -31,6 +35,14 @@ class AgentState {
   RateBucket& tokens() { return tokens_; }      // tpm
   ConcurrencyGate& in_flight() { return in_flight_; }
   const RateLimitedCounters& rate_limited() const { return rate_limited_; }
+  SpendAccount& spend() { return spend_; }
+  const SpendAccount& spend() const { return spend_; }
+  // The child of sluice_budget_remaining_usd{agent}: null until ProcessState::budget_gauge()
+  // created it (only agents that ever had a budget get one; null in unit tests). The cost
+  // filter sets it after each reserve/settle.
+  prometheus::Gauge* budget_remaining_gauge() const {
+    return budget_remaining_.load(std::memory_order_acquire);
+  }
 
  private:
   const std::string name_;
@@ -38,6 +50,9 @@ class AgentState {
   RateBucket requests_;
   RateBucket tokens_;
   ConcurrencyGate in_flight_;
+  std::atomic<prometheus::Gauge*> budget_remaining_{nullptr};
+  SpendAccount spend_;
+  friend class ProcessState;  // creates budget_remaining_
 };
 
 }  // namespace sluice::state

@@ -38,6 +38,7 @@ AgentState* ProcessState::agent(std::string_view name) {
     counters.tpm = &metrics_->rate_limited_total.Add({{"agent", agent}, {"limit", "tpm"}});
     counters.concurrent =
         &metrics_->rate_limited_total.Add({{"agent", agent}, {"limit", "concurrent"}});
+    counters.budget = &metrics_->rate_limited_total.Add({{"agent", agent}, {"limit", "budget"}});
   }
   auto state = std::make_unique<AgentState>(std::string(name), counters);
   AgentState* raw = state.get();
@@ -67,6 +68,24 @@ const ProviderState* ProcessState::find_provider(std::string_view name) const {
   std::lock_guard lock(mutex_);
   auto it = providers_.find(name);
   return it == providers_.end() ? nullptr : it->second.get();
+}
+
+prometheus::Gauge* ProcessState::budget_gauge(AgentState& agent) {
+  std::lock_guard lock(mutex_);
+  prometheus::Gauge* gauge = agent.budget_remaining_.load(std::memory_order_acquire);
+  if (gauge == nullptr && metrics_ != nullptr) {
+    gauge = &metrics_->budget_remaining_usd.Add({{"agent", agent.name()}});
+    agent.budget_remaining_.store(gauge, std::memory_order_release);
+  }
+  return gauge;
+}
+
+std::vector<AgentState*> ProcessState::agents() const {
+  std::lock_guard lock(mutex_);
+  std::vector<AgentState*> out;
+  out.reserve(agents_.size());
+  for (const auto& [name, state] : agents_) out.push_back(state.get());
+  return out;
 }
 
 const AgentState* ProcessState::find_agent(std::string_view name) const {

@@ -36,6 +36,11 @@ class ProcessState {
 
   ProviderState* provider(std::string_view name);  // created on first call
   AgentState* agent(std::string_view name);        // created on first call
+  // The sluice_budget_remaining_usd{agent} child of `agent`, created on first call (null when
+  // this registry has no metrics). Called at snapshot build for agents with a budget.
+  prometheus::Gauge* budget_gauge(AgentState& agent);
+  // Every agent ever registered, for /status and start-up seeding (stable pointers).
+  std::vector<AgentState*> agents() const;
   // The weighted round-robin position of a model group (created on first call, starts at 0).
   std::atomic<uint64_t>* group_cursor(std::string_view name);
   RetryBudget& retry_budget() { return retry_budget_; }
