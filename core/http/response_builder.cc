@@ -88,6 +88,8 @@ const char* reason_phrase(int status) {
       return "Gateway Timeout";
     case 505:
       return "HTTP Version Not Supported";
+    case 529:  // not in RFC 9110; Anthropic's "overloaded" status
+      return "Site Overloaded";
     default:
       return "Unknown";
   }
@@ -140,6 +142,43 @@ std::string openai_error_body(std::string_view message, std::string_view type,
   }
   out.append(R"(,"param":null}})");
   return out;
+}
+
+std::string anthropic_error_body(std::string_view message, std::string_view type) {
+  std::string out;
+  out.reserve(48 + message.size() + type.size());
+  out.append(R"({"type":"error","error":{"type":")");
+  append_json_escaped(out, type);
+  out.append(R"(","message":")");
+  append_json_escaped(out, message);
+  out.append(R"("}})");
+  return out;
+}
+
+const char* anthropic_error_type(int status) {
+  switch (status) {
+    case 400:
+      return "invalid_request_error";
+    case 401:
+      return "authentication_error";
+    case 402:
+      return "billing_error";
+    case 403:
+      return "permission_error";
+    case 404:
+      return "not_found_error";
+    case 413:
+      return "request_too_large";
+    case 429:
+      return "rate_limit_error";
+    case 529:
+      return "overloaded_error";
+    default:
+      break;
+  }
+  // Anthropic: "We may also use this error type for other 4XX status codes not listed".
+  if (status >= 400 && status < 500) return "invalid_request_error";
+  return "api_error";  // 500, 502, 503, 504, other 5xx (and non-errors, see the header)
 }
 
 std::string json_response(int status, std::string_view body, bool keep_alive,

@@ -1,5 +1,6 @@
-// Building downstream responses: status line + headers into a reusable buffer, and the
-// OpenAI-shaped error body of DESIGN §5 ({"error": {"message","type","code","param"}}).
+// Building downstream responses: status line + headers into a reusable buffer, and the error
+// bodies of DESIGN §5: OpenAI's ({"error": {"message","type","code","param"}}) everywhere but
+// POST /v1/messages, Anthropic's ({"type":"error","error":{"type","message"}}) there.
 #pragma once
 
 #include <cstdint>
@@ -25,6 +26,19 @@ void append_json_escaped(std::string& out, std::string_view s);
 // {"error":{"message":...,"type":...,"code":...,"param":null}}; code may be empty → null.
 std::string openai_error_body(std::string_view message, std::string_view type,
                               std::string_view code);
+
+// {"type":"error","error":{"type":...,"message":...}} — the shape Anthropic's API and SDKs
+// use, for replies on POST /v1/messages. As an SSE event after a stream's first byte:
+// "event: error\ndata: " + anthropic_error_body(...) + "\n\n".
+std::string anthropic_error_body(std::string_view message, std::string_view type);
+
+// Anthropic's error type for an HTTP status (their "HTTP errors" table): 400
+// invalid_request_error, 401 authentication_error, 402 billing_error, 403 permission_error,
+// 404 not_found_error, 413 request_too_large, 429 rate_limit_error, 529 overloaded_error, any
+// other 5xx api_error. Other 4xx are invalid_request_error, as Anthropic documents for the
+// 4xx statuses it does not list. Statuses below 400 are not errors; they get api_error so a
+// caller's mistake still yields a well-formed body.
+const char* anthropic_error_type(int status);
 
 // A whole response with a JSON body and Content-Length; `keep_alive` false adds Connection: close.
 // `extra_headers` is pre-formatted "Name: value\r\n" lines (may be empty).

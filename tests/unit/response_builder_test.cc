@@ -82,6 +82,31 @@ TEST(ResponseBuilder, OpenAiErrorBodyShape) {
             R"("code":null,"param":null}})");
 }
 
+TEST(ResponseBuilder, AnthropicErrorBodyShape) {
+  EXPECT_EQ(
+      anthropic_error_body("model \"x\" not found", "not_found_error"),
+      R"({"type":"error","error":{"type":"not_found_error","message":"model \"x\" not found"}})");
+  EXPECT_EQ(
+      anthropic_error_body("bad\nframing", "invalid_request_error"),
+      R"({"type":"error","error":{"type":"invalid_request_error","message":"bad\nframing"}})");
+}
+
+TEST(ResponseBuilder, AnthropicErrorTypeFollowsTheirStatusTable) {
+  EXPECT_STREQ(anthropic_error_type(400), "invalid_request_error");
+  EXPECT_STREQ(anthropic_error_type(401), "authentication_error");
+  EXPECT_STREQ(anthropic_error_type(402), "billing_error");
+  EXPECT_STREQ(anthropic_error_type(403), "permission_error");
+  EXPECT_STREQ(anthropic_error_type(404), "not_found_error");
+  EXPECT_STREQ(anthropic_error_type(413), "request_too_large");
+  EXPECT_STREQ(anthropic_error_type(429), "rate_limit_error");
+  EXPECT_STREQ(anthropic_error_type(529), "overloaded_error");
+  for (int s : {500, 502, 503, 504}) EXPECT_STREQ(anthropic_error_type(s), "api_error") << s;
+  for (int s : {405, 408, 415, 422, 431}) {
+    EXPECT_STREQ(anthropic_error_type(s), "invalid_request_error") << s;
+  }
+  EXPECT_STREQ(reason_phrase(529), "Site Overloaded");
+}
+
 // Parses `raw` as one HTTP response with llhttp, as a client would.
 struct ParsedResponse {
   int status = 0;
