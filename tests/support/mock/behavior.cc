@@ -69,6 +69,14 @@ std::optional<Behavior> parse_behavior(std::string_view spec, const Behavior& ba
     } else if (name == "retry_after") {
       if (!parse_number(arg, 0, 86'400, n)) return bad("retry_after needs seconds 0-86400");
       b.retry_after_s = static_cast<int>(n);
+    } else if (name == "cached") {
+      if (!parse_number(arg, 0, 1'000'000, n)) return bad("cached needs a token count");
+      b.cached_tokens = static_cast<uint32_t>(n);
+    } else if (name == "cache_write") {
+      if (!parse_number(arg, 0, 1'000'000, n)) return bad("cache_write needs a token count");
+      b.cache_write_tokens = static_cast<uint32_t>(n);
+    } else if (name == "no_usage") {
+      b.omit_usage = true;
     } else {
       return bad("unknown behaviour");
     }

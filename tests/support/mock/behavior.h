@@ -32,6 +32,18 @@ struct Behavior {
   // `retry_after:<seconds>` (0-86400): the retry-after header of an error reply; -1 = the
   // default (429 says "1", other statuses send none).
   int retry_after_s = -1;
+  // Usage the reply reports (cost tests price these exactly):
+  //   `cached:<n>`      - prompt tokens read from the cache: OpenAI's
+  //                       usage.prompt_tokens_details.cached_tokens (prompt_tokens is raised to
+  //                       at least n so the numbers stay consistent);
+  //   `cache_write:<n>` - prompt tokens written to the cache (Anthropic's
+  //                       cache_creation_input_tokens; OpenAI shapes have no such field);
+  //   `no_usage`        - no usage at all: JSON bodies without `usage`, streams without the
+  //                       usage chunk even when the client asked include_usage (a provider
+  //                       that omits it: sluice must estimate).
+  uint32_t cached_tokens = 0;
+  uint32_t cache_write_tokens = 0;
+  bool omit_usage = false;
 
   // The spec as given (for the request log).
   std::string spec = "ok";
@@ -39,7 +51,8 @@ struct Behavior {
 
 // Parses `spec` on top of `base` (so CLI defaults survive unless overridden). Items: ok,
 // status:<100-599>, reset, hang, cut, garbage, slow:<ms>, slow_chunks:<ms>, chunks:<1-10000>,
-// pad:<0-64000000>, retry_after:<0-86400>.
+// pad:<0-64000000>, retry_after:<0-86400>, cached:<0-1000000>, cache_write:<0-1000000>,
+// no_usage.
 // nullopt (with `error` set) on an unknown item or a bad number.
 std::optional<Behavior> parse_behavior(std::string_view spec, const Behavior& base,
                                        std::string* error);

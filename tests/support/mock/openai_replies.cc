@@ -77,9 +77,13 @@ std::vector<std::string> stream_pieces(const std::string& content, int chunks) {
   return pieces;
 }
 
-Json usage_json(int prompt_tokens, int completion_tokens) {
+// OpenAI's usage object; `b.cached_tokens` is reported as prompt_tokens_details.cached_tokens
+// (part of prompt_tokens, which is raised to at least that).
+Json usage_json(int prompt_tokens, int completion_tokens, const Behavior& b) {
+  const int cached = static_cast<int>(b.cached_tokens);
+  if (prompt_tokens < cached) prompt_tokens = cached;
   Json details = Json::object();
-  details.set("cached_tokens", 0);
+  details.set("cached_tokens", cached);
   Json usage = Json::object();
   usage.set("prompt_tokens", prompt_tokens);
   usage.set("completion_tokens", completion_tokens);
@@ -124,6 +128,11 @@ std::optional<Reply> read_call(std::string_view raw, Call& call) {
   return std::nullopt;
 }
 
+// `no_usage`: the provider sends no usage chunk whatever the client asked.
+void apply_omit_usage(Call& call, const Behavior& b) {
+  if (b.omit_usage) call.include_usage = false;
+}
+
 // "[<model>] <last user text>", then `pad_bytes` of filler as 64-byte words (" ppp...").
 std::string reply_text(const std::string& model, const std::string& user_text, uint32_t pad_bytes) {
   std::string text = "[" + model + "] " + (user_text.empty() ? std::string("hello") : user_text);
@@ -159,7 +168,7 @@ Reply chat_completion(const Call& call, const Behavior& b, uint64_t seq) {
     choice.set("finish_reason", "stop");
     Json body = head("chat.completion");
     body.set("choices", Json::array().push_back(choice));
-    body.set("usage", usage_json(prompt_tokens, count_tokens(content)));
+    if (!b.omit_usage) body.set("usage", usage_json(prompt_tokens, count_tokens(content), b));
     return json_reply(body);
   }
 
@@ -192,7 +201,7 @@ Reply chat_completion(const Call& call, const Behavior& b, uint64_t seq) {
   if (call.include_usage) {
     Json usage = head("chat.completion.chunk");
     usage.set("choices", Json::array());
-    usage.set("usage", usage_json(prompt_tokens, static_cast<int>(pieces.size())));
+    usage.set("usage", usage_json(prompt_tokens, static_cast<int>(pieces.size()), b));
     r.events.push_back(sse(usage));
   }
   r.events.push_back("data: [DONE]\n\n");
@@ -224,7 +233,7 @@ Reply text_completion(const Call& call, const Behavior& b, uint64_t seq) {
   if (!call.stream) {
     Json body = head();
     body.set("choices", Json::array().push_back(choice_with(text, "stop")));
-    body.set("usage", usage_json(count_tokens(prompt), count_tokens(text)));
+    if (!b.omit_usage) body.set("usage", usage_json(count_tokens(prompt), count_tokens(text), b));
     return json_reply(body);
   }
   Reply r;
@@ -239,7 +248,7 @@ Reply text_completion(const Call& call, const Behavior& b, uint64_t seq) {
   if (call.include_usage) {
     Json usage = head();
     usage.set("choices", Json::array());
-    usage.set("usage", usage_json(count_tokens(prompt), static_cast<int>(pieces.size())));
+    usage.set("usage", usage_json(count_tokens(prompt), static_cast<int>(pieces.size()), b));
     r.events.push_back(sse(usage));
   }
   r.events.push_back("data: [DONE]\n\n");
@@ -282,7 +291,7 @@ std::string base64_floats(const Json& vector) {
   return out;
 }
 
-Reply embeddings(const Call& call) {
+Reply embeddings(const Call& call, const Behavior& b) {
   bool base64 = call.body["encoding_format"].str() == "base64";
   std::vector<std::string> inputs;
   const Json& in = call.body["input"];
@@ -312,7 +321,7 @@ Reply embeddings(const Call& call) {
   body.set("object", "list");
   body.set("data", data);
   body.set("model", call.model);
-  body.set("usage", usage);
+  if (!b.omit_usage) body.set("usage", usage);
   return json_reply(body);
 }
 
@@ -350,7 +359,7 @@ Reply responses(const Call& call, const Behavior& b, uint64_t seq) {
     r.set("status", status);
     r.set("model", call.model);
     r.set("output", Json::array().push_back(message));
-    r.set("usage", usage);
+    if (!b.omit_usage) r.set("usage", usage);
     return r;
   };
 
@@ -449,12 +458,13 @@ Reply openai_reply(std::string_view method, std::string_view path, std::string_v
                                   endpoint == "/embeddings" || endpoint == "/responses")) {
     Call call;
     if (auto error = read_call(body, call)) return *error;
+    apply_omit_usage(call, behavior);
     if (endpoint == "/chat/completions")
       reply = chat_completion(call, behavior, sequence);
     else if (endpoint == "/completions")
       reply = text_completion(call, behavior, sequence);
     else if (endpoint == "/embeddings")
-      reply = embeddings(call);
+      reply = embeddings(call, behavior);
     else
       reply = responses(call, behavior, sequence);
   } else {
