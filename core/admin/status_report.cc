@@ -128,7 +128,42 @@ void write_agent_limits(JsonWriter& out, const config::Agent& agent, state::Proc
   out.end_object();
 }
 
-void write_agents(JsonWriter& out, const config::Config& cfg, state::ProcessState& states) {
+// Budget amounts: rounded to a nano-dollar so 0.1 + 0.2 reads 0.3, while the cost of a single
+// cheap request (millionths of a dollar) still shows.
+double usd(double x) {
+  return std::round(x * 1e9) / 1e9;
+}
+
+// "budget": the agent's spend in the current period of its budget, or nothing without one.
+void write_agent_budget(JsonWriter& out, const config::Agent& agent, state::ProcessState& states,
+                        state::WallTime now) {
+  if (!agent.budget) return;
+  const state::BudgetLimit limit{
+      agent.budget->usd,
+      state::budget_period_of(agent.budget->per).value_or(state::BudgetPeriod::Day)};
+  // As for usage: no state is registered for an agent that never had any (it spent nothing).
+  const state::AgentState* st = states.find_agent(agent.name);
+  const state::SpendAccount nothing_spent;
+  const state::SpendAccount::View view =
+      (st != nullptr ? st->spend() : nothing_spent).view(limit, now);
+  out.key("budget").begin_object();
+  out.key("usd").number(limit.usd);
+  out.key("per").string(state::to_string(limit.per));
+  out.key("spent_usd").number(usd(view.spent_usd));
+  out.key("reserved_usd").number(usd(view.reserved_usd));
+  out.key("remaining_usd").number(usd(view.remaining_usd));
+  out.key("period_start").string(iso_time(view.period_start));
+  out.key("resets_at");
+  if (view.resets_at) {
+    out.string(iso_time(*view.resets_at));
+  } else {
+    out.null();
+  }
+  out.end_object();
+}
+
+void write_agents(JsonWriter& out, const config::Config& cfg, state::ProcessState& states,
+                  state::WallTime now) {
   out.key("agents").begin_object();
   for (const auto& [name, agent] : cfg.agents) {
     out.key(name).begin_object();
@@ -144,6 +179,7 @@ void write_agents(JsonWriter& out, const config::Config& cfg, state::ProcessStat
     for (const std::string& t : agent.tools) out.string(t);
     out.end_array();
     write_agent_limits(out, agent, states);
+    write_agent_budget(out, agent, states, now);
     out.end_object();
   }
   out.end_object();
@@ -194,7 +230,8 @@ std::string status_json(const StatusInputs& in) {
   state::ProcessState& states = in.states != nullptr ? *in.states : state::ProcessState::process();
   if (in.config.config) {
     write_providers(out, *in.config.config, in.provider_stats, states);
-    write_agents(out, *in.config.config, states);
+    write_agents(out, *in.config.config, states,
+                 in.wall_clock != nullptr ? in.wall_clock() : state::wall_now());
   } else {
     out.key("providers").begin_object().end_object();
     out.key("agents").begin_object().end_object();

@@ -16,10 +16,17 @@
 //                       "limits":{"rpm":60,"tpm":200000|null,"concurrent":4|null},
 //                       "usage":{"rpm":{"used":2,"remaining":58,"reset_after_ms":2000}|null,
 //                                "tpm":{…}|null,
-//                                "concurrent":{"in_use":1,"remaining":3}|null}}}}
+//                                "concurrent":{"in_use":1,"remaining":3}|null},
+//                       "budget":{"usd":5.0,"per":"day","spent_usd":1.25,"reserved_usd":0.02,
+//                                 "remaining_usd":3.73,"period_start":"2025-01-02T00:00:00.000Z",
+//                                 "resets_at":"2025-01-03T00:00:00.000Z"|null}}}}
+//    ("budget" only for an agent whose config has one; resets_at null for per: total.)
 // error_rate is failures/requests (0 with no requests). A limit that is not configured is null
 // in `limits` and in `usage`. rpm/tpm usage is the token bucket's level now (it drains
-// continuously over a minute), so `used` falls back towards 0 as time passes.
+// continuously over a minute), so `used` falls back towards 0 as time passes. Budget spend is
+// the current UTC period's (core/state/spend_account.h): it includes what this process rebuilt
+// from the ledger at start-up; reserved_usd is the worst case held by requests in flight;
+// amounts are rounded to 1e-9 USD (so decimal sums read as such).
 #pragma once
 
 #include <chrono>
@@ -39,6 +46,8 @@ struct StatusInputs {
   std::chrono::seconds uptime;
   // Health, circuit, load and agent usage; null: the process registry (ProcessState::process()).
   state::ProcessState* states = nullptr;
+  // The wall clock budget periods are read with; null: state::wall_now (tests inject one).
+  state::WallClock wall_clock = nullptr;
 };
 
 std::string status_json(const StatusInputs& in);

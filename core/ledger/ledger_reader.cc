@@ -166,6 +166,38 @@ std::optional<std::map<std::string, double>> LedgerReader::spend_by_agent(
   return spent;
 }
 
+std::optional<std::map<std::string, PeriodSpend>> LedgerReader::spend_by_agent_periods(
+    int64_t day_start_unix_ms, int64_t month_start_unix_ms, std::string* error) const {
+  // total() of no non-NULL values is 0.0 (sum() would be NULL): rows outside a period add
+  // nothing to its column.
+  SqliteStatement stmt;
+  std::string why;
+  int rc = db_.prepare(
+      "SELECT agent, total(CASE WHEN time_ms >= ?1 THEN cost_usd END),"
+      " total(CASE WHEN time_ms >= ?2 THEN cost_usd END), total(cost_usd)"
+      " FROM requests GROUP BY agent",
+      &stmt, &why);
+  if (rc != SQLITE_OK) {
+    *error = path_ + ": " + why;
+    return std::nullopt;
+  }
+  sqlite3_bind_int64(stmt.get(), 1, day_start_unix_ms);
+  sqlite3_bind_int64(stmt.get(), 2, month_start_unix_ms);
+  std::map<std::string, PeriodSpend> spent;
+  while ((rc = sqlite3_step(stmt.get())) == SQLITE_ROW) {
+    const unsigned char* agent = sqlite3_column_text(stmt.get(), 0);
+    PeriodSpend& s = spent[agent != nullptr ? reinterpret_cast<const char*>(agent) : ""];
+    s.day_usd = sqlite3_column_double(stmt.get(), 1);
+    s.month_usd = sqlite3_column_double(stmt.get(), 2);
+    s.total_usd = sqlite3_column_double(stmt.get(), 3);
+  }
+  if (rc != SQLITE_DONE) {
+    *error = path_ + ": " + db_.describe(rc);
+    return std::nullopt;
+  }
+  return spent;
+}
+
 std::optional<double> LedgerReader::spend_of_agent(std::string_view agent, int64_t since_unix_ms,
                                                    std::string* error) const {
   SqliteStatement stmt;

@@ -7,7 +7,9 @@
 //   std::string error;
 //   auto reader = ledger::LedgerReader::open(config.state.ledger, &error);   // file exists
 //   auto spent = reader->spend_by_agent(period_start_unix_ms, &error);       // agent → USD
-// or spend_of_agent(agent, period_start) per agent when periods differ (day / month / total).
+// or spend_of_agent(agent, period_start) per agent when periods differ (day / month / total),
+// or spend_by_agent_periods(day_start, month_start) for all three in one pass (what
+// server/spend_rebuild.cc uses).
 // A ledger that does not exist yet means no spend (check with ledger_exists()).
 #pragma once
 
@@ -26,6 +28,13 @@ namespace sluice::ledger {
 
 // True when `path` names an existing file (a ledger to read, or one to be created).
 bool ledger_exists(const std::string& path);
+
+// One agent's spend in the three budget periods (state::BudgetPeriod), in USD.
+struct PeriodSpend {
+  double day_usd = 0;    // rows with time_ms >= the day's start
+  double month_usd = 0;  // rows with time_ms >= the month's start
+  double total_usd = 0;  // every row
+};
 
 class LedgerReader {
  public:
@@ -49,6 +58,10 @@ class LedgerReader {
   // USD charged per agent for rows with time_ms >= since ("" = anonymous requests).
   std::optional<std::map<std::string, double>> spend_by_agent(int64_t since_unix_ms,
                                                               std::string* error) const;
+  // Every agent's spend for the current day, month and all time, in one scan of the ledger
+  // ("" = anonymous requests). Rows are placed by their time_ms (when the request started).
+  std::optional<std::map<std::string, PeriodSpend>> spend_by_agent_periods(
+      int64_t day_start_unix_ms, int64_t month_start_unix_ms, std::string* error) const;
   // One agent's spend since a time (uses the agent/time index).
   std::optional<double> spend_of_agent(std::string_view agent, int64_t since_unix_ms,
                                        std::string* error) const;

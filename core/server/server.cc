@@ -17,6 +17,7 @@
 #include "core/server/config_watcher.h"
 #include "core/server/listen_socket.h"
 #include "core/server/reload_diff.h"
+#include "core/server/spend_rebuild.h"
 #include "core/server/worker.h"
 #include "sluice_version.h"
 
@@ -52,6 +53,9 @@ int Server::run() {
     log::error("access_log: " + error);
     return 1;
   }
+  // Budgets: seed each agent's spend from the ledger before any worker serves a request (and
+  // before the writer opens the file). An unreadable ledger is a warning, never a failed start.
+  rebuild_spend_from_ledger(*config, state::ProcessState::process(), state::wall_now());
   if (!open_ledger(*config, &error)) {
     log::error("state.ledger: " + error);
     return 1;

@@ -94,6 +94,21 @@ std::string usage_cell(simdjson::dom::element agent, const char* limit_name,
   return integer_or(agent["usage"][limit_name][used_field], "?") + "/" + std::to_string(limit);
 }
 
+// Dollars for people: cents, or the first significant digits of a spend under a cent (a few
+// cheap requests must not read as "0.00").
+std::string dollars(double v) {
+  if (v == 0 || std::fabs(v) >= 0.01) return fixed(v, 2);
+  return fixed(v, 6);
+}
+
+// The budget cell: "spent/usd per" ("0.42/5.00 day"), "-" for an agent without a budget.
+std::string budget_cell(simdjson::dom::element agent) {
+  simdjson::dom::object budget;
+  if (agent["budget"].get(budget) != simdjson::SUCCESS) return "-";
+  return dollars(number_or(budget["spent_usd"], 0)) + "/" + dollars(number_or(budget["usd"], 0)) +
+         " " + text_or(budget["per"], "?");
+}
+
 }  // namespace
 
 std::optional<StatusTable> render_status(std::string_view json,
@@ -147,10 +162,11 @@ std::optional<StatusTable> render_status(std::string_view json,
   simdjson::dom::object agents;
   if (doc["agents"].get(agents) == simdjson::SUCCESS && agents.size() > 0) {
     out += "\n";
-    std::vector<Row> agent_rows = {{"AGENT", "RPM", "TPM", "CONCURRENT"}};
+    std::vector<Row> agent_rows = {{"AGENT", "RPM", "TPM", "CONCURRENT", "BUDGET_USD"}};
     for (auto [name, a] : agents) {
       agent_rows.push_back({std::string(name), usage_cell(a, "rpm", "used"),
-                            usage_cell(a, "tpm", "used"), usage_cell(a, "concurrent", "in_use")});
+                            usage_cell(a, "tpm", "used"), usage_cell(a, "concurrent", "in_use"),
+                            budget_cell(a)});
     }
     append_table(out, agent_rows);
   }
