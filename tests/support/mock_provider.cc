@@ -17,8 +17,10 @@ MockProvider::MockProvider(const std::string& binary, std::vector<std::string> e
     ADD_FAILURE() << "cannot start the mock provider " << binary;
     return;
   }
+  // "listening on <host>:<port>": 127.0.0.1 unless extra_args gave --host (e.g. 0.0.0.0, which
+  // tests still reach through loopback).
   auto line = process_->wait_for_line(Process::Stream::Stdout,
-                                      std::regex(R"(listening on 127\.0\.0\.1:(\d+))"), 10s);
+                                      std::regex(R"(listening on [0-9.]+:(\d+))"), 10s);
   if (!line) {
     ADD_FAILURE() << "the mock provider did not report its port: " << process_->describe();
     return;
