@@ -1,5 +1,7 @@
 // providers.*: the physical upstreams (DESIGN §4). Built in: `openai` (any OpenAI-compatible
-// API) and `mock` (in-process, offline). Types registered by plugins are not supported yet.
+// API), `anthropic` (Anthropic's Messages API) and `mock` (in-process, offline). DESIGN has
+// Messages-speaking providers come from a plugin; until the plugin ABI exists `anthropic` is
+// built in. Types registered by plugins are not supported yet.
 #include <algorithm>
 #include <string>
 
@@ -8,7 +10,8 @@
 namespace sluice::config::load {
 namespace {
 
-const std::vector<std::string> kBuiltinTypes = {"openai", "mock"};
+const std::vector<std::string> kBuiltinTypes = {"openai", "anthropic", "mock"};
+constexpr const char* kAnthropicBaseUrl = "https://api.anthropic.com/v1";
 
 bool is_token_char(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
@@ -125,17 +128,21 @@ Provider read_provider(const std::string& name, NodeReader& reader) {
   provider.mock = read_mock(reader.child("mock"));
   reader.finish();
 
-  if (!type) reader.fail("type", "required: openai or mock");
-  if (*type != "openai" && *type != "mock") {
+  if (!type) reader.fail("type", "required: openai, anthropic or mock");
+  if (std::find(kBuiltinTypes.begin(), kBuiltinTypes.end(), *type) == kBuiltinTypes.end()) {
     auto guess = did_you_mean(*type, kBuiltinTypes);
     reader.fail("type", "unknown provider type \"" + *type + "\"" +
                             (guess ? " (did you mean \"" + *guess + "\"?)" : "") +
-                            ": the built-in types are openai and mock (provider types "
-                            "registered by plugins are not supported yet)");
+                            ": the built-in types are openai, anthropic and mock (provider "
+                            "types registered by plugins are not supported yet)");
   }
   provider.type = *type;
-  if (provider.type == "openai") {
+  if (provider.type == "openai" || provider.type == "anthropic") {
     if (has_mock) reader.fail("mock", "only applies to providers of type: mock");
+    // Anthropic has one public endpoint; an OpenAI-compatible API can be anywhere.
+    if (provider.type == "anthropic" && (!base_url || base_url->empty())) {
+      base_url = kAnthropicBaseUrl;
+    }
     if (!base_url || base_url->empty()) {
       reader.fail("base_url", "required for type openai, e.g. https://api.openai.com/v1");
     }

@@ -4,6 +4,7 @@
 
 #include "core/http/request.h"
 #include "core/log/log.h"
+#include "core/providers/provider_auth.h"
 #include "sluice_version.h"
 
 namespace sluice::health {
@@ -39,11 +40,10 @@ std::string probe_request(const config::Provider& provider) {
       .append(" HTTP/1.1\r\nHost: ")
       .append(provider.url.host_header)
       .append("\r\n");
-  const bool own_authorization =
-      std::any_of(provider.headers.begin(), provider.headers.end(),
-                  [](const auto& h) { return http::iequals(h.first, "authorization"); });
-  if (!provider.api_key.empty() && !own_authorization) {
-    out.append("Authorization: Bearer ").append(provider.api_key).append("\r\n");
+  // Authenticated as the provider's requests are (Bearer, or x-api-key + anthropic-version):
+  // a probe refused with 401 would count as healthy but prove little.
+  for (const auto& [name, value] : providers::provider_auth_headers(provider)) {
+    out.append(name).append(": ").append(value).append("\r\n");
   }
   for (const auto& [name, value] : provider.headers) {
     out.append(name).append(": ").append(value).append("\r\n");

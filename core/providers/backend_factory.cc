@@ -6,7 +6,10 @@ namespace sluice::providers {
 
 std::unique_ptr<ProviderBackend> make_backend(uv_loop_t* loop, const config::Provider& provider) {
   if (provider.type == "mock") return std::make_unique<MockBackend>(loop, provider);
-  if (provider.type == "openai") return std::make_unique<OpenAiBackend>(loop, provider);
+  // Anthropic's API takes the same HTTP machinery; only its auth headers differ.
+  if (provider.type == "openai" || provider.type == "anthropic") {
+    return std::make_unique<OpenAiBackend>(loop, provider);
+  }
   return nullptr;
 }
 

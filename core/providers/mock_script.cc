@@ -1,4 +1,5 @@
-// What the built-in mock provider answers: OpenAI-shaped bodies built from the request.
+// What the built-in mock provider answers: OpenAI-shaped bodies built from the request
+// (Anthropic-shaped on /v1/messages: mock_messages.cc).
 #include <simdjson.h>
 
 #include <cstdio>
@@ -9,6 +10,7 @@
 
 #include "core/http/response_builder.h"
 #include "core/providers/mock_backend.h"
+#include "core/providers/mock_messages.h"
 
 namespace sluice::providers {
 namespace {
@@ -33,9 +35,10 @@ std::string find_echo_text(filter::Endpoint endpoint, const std::string& body) {
     }
     return joined;
   };
-  if (endpoint == filter::Endpoint::ChatCompletions || endpoint == filter::Endpoint::Responses) {
+  if (endpoint == filter::Endpoint::ChatCompletions || endpoint == filter::Endpoint::Responses ||
+      endpoint == filter::Endpoint::Messages) {  // Anthropic's messages: same role/content
     simdjson::ondemand::value list;
-    const char* key = endpoint == filter::Endpoint::ChatCompletions ? "messages" : "input";
+    const char* key = endpoint == filter::Endpoint::Responses ? "input" : "messages";
     if (doc[key].get(list)) return {};
     std::string_view direct;
     if (!list.get_string().get(direct)) return std::string(direct);
@@ -221,6 +224,9 @@ void build_mock_script(const config::MockSettings& settings, const AttemptReques
   };
 
   switch (request.endpoint) {
+    case filter::Endpoint::Messages:
+      build_mock_messages_script(request, words, prompt_tokens, sequence, out);
+      return;
     case filter::Endpoint::Embeddings: {
       const EmbeddingRequest e = read_embedding_request(body);
       std::string s = "{\"object\":\"list\",\"data\":[";

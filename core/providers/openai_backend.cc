@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include "core/http/request.h"
+#include "core/providers/provider_auth.h"
 
 namespace sluice::providers {
 namespace {
@@ -66,8 +67,11 @@ struct OpenAiBackend::Attempt final : upstream::ResponseSink {
 OpenAiBackend::OpenAiBackend(uv_loop_t* loop, const config::Provider& provider)
     : pool_(loop, provider), path_prefix_(provider.url.path_prefix) {
   fixed_headers_.append("Host: ").append(provider.url.host_header).append("\r\n");
-  if (!provider.api_key.empty()) {
-    fixed_headers_.append("Authorization: Bearer ").append(provider.api_key).append("\r\n");
+  // The auth style of the type (Bearer, or x-api-key + anthropic-version); a client's copy of
+  // any of these is dropped like the provider's own headers below.
+  for (const auto& [name, value] : provider_auth_headers(provider)) {
+    fixed_headers_.append(name).append(": ").append(value).append("\r\n");
+    own_header_names_.push_back(lowercase(name));
   }
   for (const auto& [name, value] : provider.headers) {
     fixed_headers_.append(name).append(": ").append(value).append("\r\n");

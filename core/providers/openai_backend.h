@@ -1,4 +1,6 @@
-// OpenAiBackend: any OpenAI-compatible HTTP API (OpenAI, DeepSeek, vLLM, Ollama, llama.cpp…).
+// OpenAiBackend: any OpenAI-compatible HTTP API (OpenAI, DeepSeek, vLLM, Ollama, llama.cpp…),
+// and Anthropic's Messages API (type anthropic): the two differ only in the auth headers
+// (provider_auth.h) — the path is the client's own after /v1 (/v1/messages → <base>/messages).
 // Builds the upstream request head once per attempt into a reused buffer, sends the body as
 // three borrowed pieces around the spliced model value (no body copy, no re-serialisation),
 // injects the provider's api_key and headers, never forwards the agent's credentials.
@@ -33,9 +35,9 @@ class OpenAiBackend final : public ProviderBackend {
   void recycle(Attempt* attempt);
 
   upstream::UpstreamPool pool_;
-  std::string path_prefix_;    // "/v1"
-  std::string fixed_headers_;  // Host, Authorization, provider headers, Content-Type
-  std::vector<std::string> own_header_names_;       // lowercase names the provider config sets
+  std::string path_prefix_;                    // "/v1"
+  std::string fixed_headers_;                  // Host, auth headers, provider headers, Content-Type
+  std::vector<std::string> own_header_names_;  // lowercase names the provider config sets
   std::vector<std::unique_ptr<Attempt>> attempts_;  // owned; free ones are in free_
   std::vector<Attempt*> free_;
 };

@@ -342,10 +342,50 @@ TEST(ConfigErrors, InvalidYamlShowsWhere) {
 }
 
 TEST(ConfigErrors, ProviderTypeMustBeBuiltIn) {
-  EXPECT_EQ(error_of("listen: 127.0.0.1:0\nproviders:\n  claude: {type: anthropic}\n"),
-            "conf/test.yaml:3:18: providers.claude.type: unknown provider type \"anthropic\": the "
-            "built-in types are openai and mock (provider types registered by plugins are not "
-            "supported yet)");
+  EXPECT_EQ(error_of("listen: 127.0.0.1:0\nproviders:\n  claude: {type: antropic}\n"),
+            "conf/test.yaml:3:18: providers.claude.type: unknown provider type \"antropic\" (did "
+            "you mean \"anthropic\"?): the built-in types are openai, anthropic and mock "
+            "(provider types registered by plugins are not supported yet)");
+  EXPECT_EQ(error_of("listen: 127.0.0.1:0\nproviders:\n  g: {type: gemini}\n"),
+            "conf/test.yaml:3:13: providers.g.type: unknown provider type \"gemini\": the "
+            "built-in types are openai, anthropic and mock (provider types registered by plugins "
+            "are not supported yet)");
+  EXPECT_EQ(error_of("listen: 127.0.0.1:0\nproviders:\n  g: {base_url: http://x/v1}\n"),
+            "conf/test.yaml:3:6: providers.g.type: required: openai, anthropic or mock");
+}
+
+TEST(ConfigLoad, AnthropicProviderDefaultsToTheirApi) {
+  auto config = load(R"(listen: 127.0.0.1:0
+providers:
+  claude:
+    type: anthropic
+    api_key: sk-ant-test
+    health_check: {}
+    circuit_breaker: {consecutive_failures: 2}
+    timeouts: {first_byte: 5s}
+)");
+  const Provider& claude = config->providers.at("claude");
+  EXPECT_EQ(claude.type, "anthropic");
+  EXPECT_EQ(claude.base_url, "https://api.anthropic.com/v1");
+  EXPECT_EQ(claude.url.host_header, "api.anthropic.com");
+  EXPECT_EQ(claude.url.path_prefix, "/v1");
+  EXPECT_EQ(claude.api_key, "sk-ant-test");
+  ASSERT_TRUE(claude.health_check.has_value());
+  EXPECT_EQ(claude.health_check->path, "/models");  // Anthropic has GET /v1/models
+  EXPECT_EQ(claude.circuit_breaker.consecutive_failures, 2u);
+  EXPECT_EQ(claude.timeouts.first_byte, 5000ms);
+
+  config = load(R"(listen: 127.0.0.1:0
+providers:
+  claude: {type: anthropic, base_url: "http://127.0.0.1:9/v1"}
+)");
+  EXPECT_EQ(config->providers.at("claude").url.host_header, "127.0.0.1:9");
+}
+
+TEST(ConfigErrors, AnthropicProviderTakesNoMockSettings) {
+  EXPECT_EQ(error_of("listen: 127.0.0.1:0\nproviders:\n  c:\n    type: anthropic\n"
+                     "    mock: {reply: hi}\n"),
+            "conf/test.yaml:5:11: providers.c.mock: only applies to providers of type: mock");
 }
 
 TEST(ConfigErrors, OpenAIProviderNeedsBaseUrl) {

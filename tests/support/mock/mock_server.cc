@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "tests/support/json.h"
+#include "tests/support/mock/anthropic_replies.h"
 #include "tests/support/mock/exchange_script.h"
 #include "tests/support/mock/openai_replies.h"
 
@@ -206,11 +207,14 @@ void Connection::dispatch() {
   server_.control().record(std::move(record));
 
   if (!behavior) {
-    Reply r = error_reply(400, "mock provider: bad x-mock-behavior: " + error,
-                          "invalid_request_error", "bad_behavior");
+    Reply r = is_anthropic_path(path)
+                  ? anthropic_error_reply(400, "mock provider: bad x-mock-behavior: " + error)
+                  : error_reply(400, "mock provider: bad x-mock-behavior: " + error,
+                                "invalid_request_error", "bad_behavior");
     script_ = build_script(r, Behavior{}, keep_alive_, sequence);
   } else {
-    Reply r = openai_reply(method, path, body_, *behavior, sequence);
+    Reply r = is_anthropic_path(path) ? anthropic_reply(method, path, body_, *behavior, sequence)
+                                      : openai_reply(method, path, body_, *behavior, sequence);
     script_ = build_script(r, *behavior, keep_alive_, sequence);
   }
   run_script();
