@@ -4,6 +4,7 @@
 #include "core/admin/json_writer.h"
 #include "core/admin/status_report.h"
 #include "core/admin/usage_endpoint.h"
+#include "core/state/budget_gauges.h"
 
 namespace sluice::admin {
 namespace {
@@ -141,7 +142,13 @@ AdminResponse AdminRouter::handle(std::string_view method, std::string_view targ
     case Route::Readyz:
       return is_get ? readyz() : method_not_allowed(method, path, "GET, HEAD");
     case Route::Metrics:
-      return is_get ? metrics() : method_not_allowed(method, path, "GET, HEAD");
+      if (!is_get) return method_not_allowed(method, path, "GET, HEAD");
+      // Budget gauges are set when spend changes; a period that rolled over since (midnight
+      // UTC) or a reload that changed a budget shows only once they are read again here.
+      state::refresh_budget_gauges(*view.config,
+                                   states_ != nullptr ? *states_ : state::ProcessState::process(),
+                                   state::wall_now());
+      return metrics();
     case Route::Status:
       return is_get ? status(view) : method_not_allowed(method, path, "GET, HEAD");
     case Route::Config:

@@ -6,6 +6,7 @@
 #include "core/admin/config_json.h"
 #include "core/admin/json_writer.h"
 #include "core/log/access_log.h"  // TimestampCache: ISO-8601 UTC with milliseconds
+#include "core/state/budget_gauges.h"
 #include "sluice_version.h"
 
 namespace sluice::admin {
@@ -138,9 +139,7 @@ double usd(double x) {
 void write_agent_budget(JsonWriter& out, const config::Agent& agent, state::ProcessState& states,
                         state::WallTime now) {
   if (!agent.budget) return;
-  const state::BudgetLimit limit{
-      agent.budget->usd,
-      state::budget_period_of(agent.budget->per).value_or(state::BudgetPeriod::Day)};
+  const state::BudgetLimit limit = state::budget_limit_of(*agent.budget);
   // As for usage: no state is registered for an agent that never had any (it spent nothing).
   const state::AgentState* st = states.find_agent(agent.name);
   const state::SpendAccount nothing_spent;

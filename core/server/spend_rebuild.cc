@@ -4,27 +4,13 @@
 
 #include "core/ledger/ledger_reader.h"
 #include "core/log/log.h"
+#include "core/state/budget_gauges.h"
 
 namespace sluice::server {
 namespace {
 
 int64_t unix_ms(state::WallTime t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-}
-
-// The gauge is created for agents with a budget only (an agent without one has no "remaining").
-void publish_budget_gauges(const config::Config& config, state::ProcessState& states,
-                           state::WallTime now) {
-  for (const auto& [name, agent] : config.agents) {
-    if (!agent.budget) continue;
-    state::AgentState* st = states.agent(name);
-    prometheus::Gauge* gauge = states.budget_gauge(*st);
-    if (gauge == nullptr) continue;  // a registry without metrics (unit tests)
-    const state::BudgetLimit limit{
-        agent.budget->usd,
-        state::budget_period_of(agent.budget->per).value_or(state::BudgetPeriod::Day)};
-    gauge->Set(st->spend().view(limit, now).remaining_usd);
-  }
 }
 
 }  // namespace
@@ -62,7 +48,7 @@ SpendRebuild rebuild_spend_from_ledger(const config::Config& config, state::Proc
       }
     }
   }
-  publish_budget_gauges(config, states, now);
+  state::refresh_budget_gauges(config, states, now);
 
   switch (result.source) {
     case SpendRebuild::Source::Off:

@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 
+#include "core/admin/admin_router.h"
 #include "core/admin/status_report.h"
 #include "core/ledger/ledger_reader.h"
 #include "core/ledger/ledger_writer.h"
@@ -17,6 +18,7 @@
 #include "core/metrics/provider_stats.h"
 #include "core/server/spend_rebuild.h"
 #include "core/server/status_command.h"
+#include "core/state/budget_gauges.h"
 #include "core/state/process_state.h"
 #include "tests/unit/ledger_test_util.h"
 
@@ -242,6 +244,46 @@ TEST(BudgetStatus, TheStatusTableHasABudgetColumn) {
   const std::string free = line_of("free");
   ASSERT_FALSE(free.empty()) << text;
   EXPECT_EQ(free.back(), '-') << text;
+}
+
+TEST(BudgetGauge, AScrapeOfMetricsShowsTheBudgetOfTheCurrentPeriod) {
+  // The cost filter sets the gauge when spend changes. An agent that used its whole budget
+  // yesterday and sent nothing since must not read 0 left today, nor keep an old budget's
+  // figure after a reload: /metrics sets the gauges from the spend and config of now.
+  auto config = std::make_shared<config::Config>();
+  config->agents["daily"] = agent_with_budget("daily", 5.0, "day");
+  config->agents["free"] = agent_with_budget("free", 0, "");
+  metrics::Metrics metrics;
+  state::ProcessState states{&metrics};
+  const state::WallTime now = state::wall_now();
+  state::AgentState* daily = states.agent("daily");
+  daily->spend().charge(5.0, now - 48h);  // spent it all two days ago
+  daily->spend().charge(1.5, now);        // and this much today
+  states.budget_gauge(*daily)->Set(0);    // what the filter left two days ago
+
+  admin::AdminHooks hooks;
+  hooks.current_config = [&] { return admin::ConfigView{config, 1}; };
+  admin::AdminRouter router(hooks, metrics, &states);
+  admin::AdminResponse r = router.handle("GET", "/metrics", {});
+  ASSERT_EQ(r.status, 200);
+  EXPECT_NE(r.body.find("sluice_budget_remaining_usd{agent=\"daily\"} 3.5"), std::string::npos)
+      << r.body;
+  EXPECT_EQ(r.body.find("sluice_budget_remaining_usd{agent=\"free\"}"), std::string::npos);
+
+  // A reload that raises the budget: the next scrape shows it.
+  auto raised = std::make_shared<config::Config>(*config);
+  raised->agents["daily"].budget->usd = 8.0;
+  config = raised;
+  r = router.handle("GET", "/metrics", {});
+  EXPECT_NE(r.body.find("sluice_budget_remaining_usd{agent=\"daily\"} 6.5"), std::string::npos)
+      << r.body;
+}
+
+TEST(BudgetGauge, BudgetLimitOfAConfiguredBudget) {
+  EXPECT_EQ(state::budget_limit_of(config::Budget{2.5, "month"}).per, state::BudgetPeriod::Month);
+  EXPECT_EQ(state::budget_limit_of(config::Budget{2.5, "month"}).usd, 2.5);
+  EXPECT_EQ(state::budget_limit_of(config::Budget{1, "total"}).per, state::BudgetPeriod::Total);
+  EXPECT_EQ(state::budget_limit_of(config::Budget{1, "day"}).per, state::BudgetPeriod::Day);
 }
 
 }  // namespace
