@@ -314,6 +314,11 @@ void build_mock_script(const config::MockSettings& settings, const AttemptReques
         return;
       }
       const char* object = chat ? "chat.completion.chunk" : "text_completion";
+      // As OpenAI streams with stream_options.include_usage (asked by the client, or by sluice
+      // for its own accounting — the mock answers as if the splice had been sent): "usage":
+      // null on every chunk, then a usage-only chunk (choices: []) before [DONE]. Without it,
+      // neither.
+      const bool include_usage = request.fields->include_usage || request.ask_stream_usage;
       auto chunk = [&](std::string_view content, bool first, bool last) {
         std::string s = "data: ";
         start_object(s, id_prefix, object);
@@ -334,12 +339,12 @@ void build_mock_script(const config::MockSettings& settings, const AttemptReques
           s.append(",");
         }
         s.append("\"logprobs\":null,\"finish_reason\":").append(last ? "\"stop\"" : "null");
-        s.append("}]}\n\n");
+        s.append(include_usage ? "}],\"usage\":null}\n\n" : "}]}\n\n");
         out.pieces.push_back(std::move(s));
       };
       for (size_t i = 0; i < words.size(); ++i) chunk(words[i], i == 0, false);
       chunk("", false, true);
-      if (request.fields->include_usage) {
+      if (include_usage) {
         std::string s = "data: ";
         start_object(s, id_prefix, object);
         s.append(",\"choices\":[],");

@@ -5,6 +5,7 @@
 
 #include "core/http/request.h"
 #include "core/providers/provider_auth.h"
+#include "core/providers/upstream_body.h"
 
 namespace sluice::providers {
 namespace {
@@ -42,8 +43,8 @@ struct OpenAiBackend::Attempt final : upstream::ResponseSink {
   upstream::ResponseSink* sink = nullptr;
   upstream::Exchange* exchange = nullptr;
   std::string head;
-  std::string model_token;  // the spliced "model" value, quoted
-  uv_buf_t bufs[4];
+  UpstreamBody body;  // the client's body with the model (and include_usage) spliced in
+  uv_buf_t bufs[1 + 2 * json::SplicedBody::kMaxEdits + 1];  // head, then the body's pieces
 
   void on_upstream_head(int status, std::span<const upstream::ResponseHeader> headers,
                         std::optional<uint64_t> content_length) override {
@@ -123,27 +124,14 @@ void OpenAiBackend::recycle(Attempt* attempt) {
 AttemptHandle* OpenAiBackend::start(const AttemptRequest& request, upstream::ResponseSink* sink) {
   Attempt* a = acquire_attempt();
   a->sink = sink;
-  const std::string& body = request.request->body;
-  const json::RequestFields& f = *request.fields;
-  size_t nbufs = 1;
-  size_t body_length = body.size();
-  bool splice = f.has_model && f.model_end > f.model_begin && request.physical_model != f.model;
-  if (splice) {
-    a->model_token.clear();
-    json::append_json_string(a->model_token, request.physical_model);
-    body_length = body.size() - (f.model_end - f.model_begin) + a->model_token.size();
-  }
-  build_head(request, body_length, a->head);
-  a->bufs[0] = uv_buf_init(a->head.data(), static_cast<unsigned>(a->head.size()));
-  char* b = const_cast<char*>(body.data());  // uv_buf_t is not const-correct; never written
-  if (splice) {
-    a->bufs[1] = uv_buf_init(b, f.model_begin);
-    a->bufs[2] = uv_buf_init(a->model_token.data(), static_cast<unsigned>(a->model_token.size()));
-    a->bufs[3] = uv_buf_init(b + f.model_end, static_cast<unsigned>(body.size() - f.model_end));
-    nbufs = 4;
-  } else if (!body.empty()) {
-    a->bufs[1] = uv_buf_init(b, static_cast<unsigned>(body.size()));
-    nbufs = 2;
+  a->body.prepare(request);
+  build_head(request, a->body.size(), a->head);
+  size_t nbufs = 0;
+  a->bufs[nbufs++] = uv_buf_init(a->head.data(), static_cast<unsigned>(a->head.size()));
+  for (std::string_view piece : a->body.pieces()) {
+    // uv_buf_t is not const-correct; the pieces are only read.
+    a->bufs[nbufs++] =
+        uv_buf_init(const_cast<char*>(piece.data()), static_cast<unsigned>(piece.size()));
   }
   a->exchange = pool_.start(std::span<const uv_buf_t>(a->bufs, nbufs), a);
   return reinterpret_cast<AttemptHandle*>(a);

@@ -2,7 +2,8 @@
 // and Anthropic's Messages API (type anthropic): the two differ only in the auth headers
 // (provider_auth.h) — the path is the client's own after /v1 (/v1/messages → <base>/messages).
 // Builds the upstream request head once per attempt into a reused buffer, sends the body as
-// three borrowed pieces around the spliced model value (no body copy, no re-serialisation),
+// borrowed pieces around the spliced values — the physical model, and include_usage when the
+// session asks for stream usage (upstream_body.h) — with no body copy, no re-serialisation;
 // injects the provider's api_key and headers, never forwards the agent's credentials.
 #pragma once
 
