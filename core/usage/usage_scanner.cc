@@ -4,6 +4,7 @@
 
 #include "core/usage/byte_search.h"
 #include "core/usage/event_data_scan.h"
+#include "core/usage/null_usage_member.h"
 #include "core/usage/reported_usage.h"
 
 namespace sluice::usage {
@@ -231,13 +232,46 @@ void UsageScanner::end_event(const char* p) {
   // The size bound applies to the whole event, whether or not it spanned reads, so that what
   // the client gets never depends on how the body was split.
   const size_t size = held_.size() + (p != nullptr ? static_cast<size_t>(p - hold_from_) : 0);
-  if (usage_only && size <= kMaxHeldBytes) {
+  if (size > kMaxHeldBytes) {
+    release();
+  } else if (usage_only) {
     held_.clear();
     emit_from_ = p;
     hold_ = Hold::Pass;
   } else {
-    release();
+    forward_without_null_usage(p);
   }
+}
+
+// The held event, complete and not the usage-only chunk, goes to the client — minus its
+// "usage": null member when it has one that can be taken out (null_usage_member.h).
+// `p` as for end_event.
+void UsageScanner::forward_without_null_usage(const char* p) {
+  hold_ = Hold::Pass;
+  if (held_.empty()) {
+    // The whole event is in this chunk, from hold_from_ (= emit_from_) to p: no copy.
+    const detail::Cut cut = detail::find_null_usage_in_event(
+        std::string_view(hold_from_, static_cast<size_t>(p - hold_from_)));
+    if (!cut.empty()) {
+      emit(emit_from_, hold_from_ + cut.begin);
+      emit_from_ = hold_from_ + cut.end;
+    }
+    return;
+  }
+  // It spans reads: its start is held already; its end (this chunk's bytes up to p) joins it,
+  // and the whole event goes out of the held copy.
+  if (p != nullptr) held_.append(hold_from_, static_cast<size_t>(p - hold_from_));
+  const detail::Cut cut = detail::find_null_usage_in_event(held_);
+  released_.swap(held_);
+  held_.clear();
+  const char* event = released_.data();
+  if (cut.empty()) {
+    emit(event, event + released_.size());
+  } else {
+    emit(event, event + cut.begin);
+    emit(event + cut.end, event + released_.size());
+  }
+  emit_from_ = p;
 }
 
 // [from, to) is the next part of a data line's value; new_line: its first part.

@@ -1,6 +1,6 @@
 // UsageScanner: reads the token usage out of an upstream response body as it passes through
 // (DESIGN §8, §11), and — for OpenAI-type streams where sluice itself asked for usage — takes
-// the usage-only chunk out of what the client gets.
+// the usage-only chunk and the chunks' "usage": null out of what the client gets.
 //
 // One scanner per in-flight response, reused for every attempt: begin() before the first body
 // byte of each attempt, feed() with each piece of the (de-chunked) body as it arrives, split
@@ -25,19 +25,25 @@
 //                 message_delta (usage.output_tokens, cumulative: the last wins).
 //   `data: [DONE]`, comments, event:/id:/retry: lines are passed over.
 //
-// Stripping (strip_usage_only_chunk, event streams only): an event made of data lines only
-// whose data is one JSON object with "choices": [] and "usage": {...} is removed whole — from
-// its first line through the blank line that ends it — and everything else reaches the client
-// byte for byte. An event that might be that chunk (its first line is a data line) is held
-// back until its blank line decides it; held bytes are copied only when the event spans
-// reads. An event longer than kMaxHeldBytes is never removed (so never held longer); an event
-// the body ends inside of is released by flush().
+// Stripping (strip_usage_only_chunk, event streams only) gives the client the stream the
+// provider would have sent had sluice not asked for usage:
+//   - an event made of data lines only whose data is one JSON object with "choices": [] and
+//     "usage": {...} is removed whole — from its first line through the blank line that ends it;
+//   - from every other complete event of one data line, a top-level `"usage": null` member is
+//     removed with its separating comma (OpenAI adds it to every chunk when include_usage is
+//     on; null_usage_member.h says which members qualify — any other is left as it came);
+//   - everything else reaches the client byte for byte.
+// An event that might be changed (its first line is a data line) is held back until its blank
+// line decides it; held bytes are copied only when the event spans reads. An event longer than
+// kMaxHeldBytes is never changed (so never held longer); an event the body ends inside of is
+// released unchanged by flush().
 //
 // The forwarded pieces: with stripping off (or a JSON body) feed() returns exactly one piece,
 // the input itself — no copy. With stripping on, pieces point into the input or into the
 // scanner's own hold buffer; they stay valid until the next call on the scanner (and those
 // into the input, while the input does). Their concatenation over all feed() and flush()
-// calls is the body minus the removed events.
+// calls is the body minus the removed events and members. None of it depends on how the body
+// was split into reads.
 //
 // Robustness: any bytes at all may be fed. Memory is bounded (event copy, hold buffer, usage
 // copy, a few fixed fields) whatever the input; counts outside 0..10^12 or not integers are
@@ -71,8 +77,8 @@ class UsageScanner {
     std::string_view view() const { return {data, size}; }
   };
 
-  // An event longer than this is never removed, so never held longer (a usage-only chunk is
-  // ~300–600 bytes).
+  // An event longer than this is never removed or changed, so never held longer (a usage-only
+  // chunk is ~300–600 bytes, a token's chunk ~200–400).
   static constexpr size_t kMaxHeldBytes = 16 * 1024;
   // An event whose data is longer than this is not copied when it spans reads: it goes
   // through the exact reader as it arrives.
@@ -122,13 +128,14 @@ class UsageScanner {
   // The current event, when stripping.
   enum class Hold : uint8_t {
     Pass,       // decided: forwarded
-    Undecided,  // might be the usage-only chunk: held
+    Undecided,  // might be the usage-only chunk, or lose its "usage": null: held
   };
 
   void scan_event_stream(const char* p, const char* end);
   const char* end_line(const char* eol, const char* end);
   void start_event(const char* p);
   void end_event(const char* p);
+  void forward_without_null_usage(const char* p);
   void add_data(const char* from, const char* to, bool new_line);
   void keep_event_data();
   bool read_event_data();

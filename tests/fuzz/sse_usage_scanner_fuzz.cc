@@ -5,12 +5,17 @@
 //   - without stripping (and for JSON bodies) the client gets the input byte for byte;
 //   - the usage, the content-byte count and what is forwarded do not depend on how the body
 //     was split into reads (whole, byte by byte, uneven pieces), nor on stripping;
-//   - with stripping, what is forwarded is the input minus whole events, and an independent
-//     reference (SSE events split by a plain loop, their data parsed by simdjson's DOM)
-//     agrees on each event: a valid usage-only chunk (choices == [], usage an object) is
-//     removed, any other valid event — and any longer than the hold bound — is kept. Events
-//     the reference cannot judge the way a streaming reader must (invalid JSON, escaped or
-//     duplicate keys) may go either way, but only whole.
+//   - with stripping, what is forwarded is the input minus removed stretches, each a whole
+//     usage-only event or a chunk's "usage": null member, and an independent reference (SSE
+//     events split by a plain loop, their data parsed by simdjson's DOM) agrees on each event:
+//     a valid usage-only chunk (choices == [], usage an object) is removed; a valid event of one
+//     data line whose object has a top-level "usage": null loses exactly that member and its
+//     separating comma (the stretch null_usage_member.h documents; what remains parses to the
+//     same document minus "usage"); any other valid event — and any longer than the hold
+//     bound, and any of several lines — is kept. Events the reference cannot judge the way a
+//     streaming reader must (invalid JSON, escaped or duplicate keys) may be kept, removed, or
+//     lose such a member stretch, nothing else;
+//   - with stripping too, what is forwarded does not depend on how the body was split.
 //   - a normalised usage never has more cached + cache-write tokens than input tokens.
 //
 // Built with clang and -DSLUICE_FUZZ=ON it is a libFuzzer binary; otherwise
@@ -87,35 +92,132 @@ Transcript run(UsageScanner& scanner, Kind kind, bool strip, std::string_view in
 
 // ---- the reference for stripping --------------------------------------------------------------
 
-enum class Verdict { Keep, Remove, Either };
+enum class Verdict { Keep, Remove, DropNullUsage, Either };
 
 struct Event {
   size_t begin, end;  // from its first line through the blank line that ends it
-  Verdict verdict;
+  // What the client may get for it, longest first: the event itself, the event without a
+  // "usage": null member, nothing.
+  std::vector<std::string> allowed;
 };
 
-Verdict judge(const std::vector<std::string_view>& lines, size_t event_size) {
+constexpr std::string_view kUsageKey = "\"usage\"";
+
+bool is_json_space(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+// For each `"usage" <ws> : <ws> null` in `data`, the document without it as the scanner's
+// contract says it is taken out: with the comma before it (and the space between), else with
+// the comma after it and the space that follows, else alone before the closing brace.
+std::vector<std::string> without_null_usage_members(std::string_view data) {
+  std::vector<std::string> out;
+  for (size_t key = data.find(kUsageKey); key != std::string_view::npos;
+       key = data.find(kUsageKey, key + 1)) {
+    size_t i = key + kUsageKey.size();
+    while (i < data.size() && is_json_space(data[i])) ++i;
+    if (i == data.size() || data[i] != ':') continue;
+    ++i;
+    while (i < data.size() && is_json_space(data[i])) ++i;
+    if (data.substr(i, 4) != "null") continue;
+    const size_t value_end = i + 4;
+    size_t after = value_end;
+    while (after < data.size() && is_json_space(data[after])) ++after;
+    if (after == data.size() || (data[after] != ',' && data[after] != '}')) continue;
+    size_t before = key;
+    while (before > 0 && is_json_space(data[before - 1])) --before;
+    if (before == 0) continue;
+    size_t from = 0, to = 0;
+    if (data[before - 1] == ',') {
+      from = before - 1;
+      to = value_end;
+    } else if (data[before - 1] == '{') {
+      from = key;
+      to = value_end;
+      if (data[after] == ',') {
+        to = after + 1;
+        while (to < data.size() && is_json_space(data[to])) ++to;
+      }
+    } else {
+      continue;
+    }
+    out.push_back(std::string(data.substr(0, from)) + std::string(data.substr(to)));
+  }
+  return out;
+}
+
+// The document minified by the DOM, without its top-level "usage" when `drop_usage`.
+std::string minified(simdjson::dom::object object, bool drop_usage) {
+  std::string out = "{";
+  for (auto member : object) {
+    if (drop_usage && member.key == "usage") continue;
+    if (out.size() > 1) out.push_back(',');
+    out.append("\"").append(member.key).append("\":");
+    out.append(simdjson::minify(member.value));
+  }
+  return out + "}";
+}
+
+// The event with its data line's JSON replaced (one data line: "data:" [" "] json eol...).
+std::string with_data(std::string_view event, size_t data_begin, size_t data_size,
+                      std::string_view new_data) {
+  return std::string(event.substr(0, data_begin)) + std::string(new_data) +
+         std::string(event.substr(data_begin + data_size));
+}
+
+Event judge(std::string_view in, size_t begin, size_t end,
+            const std::vector<std::string_view>& lines) {
+  const std::string_view event = in.substr(begin, end - begin);
+  Event e{begin, end, {}};
+  auto verdict = [&](Verdict v, std::vector<std::string> forms = {}) {
+    switch (v) {
+      case Verdict::Keep:
+        e.allowed = {std::string(event)};
+        break;
+      case Verdict::Remove:
+        e.allowed = {""};
+        break;
+      case Verdict::DropNullUsage:
+        e.allowed = std::move(forms);
+        break;
+      case Verdict::Either:
+        e.allowed = {std::string(event)};
+        e.allowed.insert(e.allowed.end(), forms.begin(), forms.end());
+        e.allowed.push_back("");
+        break;
+    }
+    return e;
+  };
   std::string data;
   for (size_t i = 0; i < lines.size(); ++i) {
     std::string_view line = lines[i];
-    if (!line.starts_with("data:")) return Verdict::Keep;  // only data lines can be removed
+    if (!line.starts_with("data:")) return verdict(Verdict::Keep);  // only data lines change
     line.remove_prefix(5);
     if (line.starts_with(' ')) line.remove_prefix(1);
     if (i) data.push_back('\n');
     data.append(line);
   }
-  if (event_size > UsageScanner::kMaxHeldBytes) return Verdict::Keep;  // never held that long
+  if (event.size() > UsageScanner::kMaxHeldBytes) return verdict(Verdict::Keep);  // never held
+  // One data line: where its JSON is in the event, and the event without each candidate member.
+  std::vector<std::string> stripped_forms;
+  if (lines.size() == 1) {
+    const size_t data_begin = static_cast<size_t>(lines[0].data() - event.data()) +
+                              (lines[0].starts_with("data: ") ? 6 : 5);
+    for (const std::string& d : without_null_usage_members(data)) {
+      stripped_forms.push_back(with_data(event, data_begin, data.size(), d));
+    }
+  }
   // A streaming reader matches keys as written; the DOM decodes them.
-  if (data.find('\\') != std::string::npos) return Verdict::Either;
+  if (data.find('\\') != std::string::npos) return verdict(Verdict::Either, stripped_forms);
   simdjson::dom::parser parser;
   simdjson::dom::element root;
   if (parser.parse(simdjson::padded_string(data)).get(root) != simdjson::SUCCESS) {
-    return Verdict::Either;
+    return verdict(Verdict::Either, stripped_forms);
   }
   simdjson::dom::object object;
-  if (root.get_object().get(object) != simdjson::SUCCESS) return Verdict::Keep;
+  if (root.get_object().get(object) != simdjson::SUCCESS) return verdict(Verdict::Keep);
   int choices_seen = 0, usage_seen = 0;
-  bool choices_empty = false, usage_object = false;
+  bool choices_empty = false, usage_object = false, usage_null = false;
   for (auto member : object) {
     if (member.key == "choices") {
       ++choices_seen;
@@ -124,10 +226,27 @@ Verdict judge(const std::vector<std::string_view>& lines, size_t event_size) {
     } else if (member.key == "usage") {
       ++usage_seen;
       usage_object = member.value.is_object();
+      usage_null = member.value.is_null();
     }
   }
-  if (choices_seen > 1 || usage_seen > 1) return Verdict::Either;
-  return choices_empty && usage_object ? Verdict::Remove : Verdict::Keep;
+  if (choices_seen > 1 || usage_seen > 1) return verdict(Verdict::Either, stripped_forms);
+  if (choices_empty && usage_object) return verdict(Verdict::Remove);
+  if (!usage_null || lines.size() != 1) return verdict(Verdict::Keep);
+  // Exactly one candidate leaves the same document minus the top-level "usage".
+  const std::string expected = minified(object, true);
+  std::vector<std::string> valid;
+  const size_t data_begin = static_cast<size_t>(lines[0].data() - event.data()) +
+                            (lines[0].starts_with("data: ") ? 6 : 5);
+  for (const std::string& d : without_null_usage_members(data)) {
+    simdjson::dom::parser p2;
+    simdjson::dom::element r2;
+    simdjson::dom::object o2;
+    if (p2.parse(simdjson::padded_string(d)).get(r2) != simdjson::SUCCESS) continue;
+    if (r2.get_object().get(o2) != simdjson::SUCCESS) continue;
+    if (minified(o2, false) == expected) valid.push_back(with_data(event, data_begin, data.size(), d));
+  }
+  FUZZ_CHECK(valid.size() == 1);  // the reference itself found the member
+  return verdict(Verdict::DropNullUsage, std::move(valid));
 }
 
 // SSE events as a plain loop over the whole input sees them (lines end in \n, \r\n or \r).
@@ -142,7 +261,7 @@ std::vector<Event> reference_events(std::string_view in) {
     size_t next = eol + 1;
     if (in[eol] == '\r' && next < in.size() && in[next] == '\n') ++next;
     if (eol == i) {
-      if (open) events.push_back(Event{begin, next, judge(lines, next - begin)});
+      if (open) events.push_back(judge(in, begin, next, lines));
       open = false;
     } else {
       if (!open) {
@@ -166,24 +285,15 @@ void check_stripped(std::string_view in, std::string_view out) {
   };
   for (const Event& e : reference_events(in)) {
     keep(e.begin - i);  // bytes between events always pass
-    const std::string_view event = in.substr(e.begin, e.end - e.begin);
-    bool kept = false;
-    switch (e.verdict) {
-      case Verdict::Keep:
-        kept = true;
-        break;
-      case Verdict::Remove:
-        kept = false;
-        break;
-      case Verdict::Either:
-        kept = out.substr(o, event.size()) == event;
-        break;
+    bool matched = false;
+    for (const std::string& form : e.allowed) {
+      if (out.substr(o, form.size()) != form) continue;
+      o += form.size();
+      matched = true;
+      break;
     }
-    if (kept) {
-      keep(event.size());
-    } else {
-      i = e.end;
-    }
+    FUZZ_CHECK(matched);
+    i = e.end;
   }
   FUZZ_CHECK(out.substr(o) == in.substr(i));
 }
@@ -196,6 +306,7 @@ void check(std::string_view input) {
   for (Kind kind : {Kind::Json, Kind::EventStream}) {
     const Transcript whole = run(scanner, kind, false, input, splits[0]);
     FUZZ_CHECK(whole.forwarded == input);
+    const Transcript stripped_whole = run(scanner, kind, true, input, splits[0]);
     for (const auto& pieces : splits) {
       const Transcript t = run(scanner, kind, false, input, pieces);
       FUZZ_CHECK(t.forwarded == input);
@@ -209,6 +320,7 @@ void check(std::string_view input) {
         FUZZ_CHECK(s.forwarded == input);
       } else {
         check_stripped(input, s.forwarded);
+        FUZZ_CHECK(s.forwarded == stripped_whole.forwarded);
       }
     }
   }

@@ -140,19 +140,23 @@ const std::string kUsageOnlyChunk =
                  R"("total_tokens":21,"prompt_tokens_details":{"cached_tokens":4},)"
                  R"("completion_tokens_details":{"reasoning_tokens":0}}})";
 
-std::string content_chunk(std::string_view content) {
+// A token's chunk as OpenAI sends it with stream_options.include_usage ("usage": null in every
+// chunk) and, null_usage false, as it sends it without.
+std::string content_chunk(std::string_view content, bool null_usage = true) {
   return kChunkHead + R"("choices":[{"index":0,"delta":{"content":")" + std::string(content) +
-         R"("},"logprobs":null,"finish_reason":null}],"usage":null})";
+         R"("},"logprobs":null,"finish_reason":null}])" + (null_usage ? R"(,"usage":null})" : "}");
 }
-const std::string kFinishChunk =
-    kChunkHead +
-    R"("choices":[{"index":0,"delta":{},"logprobs":null,"finish_reason":"stop"}],"usage":null})";
+std::string finish_chunk(bool null_usage = true) {
+  return kChunkHead +
+         R"("choices":[{"index":0,"delta":{},"logprobs":null,"finish_reason":"stop"}])" +
+         (null_usage ? R"(,"usage":null})" : "}");
+}
 
 // An OpenAI chat stream as sent with stream_options.include_usage, and as sent without it.
-const std::string kChatStreamWithUsage =
-    sse({content_chunk("Hello"), content_chunk(" world"), kFinishChunk, kUsageOnlyChunk, "[DONE]"});
-const std::string kChatStreamWithoutUsage =
-    sse({content_chunk("Hello"), content_chunk(" world"), kFinishChunk, "[DONE]"});
+const std::string kChatStreamWithUsage = sse(
+    {content_chunk("Hello"), content_chunk(" world"), finish_chunk(), kUsageOnlyChunk, "[DONE]"});
+const std::string kChatStreamWithoutUsage = sse(
+    {content_chunk("Hello", false), content_chunk(" world", false), finish_chunk(false), "[DONE]"});
 
 const std::string kResponsesStream =
     "event: response.created\n"
@@ -351,7 +355,7 @@ TEST(UsageScannerStream, OpenAIChatFinalUsageChunk) {
 
 TEST(UsageScannerStream, UsageChunkWithNonEmptyChoicesCounts) {
   const std::string stream =
-      sse({content_chunk("Hi"),
+      sse({content_chunk("Hi", false),
            kChunkHead + R"("choices":[{"index":0,"delta":{},"finish_reason":"stop"}],)"
                         R"("usage":{"prompt_tokens":30,"completion_tokens":2,"total_tokens":32}})",
            "[DONE]"});
@@ -529,7 +533,7 @@ TEST(UsageScannerStrip, CrLfAndLoneCrLineEndings) {
   for (std::string_view eol : {"\r\n", "\r"}) {
     auto stream = [&](bool with_usage) {
       std::string s;
-      for (const std::string& d : {content_chunk("Hi"), kFinishChunk}) {
+      for (const std::string& d : {content_chunk("Hi", with_usage), finish_chunk(with_usage)}) {
         s.append("data: ").append(d).append(eol).append(eol);
       }
       if (with_usage) s.append("data: ").append(kUsageOnlyChunk).append(eol).append(eol);
@@ -547,7 +551,7 @@ TEST(UsageScannerStrip, UsageChunkAtTheVeryEnd) {
   const std::string head = "data: " + content_chunk("Hi") + "\r\r";
   const std::string stream = head + "data: " + kUsageOnlyChunk + "\r\r";
   Outcome o = run_whole(Kind::EventStream, true, stream);
-  EXPECT_EQ(o.forwarded, head);
+  EXPECT_EQ(o.forwarded, "data: " + content_chunk("Hi", false) + "\r\r");
   EXPECT_EQ(o.usage.input_tokens, 9u);
   expect_split_independent(Kind::EventStream, true, stream);
 }
@@ -559,9 +563,9 @@ TEST(UsageScannerStrip, OnlyTheUsageOnlyChunkIsRemoved) {
       R"({"choices":[],"created":0,"id":"","model":"","object":"",)"
       R"("prompt_filter_results":[{"prompt_index":0,"content_filter_results":{}}]})";
   const std::string with_id = "id: 1\ndata: " + kUsageOnlyChunk + "\n\n";
-  const std::string stream = sse({azure_first, content_chunk("x")}) + with_id;
+  const std::string stream = sse({azure_first, content_chunk("x", false)}) + with_id;
   EXPECT_EQ(run_whole(Kind::EventStream, true, stream).forwarded, stream);
-  const std::string cut = sse({content_chunk("x")}) + "data: " + kUsageOnlyChunk + "\n";
+  const std::string cut = sse({content_chunk("x", false)}) + "data: " + kUsageOnlyChunk + "\n";
   Outcome o = run_whole(Kind::EventStream, true, cut);
   EXPECT_EQ(o.forwarded, cut);
   EXPECT_EQ(o.usage.input_tokens, 9u);
@@ -589,7 +593,7 @@ TEST(UsageScannerStrip, UsageOnlyChunkLongerThanTheHoldBoundIsKept) {
   // Whole or split, the same answer: such an event is never held, so never removed.
   const std::string padded = kChunkHead + R"("pad":")" + std::string(20000, 'p') +
                              R"(","choices":[],"usage":{"prompt_tokens":9,"completion_tokens":1}})";
-  const std::string stream = sse({content_chunk("x"), padded});
+  const std::string stream = sse({content_chunk("x", false), padded});
   UsageScanner scanner;
   for (const std::vector<size_t>& sizes : {std::vector<size_t>{stream.size()}, {1000}, {1}}) {
     Outcome o = run(scanner, Kind::EventStream, true, stream, sizes);
@@ -617,6 +621,138 @@ TEST(UsageScannerStrip, WithoutStrippingTheInputIsForwardedAsIs) {
   EXPECT_EQ(pieces[0].data, chunk.data());  // no copy
   EXPECT_EQ(pieces[0].size, chunk.size());
   EXPECT_TRUE(scanner.flush().empty());
+}
+
+// ---- stripping the chunks' "usage": null ---------------------------------------------------
+
+// What a client gets for one `data: <data>` event of a stream sluice asked usage for (the data
+// back out of the event, or "<event changed>" when the SSE framing did not survive).
+std::string stripped_data(std::string_view data, std::string_view eol = "\n") {
+  const std::string event = "data: " + std::string(data) + std::string(eol) + std::string(eol);
+  const Outcome o = run_whole(Kind::EventStream, true, event);
+  const std::string tail = std::string(eol) + std::string(eol);
+  if (!o.forwarded.starts_with("data: ") || !o.forwarded.ends_with(tail)) return "<event changed>";
+  // Split or whole, the client gets the same.
+  expect_split_independent(Kind::EventStream, true, event);
+  return o.forwarded.substr(6, o.forwarded.size() - 6 - tail.size());
+}
+
+TEST(UsageScannerStripNullUsage, TheStreamAsIfUsageHadNeverBeenAsked) {
+  // Every chunk loses "usage":null, the usage-only chunk goes: byte for byte what OpenAI sends
+  // a client without include_usage.
+  EXPECT_EQ(run_whole(Kind::EventStream, true, kChatStreamWithUsage).forwarded,
+            kChatStreamWithoutUsage);
+  // A stream sent without include_usage is untouched.
+  EXPECT_EQ(run_whole(Kind::EventStream, true, kChatStreamWithoutUsage).forwarded,
+            kChatStreamWithoutUsage);
+}
+
+TEST(UsageScannerStripNullUsage, MemberLastFirstMiddleOrAlone) {
+  EXPECT_EQ(stripped_data(R"({"a":1,"choices":[{"x":[1,{}]}],"usage":null})"),
+            R"({"a":1,"choices":[{"x":[1,{}]}]})");
+  EXPECT_EQ(stripped_data(R"({"usage":null,"a":1})"), R"({"a":1})");
+  EXPECT_EQ(stripped_data(R"({"a":1,"usage":null,"obfuscation":"Xy"})"),
+            R"({"a":1,"obfuscation":"Xy"})");
+  EXPECT_EQ(stripped_data(R"({"usage":null})"), "{}");
+  // An empty choices list with null usage is a chunk like any other, not the usage-only one.
+  EXPECT_EQ(stripped_data(R"({"id":"c","choices":[],"usage":null})"), R"({"id":"c","choices":[]})");
+}
+
+TEST(UsageScannerStripNullUsage, WhitespaceAroundTheMember) {
+  EXPECT_EQ(stripped_data(R"({ "a": 1, "usage" : null })"), R"({ "a": 1 })");
+  EXPECT_EQ(stripped_data("{\"a\":1,\t\"usage\":\tnull\t}"), "{\"a\":1\t}");
+  EXPECT_EQ(stripped_data(R"({ "usage": null, "a": 1 })"), R"({ "a": 1 })");
+  EXPECT_EQ(stripped_data(R"({ "usage": null })"), R"({  })");
+  EXPECT_EQ(stripped_data(R"( {"a":1 , "usage":null} )"), R"( {"a":1 } )");
+  for (std::string_view eol : {"\r\n", "\r"}) {
+    EXPECT_EQ(stripped_data(R"({"a":1,"usage":null})", eol), R"({"a":1})");
+  }
+}
+
+TEST(UsageScannerStripNullUsage, WhatCannotBeSafelyRemovedIsLeftAsItCame) {
+  for (std::string_view data : {
+           // not a top-level member
+           R"({"choices":[{"delta":{},"usage":null}],"x":{"usage":null}})",
+           // inside strings, or the tail of another key
+           R"({"content":"\"usage\":null, ","x\"usage":null})",
+           R"({"a":"}","b":"{\"usage\": null}"})",
+           // not null, or not quite the key
+           R"({"choices":[{"index":0}],"usage":{"prompt_tokens":1}})",
+           R"({"usage":nullx,"a":1})",
+           R"({"us\u0061ge":null})",
+           R"({"usage ":null,"Usage":null})",
+           // not an object, or malformed around the member
+           R"([{"usage":null}])",
+           R"({"a" "usage":null})",
+           R"({"a":1,"usage":null)",
+           "[DONE]",
+       }) {
+    EXPECT_EQ(stripped_data(data), data);
+  }
+}
+
+TEST(UsageScannerStripNullUsage, OnlyInEventsOfOneDataLine) {
+  // Several data lines, other fields, a comment, an event the body ends inside of: as sent.
+  for (std::string_view stream : {
+           "data: {\"a\":1,\ndata: \"usage\":null}\n\n",
+           "data: {\"a\":1,\"usage\":null}\ndata: {}\n\n",
+           "id: 3\ndata: {\"a\":1,\"usage\":null}\n\n",
+           "data: {\"a\":1,\"usage\":null}\n: comment\n\n",
+           "data: {\"a\":1,\"usage\":null}\n",
+           "data: {\"a\":1,\"usage\":null}",
+       }) {
+    EXPECT_EQ(run_whole(Kind::EventStream, true, stream).forwarded, stream);
+    expect_split_independent(Kind::EventStream, true, stream);
+  }
+  // Without stripping nothing changes, and a JSON body is never changed.
+  const std::string one = "data: {\"a\":1,\"usage\":null}\n\n";
+  EXPECT_EQ(run_whole(Kind::EventStream, false, one).forwarded, one);
+  EXPECT_EQ(run_whole(Kind::Json, true, R"({"a":1,"usage":null})").forwarded,
+            R"({"a":1,"usage":null})");
+}
+
+TEST(UsageScannerStripNullUsage, EveryChunkOfALongStreamWhateverTheSplit) {
+  std::string with, without;
+  for (int i = 0; i < 40; ++i) {
+    const std::string word = "w" + std::to_string(i) + " ";
+    with += sse({content_chunk(word)});
+    without += sse({content_chunk(word, false)});
+  }
+  with += sse({finish_chunk(), kUsageOnlyChunk, "[DONE]"});
+  without += sse({finish_chunk(false), "[DONE]"});
+  UsageScanner scanner;
+  for (const std::vector<size_t>& sizes :
+       {std::vector<size_t>{with.size()}, {4096}, {173, 9}, {1}}) {
+    Outcome o = run(scanner, Kind::EventStream, true, with, sizes);
+    EXPECT_EQ(o.forwarded, without) << "pieces of " << sizes[0];
+    EXPECT_EQ(o.usage.input_tokens, 9u);
+  }
+}
+
+TEST(UsageScannerStripNullUsage, AChunkInOneReadIsForwardedFromTheReadItself) {
+  // No copy: the pieces around the removed member point into the caller's buffer.
+  const std::string read = sse({content_chunk("a"), content_chunk("b")});
+  UsageScanner scanner;
+  scanner.begin(Kind::EventStream, true);
+  std::string forwarded;
+  for (const auto& piece : scanner.feed(read)) {
+    EXPECT_GE(piece.data, read.data());
+    EXPECT_LE(piece.data + piece.size, read.data() + read.size());
+    forwarded.append(piece.data, piece.size);
+  }
+  append_pieces(scanner.flush(), &forwarded);
+  EXPECT_EQ(forwarded, sse({content_chunk("a", false), content_chunk("b", false)}));
+}
+
+TEST(UsageScannerStripNullUsage, AChunkLongerThanTheHoldBoundKeepsItsMember) {
+  // Such an event is never held, so never changed — whole or split, the same answer.
+  const std::string long_chunk = content_chunk(std::string(20000, 'z'));
+  const std::string stream = sse({content_chunk("x"), long_chunk});
+  const std::string expected = sse({content_chunk("x", false), long_chunk});
+  UsageScanner scanner;
+  for (const std::vector<size_t>& sizes : {std::vector<size_t>{stream.size()}, {1000}, {7}}) {
+    EXPECT_EQ(run(scanner, Kind::EventStream, true, stream, sizes).forwarded, expected);
+  }
 }
 
 // ---- garbage ---------------------------------------------------------------------------------
