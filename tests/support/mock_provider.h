@@ -33,7 +33,8 @@ class MockProvider {
   // Forgets rules and recorded requests.
   bool reset();
   // The last (up to 100) API requests received, oldest first: [{seq, method, path,
-  // headers{lowercase: value}, body, behavior}]. nullopt if the mock did not answer.
+  // headers{lowercase: value}, body, behavior, reply_status, reply_body}] — reply_body being
+  // what the mock answered (SSE events joined). nullopt if the mock did not answer.
   std::optional<Json> requests();
   std::string requests_raw();
   // {connections_open, connections_total, requests_total}.

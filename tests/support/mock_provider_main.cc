@@ -9,7 +9,7 @@
 // with POST /__control {"behavior": "status:500", "count": 2, "path": "/v1/chat"}, else from
 // the command line. Behaviours (comma-separated): ok, status:<code>, reset, hang, cut, garbage,
 // slow:<ms>, slow_chunks:<ms>, chunks:<n>, pad:<bytes>. GET /__requests returns the last 100
-// requests, POST /__reset clears rules and that log, GET /__stats counts connections.
+// requests (with the reply each got), POST /__reset clears rules and that log, GET /__stats counts connections.
 #include <uv.h>
 
 #include <unistd.h>

@@ -36,7 +36,9 @@ class ControlState {
   // POST /__reset: forget rules and recorded requests (counters stay).
   void reset();
 
-  // Keeps {seq, method, path, headers{lowercase name: value}, body, behavior} (oldest dropped).
+  // Keeps {seq, method, path, headers{lowercase name: value}, body, behavior, reply_status,
+  // reply_body} (oldest dropped). reply_body is the body the reply carries — the SSE events
+  // joined for a stream — before any cut the behaviour makes; bodies cut at kMaxRecordedBody.
   void record(test::Json request);
   test::Json recorded() const;
 

@@ -195,28 +195,38 @@ void Connection::dispatch() {
     const Json& seen = headers[name];
     headers.set(name, seen.is_string() ? seen.str() + ", " + value : value);
   }
+  Reply r;
+  if (!behavior) {
+    r = is_anthropic_path(path)
+            ? anthropic_error_reply(400, "mock provider: bad x-mock-behavior: " + error)
+            : error_reply(400, "mock provider: bad x-mock-behavior: " + error,
+                          "invalid_request_error", "bad_behavior");
+  } else {
+    r = is_anthropic_path(path) ? anthropic_reply(method, path, body_, *behavior, sequence)
+                                : openai_reply(method, path, body_, *behavior, sequence);
+  }
+  // What the reply's body says (before any cut the behaviour makes), bounded like the request
+  // body: a test compares it with what sluice forwarded to its client.
+  auto cut = [](std::string_view s) {
+    return std::string(s.substr(0, ControlState::kMaxRecordedBody));
+  };
+  std::string reply_body = cut(r.body);
+  for (const std::string& event : r.events) {
+    if (reply_body.size() >= ControlState::kMaxRecordedBody) break;
+    reply_body += cut(event);
+  }
   Json record = Json::object();
   record.set("seq", sequence);
   record.set("method", method);
   record.set("path", url_);
   record.set("headers", headers);
-  record.set("body", body_.size() > ControlState::kMaxRecordedBody
-                         ? body_.substr(0, ControlState::kMaxRecordedBody)
-                         : body_);
+  record.set("body", cut(body_));
   record.set("behavior", behavior ? behavior->spec : "invalid: " + error);
+  record.set("reply_status", r.status);
+  record.set("reply_body", cut(reply_body));
   server_.control().record(std::move(record));
 
-  if (!behavior) {
-    Reply r = is_anthropic_path(path)
-                  ? anthropic_error_reply(400, "mock provider: bad x-mock-behavior: " + error)
-                  : error_reply(400, "mock provider: bad x-mock-behavior: " + error,
-                                "invalid_request_error", "bad_behavior");
-    script_ = build_script(r, Behavior{}, keep_alive_, sequence);
-  } else {
-    Reply r = is_anthropic_path(path) ? anthropic_reply(method, path, body_, *behavior, sequence)
-                                      : openai_reply(method, path, body_, *behavior, sequence);
-    script_ = build_script(r, *behavior, keep_alive_, sequence);
-  }
+  script_ = build_script(r, behavior ? *behavior : Behavior{}, keep_alive_, sequence);
   run_script();
 }
 

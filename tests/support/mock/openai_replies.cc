@@ -243,6 +243,7 @@ Reply text_completion(const Call& call, const Behavior& b, uint64_t seq) {
     Json chunk = head();
     Json finish = i + 1 == pieces.size() ? Json("stop") : Json();
     chunk.set("choices", Json::array().push_back(choice_with(pieces[i], finish)));
+    if (call.include_usage) chunk.set("usage", nullptr);  // as on chat chunks
     r.events.push_back(sse(chunk));
   }
   if (call.include_usage) {
