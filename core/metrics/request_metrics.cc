@@ -25,7 +25,9 @@ RequestMetrics::RequestMetrics(Metrics& metrics, size_t cache_capacity)
       requests_(cache_capacity),
       latency_(cache_capacity),
       providers_(cache_capacity),
-      fallbacks_(cache_capacity) {}
+      fallbacks_(cache_capacity),
+      spend_(cache_capacity),
+      unpriced_(cache_capacity) {}
 
 void RequestMetrics::count_fallback(std::string_view from, std::string_view to) {
   const LabelValues<2> labels{from, to};
@@ -92,7 +94,47 @@ ProviderCounters& RequestMetrics::provider_counters(std::string_view provider) {
   return *counters;
 }
 
+RequestMetrics::SpendChildren& RequestMetrics::spend_children(std::string_view agent,
+                                                              std::string_view model) {
+  const LabelValues<2> labels{agent, model};
+  if (SpendChildren* hit = spend_.find(labels)) return *hit;
+  const std::string a(agent), m(model);
+  auto tokens = [&](const char* type) {
+    return &metrics_.tokens_total.Add({{"agent", a}, {"model", m}, {"type", type}});
+  };
+  SpendChildren children{tokens("input"), tokens("output"), tokens("cached"),
+                         &metrics_.cost_usd_total.Add({{"agent", a}, {"model", m}})};
+  if (SpendChildren* cached = spend_.insert(labels, children)) return *cached;
+  uncached_spend_ = children;
+  return uncached_spend_;
+}
+
+void RequestMetrics::count_spend(const log::RequestRecord& r) {
+  if (r.input_tokens != 0 || r.output_tokens != 0 || r.cost_usd > 0) {
+    SpendChildren& spend = spend_children(r.agent, r.model);
+    spend.input->Increment(static_cast<double>(r.input_tokens));
+    spend.output->Increment(static_cast<double>(r.output_tokens));
+    if (r.cached_tokens != 0) spend.cached->Increment(static_cast<double>(r.cached_tokens));
+    if (r.cost_usd > 0) spend.cost->Increment(r.cost_usd);
+  }
+  if (r.unpriced) {
+    const LabelValues<1> labels{r.physical_model};
+    prometheus::Counter** hit = unpriced_.find(labels);
+    if (hit == nullptr) {
+      prometheus::Counter& child =
+          metrics_.unpriced_requests_total.Add({{"model", std::string(r.physical_model)}});
+      hit = unpriced_.insert(labels, &child);
+      if (hit == nullptr) {
+        child.Increment();
+        return;
+      }
+    }
+    (*hit)->Increment();
+  }
+}
+
 void RequestMetrics::record(const log::RequestRecord& r) {
+  count_spend(r);
   requests_counter(r.agent, r.model, r.provider, r.status).Increment();
 
   LatencyChildren& latency = latency_children(r.model, r.provider);

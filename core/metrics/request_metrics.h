@@ -25,9 +25,12 @@ class RequestMetrics {
   explicit RequestMetrics(Metrics& metrics, size_t cache_capacity = kDefaultCacheCapacity);
 
   // One finished request: sluice_requests_total, the duration / time-to-first-token / overhead
-  // histograms, and the provider's /status counters. A request counts as a provider failure
-  // when a provider was contacted and either the status is >= 500, or the status is < 400 but
-  // error_code is set (a stream that broke after its first byte).
+  // histograms, the provider's /status counters, and what it used and cost:
+  // sluice_tokens_total{agent,model,type} and sluice_cost_usd_total{agent,model} (model = the
+  // logical model, as in sluice_requests_total; type cached counts the part of input read from
+  // the provider's cache), sluice_unpriced_requests_total{model = the physical model}. A request
+  // counts as a provider failure when a provider was contacted and either the status is >= 500, or
+  // the status is < 400 but error_code is set (a stream that broke after its first byte).
   void record(const log::RequestRecord& r);
 
   // sluice_active_requests: +1 when a request arrives, -1 at its on_complete.
@@ -56,13 +59,24 @@ class RequestMetrics {
     prometheus::Histogram* ttft;
   };
   LatencyChildren& latency_children(std::string_view model, std::string_view provider);
+  struct SpendChildren {
+    prometheus::Counter* input;
+    prometheus::Counter* output;
+    prometheus::Counter* cached;
+    prometheus::Counter* cost;
+  };
+  SpendChildren& spend_children(std::string_view agent, std::string_view model);
+  void count_spend(const log::RequestRecord& r);
 
   Metrics& metrics_;
   LabelCache<4, prometheus::Counter*> requests_;   // agent, model, provider, status
   LabelCache<2, LatencyChildren> latency_;         // model, provider
   LabelCache<1, ProviderCounters*> providers_;     // provider
   LabelCache<2, prometheus::Counter*> fallbacks_;  // from, to
+  LabelCache<2, SpendChildren> spend_;             // agent, model
+  LabelCache<1, prometheus::Counter*> unpriced_;   // physical model
   LatencyChildren uncached_latency_{};             // scratch for label sets past the cache bound
+  SpendChildren uncached_spend_{};
 };
 
 }  // namespace sluice::metrics

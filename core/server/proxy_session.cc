@@ -20,8 +20,14 @@ double seconds_between(Clock::time_point a, Clock::time_point b) {
 }
 
 bool is_model_endpoint(filter::Endpoint e) {
-  return e == filter::Endpoint::ChatCompletions || e == filter::Endpoint::Completions ||
-         e == filter::Endpoint::Embeddings || e == filter::Endpoint::Responses;
+  return filter::goes_to_provider(e);
+}
+
+// OpenAI chat/completions and completions streams report usage only when the request says
+// stream_options.include_usage: true (Responses and Anthropic streams always do).
+bool asks_stream_usage(filter::Endpoint e, const json::RequestFields& fields) {
+  return fields.stream && !fields.include_usage &&
+         (e == filter::Endpoint::ChatCompletions || e == filter::Endpoint::Completions);
 }
 
 // A client-supplied request id is kept when it is short and printable, so it can be logged
@@ -90,6 +96,9 @@ void ProxySession::start(http::HttpRequest& request,
   attempt_counted_ = false;
   upstream_retry_after_.reset();
   scanning_usage_ = false;
+  asked_stream_usage_ = false;
+  broken_code_ = {};
+  broken_message_.clear();
   candidate_ = nullptr;
   backend_ = nullptr;
   attempt_ = nullptr;
@@ -104,12 +113,12 @@ void ProxySession::start(http::HttpRequest& request,
 
   path_ = request.path();  // scanned once; endpoint match, errors and the record reuse it
   ctx_.endpoint = filter::endpoint_of(request.method(), path_);
-  if (ctx_.endpoint == filter::Endpoint::Unknown || ctx_.endpoint == filter::Endpoint::Messages) {
+  if (ctx_.endpoint == filter::Endpoint::Unknown) {
     std::string message = "Unknown request URL: ";
     message.append(request.method()).append(" ").append(path_);
     message.append(
         ". sluice serves the OpenAI API under /v1 (chat/completions, completions, "
-        "embeddings, responses, models).");
+        "embeddings, responses, models) and Anthropic's /v1/messages.");
     send_error(404, "not_found_error", "unknown_url", std::move(message));
     return;
   }
@@ -211,6 +220,14 @@ void ProxySession::next_attempt() {
 }
 
 bool ProxySession::may_try(const filter::Candidate& c) {
+  if (!providers::speaks(*c.provider, ctx_.endpoint)) {
+    ++skipped_;
+    route_notes_.append(c.provider->name).append(": skipped (type ").append(c.provider->type);
+    route_notes_.append(ctx_.endpoint == filter::Endpoint::Messages
+                            ? " does not speak the Anthropic Messages API); "
+                            : " speaks only the Anthropic Messages API); ");
+    return false;
+  }
   if (!ignore_health_ && !c.state->routable()) {
     ++skipped_;
     route_notes_.append(c.provider->name).append(": skipped (down: failing health checks); ");
@@ -275,6 +292,10 @@ void ProxySession::start_attempt(const filter::Candidate& candidate) {
   if (!ctx_.upstream_sent_at) ctx_.upstream_sent_at = attempt_started_;
   providers::AttemptRequest req{ctx_.endpoint, request_, &ctx_.fields, candidate.physical_model,
                                 ctx_.request_id};
+  // OpenAI streams carry usage only when asked (stream_options.include_usage): sluice asks, so
+  // a stream is charged what it used, and hides the answer from a client that did not.
+  req.ask_stream_usage = asks_stream_usage(ctx_.endpoint, ctx_.fields);
+  asked_stream_usage_ = req.ask_stream_usage;
   attempt_ = backend->start(req, this);
 }
 
@@ -348,6 +369,8 @@ void ProxySession::client_gone() {
     upstream_seconds_ += seconds_between(attempt_started_, Clock::now());
     backend_->abort(attempt_);
     attempt_ = nullptr;
+    // The provider got the prompt and may be generating: it bills that, so sluice does too.
+    if (!scanning_usage_) estimate_unanswered_attempt();
   }
   end_attempt_accounting();
   settle_usage();
@@ -362,6 +385,12 @@ void ProxySession::client_gone() {
   snapshot_.reset();
   state_ = State::Idle;
   worker_.request_finished();
+}
+
+void ProxySession::estimate_unanswered_attempt() {
+  ctx_.usage = usage::Usage{};
+  ctx_.usage.input_tokens = ctx_.prompt_tokens_estimate;
+  ctx_.usage.source = usage::Usage::Source::Estimated;
 }
 
 void ProxySession::finish(bool keep_alive) {
@@ -393,7 +422,7 @@ void ProxySession::record() {
     r.physical_model = ctx_.last_candidate.physical_model;
   }
   r.status = ctx_.response_status;
-  r.error_code = ctx_.local_reply().code;
+  r.error_code = ctx_.has_local_reply() ? std::string_view(ctx_.local_reply().code) : broken_code_;
   r.stream = ctx_.fields.stream;
   r.attempts = ctx_.attempts;
   r.bytes_in = ctx_.bytes_in;
@@ -405,6 +434,12 @@ void ProxySession::record() {
     r.time_to_first_token = seconds_between(ctx_.started_at, *ctx_.first_byte_at);
   r.overhead = r.duration - upstream_seconds_;
   if (r.overhead < 0) r.overhead = 0;
+  r.input_tokens = ctx_.usage.input_tokens;
+  r.output_tokens = ctx_.usage.output_tokens;
+  r.cached_tokens = ctx_.usage.cached_input_tokens;
+  r.usage_estimated = ctx_.usage.source == usage::Usage::Source::Estimated;
+  r.cost_usd = ctx_.cost_usd;
+  r.unpriced = ctx_.unpriced;
   worker_.record(r);
 
   // The spend ledger (core/ledger/ledger_row.h): every request that reached a provider, and an
@@ -430,10 +465,11 @@ void ProxySession::record() {
   row.latency_s = r.duration;
   if (r.time_to_first_token >= 0) row.ttft_s = r.time_to_first_token;
   row.attempts = ctx_.attempts;
-  row.error_code = ctx_.local_reply().code;
+  row.error_code = r.error_code;
   if (row.error_code.empty() && ctx_.client_gone) row.error_code = "client_closed";
-  row.error =
-      std::string_view(ctx_.local_reply().message).substr(0, ledger::LedgerRow::kMaxErrorBytes);
+  const std::string_view error =
+      ctx_.has_local_reply() ? std::string_view(ctx_.local_reply().message) : broken_message_;
+  row.error = error.substr(0, ledger::LedgerRow::kMaxErrorBytes);
   worker_.record_ledger(std::move(row));
 }
 

@@ -96,6 +96,9 @@ class ProxySession final : public upstream::ResponseSink, public filter::ChainRe
   void forward_body(const char* data, size_t len);
   // Sets ctx_.usage from the answering attempt (reported, or estimated); once per request.
   void settle_usage();
+  // The attempt was sent and ended with no answer in a way that may have cost (a timeout, a
+  // reset, the client leaving): charge the prompt estimate, marked estimated (DESIGN §8).
+  void estimate_unanswered_attempt();
   void end_stream_with_error(std::string_view type, std::string_view message);
   void apply_backpressure();
   void append_common_headers(std::string& out);
@@ -142,6 +145,13 @@ class ProxySession final : public upstream::ResponseSink, public filter::ChainRe
   std::string scratch_;                // chunk-size lines, error events
   usage::UsageScanner usage_scanner_;  // reads usage from the answering attempt's body
   bool scanning_usage_ = false;        // the current attempt's answer is being scanned
+  // sluice asked the current attempt's provider for stream usage the client did not ask for
+  // (AttemptRequest::ask_stream_usage): the usage-only chunk is taken out of the answer.
+  bool asked_stream_usage_ = false;
+  // An answer that broke after its first byte went downstream (status already sent as 200):
+  // the error code and message the access log, metrics and ledger record for it.
+  std::string_view broken_code_;
+  std::string broken_message_;
 };
 
 }  // namespace sluice::server

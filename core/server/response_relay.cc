@@ -106,9 +106,13 @@ void ProxySession::on_upstream_head(int status, std::span<const upstream::Respon
   append_common_headers(head_);
   scanning_usage_ = !buffering_error_;
   if (scanning_usage_) {
+    const bool strip = asked_stream_usage_ && event_stream_;
+    // Taking the usage chunk out changes the body's length: such a stream goes out chunked
+    // (or close-delimited to an HTTP/1.0 client), whatever length the provider announced.
+    if (strip) upstream_length_.reset();
     usage_scanner_.begin(
         event_stream_ ? usage::UsageScanner::Kind::EventStream : usage::UsageScanner::Kind::Json,
-        /*strip_usage_only_chunk=*/false);
+        strip);
   }
 }
 
@@ -314,6 +318,13 @@ void ProxySession::on_upstream_failure(const upstream::Failure& failure) {
       try_again(d, what);
       return;
     }
+    // The last attempt was sent and got no answer: a timeout or a reset may still have been
+    // billed by the provider (it had the prompt), so the request is charged the prompt
+    // estimate. A connect failure or a full pool never reached it: nothing is charged.
+    if (!scanning_usage_ && (failure.kind == upstream::FailureKind::Timeout ||
+                             failure.kind == upstream::FailureKind::Reset)) {
+      estimate_unanswered_attempt();
+    }
     if (!plan_.has_next() && (ctx_.attempts > 1 || skipped_ > 0)) {
       route_notes_.append(what).append("; ");
       send_plan_exhausted();
@@ -341,9 +352,10 @@ void ProxySession::on_upstream_failure(const upstream::Failure& failure) {
   // The first byte is out: no retry is possible. A stream gets an explicit error event and a
   // proper end; any other body can only be cut, which the client sees as a short read.
   const bool timeout = failure.kind == upstream::FailureKind::Timeout;
+  broken_code_ = timeout ? "upstream_timeout" : "upstream_error";
+  broken_message_ = "The provider stream failed after it started: " + what + ".";
   if (event_stream_ && chunked_) {
-    end_stream_with_error(timeout ? "upstream_timeout" : "upstream_error",
-                          "The provider stream failed after it started: " + what + ".");
+    end_stream_with_error(broken_code_, broken_message_);
     finish(connection_.keep_alive_allowed());
   } else {
     finish(false);
@@ -351,8 +363,15 @@ void ProxySession::on_upstream_failure(const upstream::Failure& failure) {
 }
 
 void ProxySession::end_stream_with_error(std::string_view code, std::string_view message) {
-  std::string body = http::openai_error_body(message, "api_error", code);
-  scratch_.assign("data: ").append(body).append("\n\n");
+  // In the stream's own dialect: Anthropic streams name their events (an `error` event, as
+  // Anthropic sends one), OpenAI streams are data lines.
+  if (ctx_.endpoint == filter::Endpoint::Messages) {
+    scratch_.assign("event: error\ndata: ");
+    scratch_.append(http::anthropic_error_body(message, "api_error")).append("\n\n");
+  } else {
+    scratch_.assign("data: ").append(http::openai_error_body(message, "api_error", code));
+    scratch_.append("\n\n");
+  }
   send_chunk(scratch_.data(), scratch_.size());
   uv_buf_t end = uv_buf_init(const_cast<char*>("0\r\n\r\n"), 5);
   connection_.send(&end, 1);
@@ -366,9 +385,16 @@ void ProxySession::send_error(int status, std::string_view type, std::string_vie
 
 void ProxySession::send_local_reply() {
   const filter::LocalReply& reply = ctx_.local_reply();
-  const std::string body = reply.body.empty()
-                               ? http::openai_error_body(reply.message, reply.type, reply.code)
-                               : reply.body;
+  std::string body;
+  if (!reply.body.empty()) {
+    body = reply.body;
+  } else if (ctx_.endpoint == filter::Endpoint::Messages) {
+    // Anthropic's SDKs read {"type":"error","error":{"type","message"}}, with their own type
+    // names (rate_limit_error, overloaded_error, ...), chosen by status.
+    body = http::anthropic_error_body(reply.message, http::anthropic_error_type(reply.status));
+  } else {
+    body = http::openai_error_body(reply.message, reply.type, reply.code);
+  }
   const bool keep_alive = connection_.keep_alive_allowed();
   head_.clear();
   http::append_status_line(head_, reply.status);

@@ -350,8 +350,11 @@ void Worker::record(const log::RequestRecord& r) {
   if (r.model_known) {
     metrics_->record(r);
   } else {
+    // Neither the requested nor (routed unchanged to default_provider) the physical model is
+    // a configured name: the client chose them, so they do not become label values.
     log::RequestRecord labelled = r;
     labelled.model = {};
+    labelled.physical_model = {};
     metrics_->record(labelled);
   }
 }
