@@ -5,6 +5,10 @@
 
 #include "core/usage/byte_search.h"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace sluice::usage::detail {
 namespace {
 
@@ -43,18 +47,104 @@ const char* next_candidate(const char* p, const char* end, const char** value_en
   return end;
 }
 
-// `p` is just after a string's opening quote: returns its closing quote, or end.
-const char* string_end(const char* p, const char* end) {
-  for (;;) {
-    const char* q = find_either(p, end, '"', '\\');
-    if (q == end || *q == '"') return q;
-    if (end - q < 2) return end;
-    p = q + 2;  // the escaped byte cannot end the string
+// The document's structure, 64 bytes at a time: which quotes are not escaped, which bytes are
+// inside strings, which brackets are outside them. Bit i of each mask is byte i of the block.
+struct Block {
+  uint64_t in_string;  // opening quote and contents set; closing quote clear
+  uint64_t quotes;     // quotes that open or close a string
+  uint64_t opens;      // '{' and '[' outside strings
+  uint64_t closes;     // '}' and ']' outside strings
+};
+
+// What carries from one block to the next.
+struct Carry {
+  uint64_t escaped = 0;    // 1: the block's first byte follows a backslash that escapes it
+  uint64_t in_string = 0;  // all ones: the block starts inside a string
+};
+
+// Bit i = parity of the bits 0..i of x: with x the string quotes, "inside a string".
+uint64_t prefix_xor(uint64_t x) {
+  x ^= x << 1;
+  x ^= x << 2;
+  x ^= x << 4;
+  x ^= x << 8;
+  x ^= x << 16;
+  x ^= x << 32;
+  return x;
+}
+
+// Set bits of x. Inline arithmetic rather than __builtin_popcountll, which is a library call
+// on the baseline x86-64 target (no POPCNT instruction).
+int64_t count_bits(uint64_t x) {
+  x = x - ((x >> 1) & 0x5555555555555555ull);
+  x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
+  x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0full;
+  return static_cast<int64_t>((x * 0x0101010101010101ull) >> 56);
+}
+
+// The bytes escaped by a backslash: each backslash, in order, escapes the next byte unless it
+// is itself escaped. Backslashes are rare in chunks (escapes in content), so one step per
+// backslash is cheap.
+uint64_t escaped_bytes(uint64_t backslashes, Carry& carry) {
+  uint64_t escaped = carry.escaped;
+  carry.escaped = 0;
+  while (backslashes != 0) {
+    const int i = __builtin_ctzll(backslashes);
+    backslashes &= backslashes - 1;
+    if ((escaped >> i) & 1) continue;
+    if (i == 63) {
+      carry.escaped = 1;
+    } else {
+      escaped |= uint64_t{1} << (i + 1);
+    }
   }
+  return escaped;
+}
+
+// `p`: 64 readable bytes.
+Block read_block(const char* p, Carry& carry) {
+  uint64_t quote = 0, backslash = 0, open = 0, close = 0;
+#if defined(__SSE2__)
+  // '[' 0x5B and ']' 0x5D become '{' 0x7B and '}' 0x7D with bit 0x20 set; nothing else does.
+  const __m128i vquote = _mm_set1_epi8('"');
+  const __m128i vbackslash = _mm_set1_epi8('\\');
+  const __m128i vopen = _mm_set1_epi8('{');
+  const __m128i vclose = _mm_set1_epi8('}');
+  const __m128i bit = _mm_set1_epi8(0x20);
+  for (int k = 0; k < 4; ++k) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * k));
+    const __m128i folded = _mm_or_si128(v, bit);
+    const auto mask = [](__m128i m) {
+      return static_cast<uint64_t>(static_cast<uint16_t>(_mm_movemask_epi8(m)));
+    };
+    quote |= mask(_mm_cmpeq_epi8(v, vquote)) << (16 * k);
+    backslash |= mask(_mm_cmpeq_epi8(v, vbackslash)) << (16 * k);
+    open |= mask(_mm_cmpeq_epi8(folded, vopen)) << (16 * k);
+    close |= mask(_mm_cmpeq_epi8(folded, vclose)) << (16 * k);
+  }
+#else
+  for (int i = 0; i < 64; ++i) {
+    const uint64_t b = uint64_t{1} << i;
+    const char c = p[i];
+    if (c == '"') quote |= b;
+    if (c == '\\') backslash |= b;
+    if (c == '{' || c == '[') open |= b;
+    if (c == '}' || c == ']') close |= b;
+  }
+#endif
+  Block block;
+  block.quotes = quote & ~escaped_bytes(backslash, carry);
+  block.in_string = prefix_xor(block.quotes) ^ carry.in_string;
+  carry.in_string = 0 - (block.in_string >> 63);
+  block.opens = open & ~block.in_string;
+  block.closes = close & ~block.in_string;
+  return block;
 }
 
 }  // namespace
 
+// The walk: whole blocks up to the one holding the candidate, whose masks then tell whether
+// the candidate's quote opens a string at depth 1 (inside the root object only).
 Cut find_null_usage_member(std::string_view json) {
   const char* const begin = json.data();
   const char* const end = begin + json.size();
@@ -63,36 +153,35 @@ Cut find_null_usage_member(std::string_view json) {
   const char* value_end = nullptr;
   const char* key = next_candidate(root + 1, end, &value_end);
   if (key == end) return {};
-  // Walk the structure from the root: the candidate counts only where a string opens at
-  // depth 1 (inside the root object, outside any string).
-  uint32_t depth = 1;
-  const char* p = root + 1;
+  const char* block_start = root;  // the root's '{' is the walk's first open: depth 1 inside
+  Carry carry;
+  int64_t depth = 0;
   for (;;) {
-    p = find_array_structure(p, end);
-    if (p == end) return {};
-    if (p > key) {
-      // The candidate was inside a string just skipped: try the next one.
-      key = next_candidate(p, end, &value_end);
-      if (key == end) return {};
-      continue;
+    // key < end, so every block before the one holding it has 64 readable bytes.
+    while (key - block_start >= 64) {
+      const Block b = read_block(block_start, carry);
+      depth += count_bits(b.opens) - count_bits(b.closes);
+      block_start += 64;
     }
-    const char c = *p;
-    if (c == '"') {
-      if (p == key) {
-        if (depth == 1) break;
-        key = next_candidate(key + 1, end, &value_end);  // nested: not the chunk's usage
-        if (key == end) return {};
-      }
-      p = string_end(p + 1, end);
-      if (p == end) return {};
-      ++p;
-    } else if (c == '{' || c == '[') {
-      ++depth;
-      ++p;
-    } else {
-      if (--depth == 0) return {};  // the root closed before any candidate
-      ++p;
+    // The block holding the candidate; a last block shorter than 64 bytes is read from a
+    // zero-filled copy (zero bytes are no structure). Read on a copy of the carry: a later
+    // candidate starts from this block again.
+    char tail[64];
+    const char* p = block_start;
+    if (end - block_start < 64) {
+      std::memset(tail, 0, sizeof tail);
+      std::memcpy(tail, block_start, static_cast<size_t>(end - block_start));
+      p = tail;
     }
+    Carry probe = carry;
+    const Block b = read_block(p, probe);
+    const int i = static_cast<int>(key - block_start);
+    const uint64_t before = i == 0 ? 0 : ~uint64_t{0} >> (64 - i);
+    const int64_t key_depth = depth + count_bits(b.opens & before) - count_bits(b.closes & before);
+    const bool opens_string = ((b.quotes & b.in_string) >> i) & 1;
+    if (opens_string && key_depth == 1) break;
+    key = next_candidate(key + 1, end, &value_end);  // in a string, or nested: not the one
+    if (key == end) return {};
   }
   // key .. value_end is the member; now its comma. Only ',' or '}' may follow a member.
   const char* after = skip_space(value_end, end);

@@ -14,7 +14,7 @@
 //   - in an SSE event, only one made of a single data line (data: <json> and its line end and
 //     blank line): the member's bytes are then one stretch of the event.
 // Neither function reads outside its input, whatever it holds; both cost one pass over the
-// document up to the member, skipping string contents 16 bytes at a time.
+// document up to the member, 64 bytes at a time (bit masks of quotes, escapes and brackets).
 // Internal to core/usage.
 #pragma once
 

@@ -13,8 +13,9 @@
 //     separating comma (the stretch null_usage_member.h documents; what remains parses to the
 //     same document minus "usage"); any other valid event — and any longer than the hold
 //     bound, and any of several lines — is kept. Events the reference cannot judge the way a
-//     streaming reader must (invalid JSON, escaped or duplicate keys) may be kept, removed, or
-//     lose such a member stretch, nothing else;
+//     streaming reader must may be kept or removed whole, or — invalid JSON, duplicate keys —
+//     lose such a member stretch; with escapes in valid JSON, only the member stretch whose
+//     removal leaves the same document minus "usage";
 //   - with stripping too, what is forwarded does not depend on how the body was split.
 //   - a normalised usage never has more cached + cache-write tokens than input tokens.
 //
@@ -152,7 +153,17 @@ std::string minified(simdjson::dom::object object, bool drop_usage) {
   for (auto member : object) {
     if (drop_usage && member.key == "usage") continue;
     if (out.size() > 1) out.push_back(',');
-    out.append("\"").append(member.key).append("\":");
+    out.push_back('"');
+    for (char c : member.key) {  // decoded: escape what would make two keys look alike
+      if (c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20) {
+        char hex[8];
+        std::snprintf(hex, sizeof hex, "\\u%04x", static_cast<unsigned char>(c));
+        out.append(hex);
+      } else {
+        out.push_back(c);
+      }
+    }
+    out.append("\":");
     out.append(simdjson::minify(member.value));
   }
   return out + "}";
@@ -207,8 +218,6 @@ Event judge(std::string_view in, size_t begin, size_t end,
       stripped_forms.push_back(with_data(event, data_begin, data.size(), d));
     }
   }
-  // A streaming reader matches keys as written; the DOM decodes them.
-  if (data.find('\\') != std::string::npos) return verdict(Verdict::Either, stripped_forms);
   simdjson::dom::parser parser;
   simdjson::dom::element root;
   if (parser.parse(simdjson::padded_string(data)).get(root) != simdjson::SUCCESS) {
@@ -230,21 +239,29 @@ Event judge(std::string_view in, size_t begin, size_t end,
     }
   }
   if (choices_seen > 1 || usage_seen > 1) return verdict(Verdict::Either, stripped_forms);
+  // The candidates that leave the same document minus the top-level "usage": null.
+  std::vector<std::string> valid;
+  if (usage_null && lines.size() == 1) {
+    const std::string expected = minified(object, true);
+    const size_t data_begin = static_cast<size_t>(lines[0].data() - event.data()) +
+                              (lines[0].starts_with("data: ") ? 6 : 5);
+    for (const std::string& d : without_null_usage_members(data)) {
+      simdjson::dom::parser p2;
+      simdjson::dom::element r2;
+      simdjson::dom::object o2;
+      if (p2.parse(simdjson::padded_string(d)).get(r2) != simdjson::SUCCESS) continue;
+      if (r2.get_object().get(o2) != simdjson::SUCCESS) continue;
+      if (minified(o2, false) == expected) {
+        valid.push_back(with_data(event, data_begin, data.size(), d));
+      }
+    }
+  }
+  // A streaming reader matches keys as written; the DOM decodes them ("us\u0061ge" is
+  // "usage"): with escapes about, the event may stay whole or go whole, but a member may only
+  // go if what remains is the same document minus "usage".
+  if (data.find('\\') != std::string::npos) return verdict(Verdict::Either, valid);
   if (choices_empty && usage_object) return verdict(Verdict::Remove);
   if (!usage_null || lines.size() != 1) return verdict(Verdict::Keep);
-  // Exactly one candidate leaves the same document minus the top-level "usage".
-  const std::string expected = minified(object, true);
-  std::vector<std::string> valid;
-  const size_t data_begin = static_cast<size_t>(lines[0].data() - event.data()) +
-                            (lines[0].starts_with("data: ") ? 6 : 5);
-  for (const std::string& d : without_null_usage_members(data)) {
-    simdjson::dom::parser p2;
-    simdjson::dom::element r2;
-    simdjson::dom::object o2;
-    if (p2.parse(simdjson::padded_string(d)).get(r2) != simdjson::SUCCESS) continue;
-    if (r2.get_object().get(o2) != simdjson::SUCCESS) continue;
-    if (minified(o2, false) == expected) valid.push_back(with_data(event, data_begin, data.size(), d));
-  }
   FUZZ_CHECK(valid.size() == 1);  // the reference itself found the member
   return verdict(Verdict::DropNullUsage, std::move(valid));
 }

@@ -691,6 +691,23 @@ TEST(UsageScannerStripNullUsage, WhatCannotBeSafelyRemovedIsLeftAsItCame) {
   }
 }
 
+TEST(UsageScannerStripNullUsage, StringsAndEscapesAtEveryOffset) {
+  // The member is found by a walk over the document in 64-byte blocks: strings, escapes and
+  // nesting are right wherever a block boundary falls.
+  for (size_t pad = 0; pad < 140; ++pad) {
+    const std::string a(pad, 'a');
+    SCOPED_TRACE("pad " + std::to_string(pad));
+    // An even run of backslashes ends the string: the member after it is the chunk's.
+    EXPECT_EQ(stripped_data(R"({"c":")" + a + R"(\\","usage":null})"), R"({"c":")" + a + R"(\\"})");
+    // An odd run escapes the quote: the key is x\"usage, not usage.
+    const std::string decoy = R"({"c":")" + a + R"(","x\\\"usage":null})";
+    EXPECT_EQ(stripped_data(decoy), decoy);
+    // Nested members stay; the top-level one after them goes.
+    EXPECT_EQ(stripped_data(R"({"c":")" + a + R"(","d":[{"usage":null}],"usage":null,"e":{}})"),
+              R"({"c":")" + a + R"(","d":[{"usage":null}],"e":{}})");
+  }
+}
+
 TEST(UsageScannerStripNullUsage, OnlyInEventsOfOneDataLine) {
   // Several data lines, other fields, a comment, an event the body ends inside of: as sent.
   for (std::string_view stream : {
