@@ -1,6 +1,7 @@
 // The usage scanner on every upstream response (DESIGN §8, §11): cost per whole response, fed
 // the way reads arrive — one SSE event per read for streams (each provider flushes per token),
-// 16 KiB reads for JSON bodies — with stripping of the usage-only chunk on and off.
+// 16 KiB reads for JSON bodies — with stripping (the usage-only chunk and every chunk's
+// "usage": null taken out) on and off. Streams also report ns_per_event: the time per SSE event.
 #include <benchmark/benchmark.h>
 
 #include <string>
@@ -109,11 +110,35 @@ std::vector<std::string> in_reads(const std::string& body, size_t read_size) {
   return reads;
 }
 
+// The same stream with every event cut in two reads (a provider's flush landing mid-event):
+// the scanner then holds and copies each event it may change.
+std::vector<std::string> split_events(const std::vector<std::string>& reads) {
+  std::vector<std::string> out;
+  for (const auto& r : reads) {
+    out.push_back(r.substr(0, r.size() / 2));
+    out.push_back(r.substr(r.size() / 2));
+  }
+  return out;
+}
+
+size_t count_events(const std::vector<std::string>& reads) {
+  std::string all;
+  for (const auto& r : reads) all += r;
+  size_t n = 0;
+  for (size_t at = all.find("\n\n"); at != std::string::npos; at = all.find("\n\n", at + 2)) ++n;
+  return n;
+}
+
 void scan(benchmark::State& state, const std::vector<std::string>& reads, UsageScanner::Kind kind,
           bool strip) {
   UsageScanner scanner;
   size_t bytes = 0;
   for (const auto& r : reads) bytes += r.size();
+  if (kind == UsageScanner::Kind::EventStream) {
+    state.counters["ns_per_event"] = benchmark::Counter(
+        static_cast<double>(count_events(reads)) * 1e-9,
+        benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+  }
   for (auto _ : state) {
     scanner.begin(kind, strip);
     size_t forwarded = 0;
@@ -135,6 +160,9 @@ void BM_UsageScan_OpenAIStream50(benchmark::State& state) {
 void BM_UsageScan_OpenAIStream50_Strip(benchmark::State& state) {
   scan(state, openai_stream(50), UsageScanner::Kind::EventStream, true);
 }
+void BM_UsageScan_OpenAIStream50_Strip_EventsSplit(benchmark::State& state) {
+  scan(state, split_events(openai_stream(50)), UsageScanner::Kind::EventStream, true);
+}
 void BM_UsageScan_AnthropicStream50(benchmark::State& state) {
   scan(state, anthropic_stream(50), UsageScanner::Kind::EventStream, false);
 }
@@ -149,6 +177,7 @@ void BM_UsageScan_Embeddings1536(benchmark::State& state) {
 
 BENCHMARK(BM_UsageScan_OpenAIStream50);
 BENCHMARK(BM_UsageScan_OpenAIStream50_Strip);
+BENCHMARK(BM_UsageScan_OpenAIStream50_Strip_EventsSplit);
 BENCHMARK(BM_UsageScan_AnthropicStream50);
 BENCHMARK(BM_UsageScan_ChatJson);
 BENCHMARK(BM_UsageScan_Embeddings1536);
