@@ -21,8 +21,9 @@ namespace {
 // is a few loop turns; only a DNS lookup in flight (not cancellable) can hold it up.
 constexpr std::chrono::seconds kStopWait{5};
 
+// The network types: OpenAI-compatible APIs and Anthropic's both answer GET <base>/models.
 bool probed(const config::Provider& p) {
-  return p.health_check.has_value() && p.type == "openai";
+  return p.health_check.has_value() && (p.type == "openai" || p.type == "anthropic");
 }
 
 // The health of a provider that is not probed (see the table in health_checker.h).

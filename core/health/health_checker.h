@@ -5,7 +5,8 @@
 // which the router reads (Down providers are skipped) and /status and sluice_provider_up show.
 //
 // Which providers are probed, for each provider of the applied config:
-//   type openai + health_check  → a ProviderProbe (provider_probe.h);
+//   type openai or anthropic + health_check → a ProviderProbe (provider_probe.h), authenticated
+//                                  as the type's requests are (providers/provider_auth.h);
 //   type mock + health_check    → no probe (nothing on the network to check): health Ok;
 //   no health_check, or a type the checker cannot probe → health Unknown (treated as up).
 // A provider that leaves the config stops being probed and goes back to Unknown (its state

@@ -1,6 +1,7 @@
 // MockBackend: the built-in offline provider (type: mock). Answers in-process — no socket —
-// with OpenAI-shaped completions (echo of the last user message, or a canned reply), SSE
-// streaming, usage, and the configured latency and inter-chunk delay. It goes through the same
+// with OpenAI-shaped completions, and Anthropic-shaped messages on /v1/messages (echo of the
+// last user message, or a canned reply), SSE streaming, usage, and the configured latency and
+// inter-chunk delay. It goes through the same
 // ResponseSink path as a real provider, so everything downstream (headers, streaming,
 // back-pressure, metrics) behaves exactly as it would against a network upstream.
 #pragma once

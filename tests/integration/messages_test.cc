@@ -56,12 +56,15 @@ Headers anthropic_headers(const std::string& key) {
 
 class MessagesTest : public ::testing::Test {
  protected:
+  // More YAML lines for providers.claude (4-space indented).
+  virtual std::string claude_extra() const { return ""; }
+
   void SetUp() override {
     ASSERT_TRUE(mock.ok());
     GatewayConfig config;
     config.provider_base_url = mock.base_url();
     config.extra_providers = "  claude:\n    type: anthropic\n    base_url: " + mock.base_url() +
-                             "\n    api_key: " + kAnthropicKey + "\n";
+                             "\n    api_key: " + kAnthropicKey + "\n" + claude_extra();
     config.extra_models = std::string("  ") + kClaudeModel +
                           ":\n    targets:\n      - {provider: claude, model: " + kClaudePhysical +
                           "}\n";
@@ -161,6 +164,31 @@ TEST_F(MessagesTest, AuthorizationBearerIsAcceptedToo) {
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200) << r->describe();
   EXPECT_EQ(last_upstream_request(mock)["headers"]["x-api-key"].str(), kAnthropicKey);
+}
+
+// The health probe of an anthropic provider authenticates as its requests do (GET
+// <base_url>/models, as Anthropic has it), so a probe is not a 401 that proves nothing.
+class MessagesHealthTest : public MessagesTest {
+ protected:
+  std::string claude_extra() const override {
+    return "    health_check: {interval: 100ms, timeout: 1s}\n";
+  }
+};
+
+TEST_F(MessagesHealthTest, HealthProbesUseTheAnthropicAuthStyle) {
+  Json probe;
+  for (int i = 0; i < 150 && !probe.is_object(); ++i) {
+    if (i > 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    const Json all = mock.requests().value_or(Json::array());
+    for (const Json& r : all.items()) {
+      if (r["method"].str() == "GET" && r["headers"]["x-api-key"].is_string()) probe = r;
+    }
+  }
+  ASSERT_TRUE(probe.is_object()) << "no probe with x-api-key reached the mock";
+  EXPECT_EQ(probe["path"].str(), "/v1/models");
+  EXPECT_EQ(probe["headers"]["x-api-key"].str(), kAnthropicKey) << probe.dump();
+  EXPECT_EQ(probe["headers"]["anthropic-version"].str(), "2023-06-01") << probe.dump();
+  EXPECT_FALSE(probe["headers"].contains("authorization")) << probe.dump();
 }
 
 TEST_F(MessagesTest, StreamIsRelayedEventByEvent) {
