@@ -120,9 +120,14 @@ struct AgentLimits {  // enforced by the rate_limit filter
   std::optional<uint32_t> concurrent;
 };
 
-struct Budget {  // not active yet (issue 6)
+// What an agent may spend (agents.*.budget), enforced by the cost filter, which the loader
+// requires in the chain when any agent has a budget: each request reserves its worst case at
+// admission and is refused (429 budget_exceeded) when spent + reserved would pass `usd`.
+// Periods are UTC (state::BudgetPeriod); spend survives reloads and restarts (the ledger).
+struct Budget {
   double usd = 0;
   std::string per = "day";  // day | month | total
+  SourceMark mark;          // of the budget mapping, for errors about it
 };
 
 // An agent key as stored: always a SHA-256 digest, whether written as "sha256:<hex>" or as a
@@ -164,7 +169,10 @@ struct ToolSpec {  // not active yet
   YAML::Node input_schema;
 };
 
-struct StateSettings {  // not active yet (issue 6)
+// The spend ledger (core/ledger): one SQLite row per request, written by one thread in batches
+// at most flush_interval apart; spend per agent is rebuilt from it at start-up. "" disables
+// persistence (budgets then start from 0 at each start). Restart-only: a reload keeps the old.
+struct StateSettings {
   std::string ledger = "sluice-ledger.db";
   Duration flush_interval{50};
 };

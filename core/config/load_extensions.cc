@@ -91,6 +91,19 @@ void read_filters(NodeReader& root, Config& config) {
   }
 }
 
+void check_budgets_have_cost_filter(const Config& config) {
+  for (const FilterSpec& spec : config.filters) {
+    if (spec.type == "cost") return;
+  }
+  // A budget nothing enforces would look like protection and be none.
+  for (const auto& [name, agent] : config.agents) {
+    if (!agent.budget) continue;
+    throw ConfigError(agent.budget->mark, "agents." + name + ".budget",
+                      "needs the cost filter in filters: add \"- cost: {}\" (after model_alias), "
+                      "or remove the budget");
+  }
+}
+
 void read_plugins(NodeReader& root, Config& config) {
   for (auto& [name, reader] : named_entries(root, "plugins", NameRule::Identifier)) {
     auto file = reader.string("file");
