@@ -127,7 +127,6 @@ struct AgentLimits {  // enforced by the rate_limit filter
 struct Budget {
   double usd = 0;
   std::string per = "day";  // day | month | total
-  SourceMark mark;          // of the budget mapping, for errors about it
 };
 
 // An agent key as stored: always a SHA-256 digest, whether written as "sha256:<hex>" or as a

@@ -91,14 +91,16 @@ void read_filters(NodeReader& root, Config& config) {
   }
 }
 
-void check_budgets_have_cost_filter(const Config& config) {
+void check_budgets_have_cost_filter(const NodeReader& root, const Config& config) {
   for (const FilterSpec& spec : config.filters) {
     if (spec.type == "cost") return;
   }
   // A budget nothing enforces would look like protection and be none.
+  const YAML::Node agents = root.node()["agents"];
   for (const auto& [name, agent] : config.agents) {
     if (!agent.budget) continue;
-    throw ConfigError(agent.budget->mark, "agents." + name + ".budget",
+    const YAML::Node budget = agents.IsMap() ? agents[name]["budget"] : YAML::Node();
+    throw ConfigError(mark_of_node(budget, root.file()), "agents." + name + ".budget",
                       "needs the cost filter in filters: add \"- cost: {}\" (after model_alias), "
                       "or remove the budget");
   }

@@ -198,10 +198,7 @@ void read_agents(NodeReader& root, Config& config) {
     agent.limits = read_agent_limits(reader.child("limits"));
     const bool has_budget = reader.has("budget");
     NodeReader budget = reader.child("budget");
-    if (has_budget) {
-      agent.budget = read_budget(budget);
-      agent.budget->mark = budget.mark();
-    }
+    if (has_budget) agent.budget = read_budget(budget);
     reader.finish();
     config.agents.emplace(name, std::move(agent));
   }

@@ -26,7 +26,8 @@ void read_models(NodeReader& root, Config& config);  // needs providers
 void read_agents(NodeReader& root, Config& config);  // needs models and tools
 void read_filters(NodeReader& root, Config& config);
 // An agent with a budget needs the cost filter in the chain (it is what enforces budgets).
-void check_budgets_have_cost_filter(const Config& config);  // needs agents and filters
+void check_budgets_have_cost_filter(const NodeReader& root,
+                                    const Config& config);  // needs agents and filters
 void read_plugins(NodeReader& root, Config& config);
 
 // How the names of a keyed section may be spelled.

@@ -175,7 +175,7 @@ std::shared_ptr<const Config> build(YAML::Node document, const std::string& path
   load::read_models(root, *config);
   load::read_agents(root, *config);
   load::read_filters(root, *config);
-  load::check_budgets_have_cost_filter(*config);
+  load::check_budgets_have_cost_filter(root, *config);
   load::read_plugins(root, *config);
   read_state(root, *config);
   read_access_log(root, *config);
