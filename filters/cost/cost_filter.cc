@@ -15,6 +15,7 @@
 
 #include "core/cost/price_file.h"
 #include "core/filter/registry.h"
+#include "core/log/log.h"
 #include "core/usage/usage.h"
 #include "filters/cost/budget_refusal.h"
 #include "filters/cost/model_pricer.h"
@@ -243,9 +244,48 @@ std::string resolve_path(const config::Config& config, const std::string& path) 
   return (std::filesystem::path(config.base_dir) / p).lexically_normal().string();
 }
 
+// Budgets key off the agent auth identified, and the worst case off the group model_alias
+// resolved: a cost filter before auth sees no agent (budgets are not applied), one before
+// model_alias prices the logical name on default_provider (usually unpriced: reserves 0).
+// Warnings, not errors: a plugin filter may identify agents or route too.
+void warn_about_chain_order(const config::NodeReader& reader, const config::Config& config) {
+  bool any_budget = false;
+  for (const auto& [name, agent] : config.agents) any_budget |= agent.budget.has_value();
+  if (!any_budget) return;
+  bool auth_before = false, alias_after = false, seen_self = false;
+  for (const config::FilterSpec& spec : config.filters) {
+    if (spec.key_path == reader.path()) {
+      seen_self = true;
+    } else if (spec.type == "auth" && !seen_self) {
+      auth_before = true;
+    } else if (spec.type == "model_alias" && seen_self) {
+      alias_after = true;
+    }
+  }
+  std::string where;
+  const config::SourceMark mark = reader.mark();
+  if (!mark.file.empty()) {
+    where += mark.file;
+    if (mark.line > 0) where += ":" + std::to_string(mark.line) + ":" + std::to_string(mark.column);
+    where += ": ";
+  }
+  where += reader.path() + ": ";
+  if (!auth_before) {
+    log::warn(where +
+              "no auth filter before cost in the chain, so requests reach it without an agent "
+              "and agents.*.budget are not applied: put `- auth: {...}` first");
+  }
+  if (alias_after) {
+    log::warn(where +
+              "model_alias comes after cost in the chain, so a budget's worst case is priced "
+              "on the logical model name: put cost after model_alias");
+  }
+}
+
 std::unique_ptr<filter::FilterFactory> build_cost(config::NodeReader& reader,
                                                   const config::Config& config) {
   CostSettings settings = read_cost_settings(reader, config);
+  warn_about_chain_order(reader, config);
   return make_cost_factory(config, std::move(settings), state::ProcessState::process());
 }
 

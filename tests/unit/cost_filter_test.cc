@@ -518,6 +518,33 @@ TEST(CostFilterRegistry, RegisteredAsCost) {
   EXPECT_EQ((*builder)(reader, c)->name(), "cost");
 }
 
+TEST(CostFilterRegistry, WarnsWhenBudgetsCannotWorkInThisChainOrder) {
+  config::Config c = test_config();
+  for (const char* type : {"cost", "model_alias", "auth"}) {
+    config::FilterSpec spec;
+    spec.type = type;
+    spec.key_path = "filters[" + std::to_string(c.filters.size()) + "]." + type;
+    c.filters.push_back(spec);
+  }
+  const filter::FilterBuilder* builder = filter::FilterRegistry::global().find("cost");
+  ASSERT_NE(builder, nullptr);
+  config::NodeReader reader(YAML::Load("{}"), "filters[0].cost", "sluice.yaml");
+  ::testing::internal::CaptureStderr();
+  (*builder)(reader, c);
+  const std::string err = ::testing::internal::GetCapturedStderr();
+  EXPECT_THAT(err, HasSubstr("sluice.yaml:1:1: filters[0].cost: no auth filter before cost"));
+  EXPECT_THAT(err, HasSubstr("filters[0].cost: model_alias comes after cost"));
+
+  // auth, model_alias, cost: nothing to say.
+  std::swap(c.filters[0].type, c.filters[2].type);
+  c.filters[0].key_path = "filters[0].auth";
+  c.filters[2].key_path = "filters[2].cost";
+  config::NodeReader good(YAML::Load("{}"), "filters[2].cost", "sluice.yaml");
+  ::testing::internal::CaptureStderr();
+  (*builder)(good, c);
+  EXPECT_EQ(::testing::internal::GetCapturedStderr(), "");
+}
+
 // ---- config: a budget needs the cost filter ----------------------------------------------------
 
 std::string load_error(const std::string& yaml) {
