@@ -45,8 +45,12 @@ void append_json_string(std::string& out, std::string_view s);
 // gmtime_r call unless the second changed. One per worker (not thread-safe).
 class TimestampCache {
  public:
+  static constexpr size_t kTextSize = 24;  // "YYYY-MM-DDTHH:MM:SS.mmmZ"
+
   // Appends "YYYY-MM-DDTHH:MM:SS.mmmZ" (UTC).
   void append(std::string& out, std::chrono::system_clock::time_point t);
+  // The same text written at `p` (room for kTextSize bytes); returns the end of what it wrote.
+  char* write(char* p, std::chrono::system_clock::time_point t);
 
  private:
   int64_t second_ = INT64_MIN;

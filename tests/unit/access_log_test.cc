@@ -8,6 +8,7 @@
 #include <uv.h>
 
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -130,6 +131,56 @@ TEST(AccessLogLine, EveryStringIsEscapedIntoValidJson) {
             "ok\xef\xbf\xbd\xef\xbf\xbd(\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"
             "end");
   EXPECT_EQ(std::string_view(doc["error_code"]), "</script>");
+}
+
+// The line is written through a fast path for strings with nothing to escape (checked eight
+// bytes at a time): every byte value, at every position of a word and of the tail, must come
+// out exactly as the project's escaper writes it.
+TEST(AccessLogLine, StringsAreWrittenAsTheEscaperWritesThemWhateverByteAndPosition) {
+  for (int byte = 0; byte < 256; ++byte) {
+    for (size_t pos = 0; pos < 19; ++pos) {
+      std::string path(19, 'a');
+      path[pos] = static_cast<char>(byte);
+      RequestRecord r = full_record();
+      r.path = path;
+      std::string expected = R"(,"path":)";
+      append_json_string(expected, path);
+      expected += R"(,"agent":)";
+      ASSERT_NE(line_of(r).find(expected), std::string::npos) << "byte " << byte << " at " << pos;
+    }
+  }
+}
+
+// A line is written into room reserved for its worst case: strings made only of bytes with the
+// longest escapes must still fit, and what was in the buffer before stays as it was.
+TEST(AccessLogLine, WorstCaseEscapesFitAndEarlierLinesAreKept) {
+  RequestRecord r = full_record();
+  const std::string controls(3000, '\x01');
+  const std::string bad_bytes(3000, '\xff');
+  r.request_id = controls;
+  r.path = bad_bytes;
+  r.agent = controls;
+  r.error_code = bad_bytes;
+  r.bytes_in = UINT64_MAX;
+  r.bytes_out = UINT64_MAX;
+  r.status = INT32_MIN;
+  r.attempts = UINT32_MAX;
+  r.duration = r.upstream = r.time_to_first_token = 1e9;
+  r.overhead = 1e12;
+  std::string out = "previous line\n";
+  TimestampCache clock;
+  format_access_line(out, r, clock);
+  format_access_line(out, full_record(), clock);
+  ASSERT_EQ(out.rfind("previous line\n", 0), 0u);
+  const size_t second = out.find('\n', 14) + 1;
+  const std::string first_line = out.substr(14, second - 14);
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  ASSERT_EQ(parser.parse(first_line).get(doc), simdjson::SUCCESS);
+  EXPECT_EQ(std::string_view(doc["request_id"]), controls);
+  EXPECT_EQ(uint64_t(doc["bytes_out"]), UINT64_MAX);
+  EXPECT_EQ(int64_t(doc["status"]), INT32_MIN);
+  EXPECT_EQ(out.substr(second), line_of(full_record()));
 }
 
 TEST(AccessLogLine, JsonStringEscapesControlCharacters) {
