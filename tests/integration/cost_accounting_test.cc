@@ -498,6 +498,69 @@ TEST_F(CostAccountingTest, EmbeddingsArePricedForTheirInputOnly) {
   EXPECT_GT(row->cost, 0);
 }
 
+// The Responses API (usage.input_tokens/output_tokens, in the body or response.completed) and
+// legacy completions (a stream without include_usage: sluice asks for it) are charged the
+// provider's numbers too.
+TEST_F(CostAccountingTest, ResponsesAndLegacyCompletionsAreChargedTheProvidersUsage) {
+  start();
+  Json request = Json::object();
+  request.set("model", kFastModel);
+  request.set("input", "what do the responses cost");
+  auto r = sluice.client().post_json("/v1/responses", request.dump(), bearer(kAliceKey));
+  ASSERT_TRUE(r && r->status == 200) << (r ? r->describe() : "no response");
+  auto body = r->json();
+  ASSERT_TRUE(body);
+  auto row = row_of(r->header("x-request-id"));
+  ASSERT_TRUE(row);
+  EXPECT_EQ(row->input, (*body)["usage"]["input_tokens"].as_int(-1)) << describe(*row);
+  EXPECT_EQ(row->output, (*body)["usage"]["output_tokens"].as_int(-1)) << describe(*row);
+  EXPECT_EQ(row->estimated, 0) << describe(*row);
+  expect_cost_matches_tokens(*row, kFastPrice);
+  EXPECT_GT(row->cost, 0);
+
+  request.set("stream", true);
+  StreamResult s = sluice.client().stream_post("/v1/responses", request.dump(), bearer(kAliceKey));
+  ASSERT_TRUE(s.complete && s.head && s.head->status == 200) << s.describe();
+  Json usage;
+  for (const SseEvent& e : s.events)
+    if (e.event == "response.completed") usage = (*Json::parse(e.data))["response"]["usage"];
+  ASSERT_TRUE(usage.is_object()) << s.describe();
+  auto streamed = row_of(s.head->header("x-request-id"));
+  ASSERT_TRUE(streamed);
+  EXPECT_EQ(streamed->input, usage["input_tokens"].as_int(-1)) << describe(*streamed);
+  EXPECT_EQ(streamed->output, usage["output_tokens"].as_int(-1)) << describe(*streamed);
+  EXPECT_EQ(streamed->estimated, 0) << describe(*streamed);
+  expect_cost_matches_tokens(*streamed, kFastPrice);
+
+  // Legacy completions: the same prompt with and without include_usage is charged the same.
+  auto completion = [&](bool include_usage) {
+    Json c = Json::object();
+    c.set("model", kFastModel);
+    c.set("prompt", "complete this sentence about sluices");
+    c.set("stream", true);
+    if (include_usage) {
+      Json options = Json::object();
+      options.set("include_usage", true);
+      c.set("stream_options", options);
+    }
+    return sluice.client().stream_post("/v1/completions", c.dump(), bearer(kAliceKey));
+  };
+  StreamResult asked = completion(true);
+  ASSERT_TRUE(asked.complete) << asked.describe();
+  const Json asked_usage = stream_usage(asked);
+  ASSERT_TRUE(asked_usage.is_object()) << asked.describe();
+  StreamResult plain = completion(false);
+  ASSERT_TRUE(plain.complete && plain.head) << plain.describe();
+  for (const SseEvent& e : plain.events)
+    EXPECT_EQ(e.data.find("\"usage\""), std::string::npos) << e.data;
+  auto plain_row = row_of(plain.head->header("x-request-id"));
+  ASSERT_TRUE(plain_row);
+  EXPECT_EQ(plain_row->estimated, 0) << describe(*plain_row);
+  EXPECT_EQ(plain_row->input, asked_usage["prompt_tokens"].as_int(-1)) << describe(*plain_row);
+  EXPECT_EQ(plain_row->output, asked_usage["completion_tokens"].as_int(-1)) << describe(*plain_row);
+  expect_cost_matches_tokens(*plain_row, kFastPrice);
+}
+
 // ---- exact charges, Anthropic shape ------------------------------------------------------------
 
 class AnthropicCostTest : public CostAccountingTest {
