@@ -411,6 +411,9 @@ TEST_F(CostAccountingTest, StreamWithoutIncludeUsageIsStillChargedTheProvidersUs
   ASSERT_TRUE(asked.complete) << asked.describe();
   const Json usage = stream_usage(asked);
   ASSERT_TRUE(usage.is_object()) << asked.describe();
+  // Its metrics are counted just before its ledger row is queued: once the row is there,
+  // /metrics no longer moves for it.
+  ASSERT_TRUE(row_of(asked.head->header("x-request-id")));
 
   const std::string before = metrics();
   StreamResult s = sluice.client().stream_post("/v1/chat/completions",
@@ -447,9 +450,10 @@ TEST_F(CostAccountingTest, CachedPromptTokensArePricedAtTheCachedPrice) {
   ASSERT_TRUE(body);
   const Json& u = (*body)["usage"];
   ASSERT_EQ(u["prompt_tokens_details"]["cached_tokens"].as_int(), 16) << r->body;
-  const std::string before = metrics();
   auto row = row_of(r->header("x-request-id"));
   ASSERT_TRUE(row);
+  // After the first request's row: its metrics are counted before the row is queued.
+  const std::string before = metrics();
   EXPECT_EQ(row->input, u["prompt_tokens"].as_int(-1));
   EXPECT_EQ(row->cached, 16);
   EXPECT_EQ(row->estimated, 0);
