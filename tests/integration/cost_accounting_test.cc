@@ -711,6 +711,42 @@ TEST_F(CostAccountingTest, AClientThatLeavesMidStreamIsChargedAnEstimate) {
   expect_cost_matches_tokens(*row, kFastPrice);
 }
 
+// The client leaves while the provider is still thinking (no answer byte yet): the provider had
+// the prompt, so the prompt estimate is charged.
+TEST_F(CostAccountingTest, AClientThatLeavesBeforeTheAnswerIsChargedThePromptEstimate) {
+  start();
+  const std::string body = chat_body(kFastModel, "a slow provider and an impatient client");
+  std::string request_id = "cost-test-leaver-1";
+  {
+    HttpClient leaver = sluice.client();
+    ASSERT_TRUE(leaver.connect()) << leaver.error();
+    ASSERT_TRUE(
+        leaver.send_raw("POST /v1/chat/completions HTTP/1.1\r\nHost: sluice\r\n"
+                        "Authorization: Bearer " +
+                        std::string(kAliceKey) +
+                        "\r\nContent-Type: application/json\r\n"
+                        "x-request-id: " +
+                        request_id +
+                        "\r\nx-mock-behavior: slow:1500\r\n"
+                        "Content-Length: " +
+                        std::to_string(body.size()) + "\r\n\r\n" + body));
+    // The provider has the request once the mock logged it.
+    ASSERT_TRUE(eventually(
+        [&] {
+          auto requests = mock.requests();
+          return requests && requests->size() > 0;
+        },
+        5s));
+  }  // closes the socket before any answer
+  auto row = row_of(request_id);
+  ASSERT_TRUE(row);
+  EXPECT_EQ(row->error_code, "client_closed") << describe(*row);
+  EXPECT_EQ(row->estimated, 1) << describe(*row);
+  EXPECT_EQ(row->input, static_cast<int64_t>((body.size() + 3) / 4)) << describe(*row);
+  EXPECT_EQ(row->output, 0) << describe(*row);
+  EXPECT_NEAR(row->cost, row->input * 3.0 / 1e6, 1e-12) << describe(*row);
+}
+
 TEST_F(CostAccountingTest, AProviderThatOmitsUsageIsChargedAnEstimate) {
   start();
   auto r = sluice.client().post_json("/v1/chat/completions",
