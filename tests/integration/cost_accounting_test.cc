@@ -437,6 +437,41 @@ TEST_F(CostAccountingTest, StreamWithoutIncludeUsageIsStillChargedTheProvidersUs
   expect_metrics_grew_by(before, *row);
 }
 
+// Issue 6 item 1: "a usage chunk whose choices is not empty still counts" — a server that puts
+// usage in its finish_reason chunk is charged that usage, and that chunk (content, not a
+// usage-only chunk) reaches the client whole.
+TEST_F(CostAccountingTest, UsageInAChunkWithChoicesCounts) {
+  start();
+  for (const bool asked : {true, false}) {
+    const std::string text = "usage rides on the last choice";
+    const std::string body =
+        asked ? stream_body_with_usage(kFastModel, text) : chat_body(kFastModel, text, true);
+    StreamResult s = sluice.client().stream_post("/v1/chat/completions", body,
+                                                 with_behavior(kBobKey, "usage_in_last_chunk"));
+    ASSERT_TRUE(s.complete && s.head && s.head->status == 200) << s.describe();
+    Json usage;
+    bool finish_seen = false;
+    for (const SseEvent& e : s.events) {
+      auto data = Json::parse(e.data);
+      if (!data || (*data)["choices"].size() == 0) continue;
+      if ((*data)["choices"][0]["finish_reason"].str() == "stop") {
+        finish_seen = true;
+        usage = (*data)["usage"];
+      }
+    }
+    ASSERT_TRUE(finish_seen) << s.describe();
+    ASSERT_TRUE(usage.is_object())
+        << "the finish chunk lost its usage (asked " << asked << "): " << s.describe();
+    auto row = row_of(s.head->header("x-request-id"));
+    ASSERT_TRUE(row);
+    EXPECT_EQ(row->estimated, 0) << describe(*row);
+    EXPECT_EQ(row->input, usage["prompt_tokens"].as_int(-1)) << describe(*row);
+    EXPECT_EQ(row->output, usage["completion_tokens"].as_int(-1)) << describe(*row);
+    expect_cost_matches_tokens(*row, kFastPrice);
+    EXPECT_GT(row->cost, 0);
+  }
+}
+
 TEST_F(CostAccountingTest, CachedPromptTokensArePricedAtTheCachedPrice) {
   start();
   const std::string prompt =

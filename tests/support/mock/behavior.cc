@@ -77,6 +77,8 @@ std::optional<Behavior> parse_behavior(std::string_view spec, const Behavior& ba
       b.cache_write_tokens = static_cast<uint32_t>(n);
     } else if (name == "no_usage") {
       b.omit_usage = true;
+    } else if (name == "usage_in_last_chunk") {
+      b.usage_in_last_chunk = true;
     } else {
       return bad("unknown behaviour");
     }

@@ -41,9 +41,13 @@ struct Behavior {
   //   `no_usage`        - no usage at all: JSON bodies without `usage`, streams without the
   //                       usage chunk even when the client asked include_usage (a provider
   //                       that omits it: sluice must estimate).
+  //   `usage_in_last_chunk` - chat streams report usage in their finish_reason chunk (choices
+  //                       not empty) and send no usage-only chunk, asked or not (as some
+  //                       OpenAI-compatible servers do).
   uint32_t cached_tokens = 0;
   uint32_t cache_write_tokens = 0;
   bool omit_usage = false;
+  bool usage_in_last_chunk = false;
 
   // The spec as given (for the request log).
   std::string spec = "ok";
@@ -52,7 +56,7 @@ struct Behavior {
 // Parses `spec` on top of `base` (so CLI defaults survive unless overridden). Items: ok,
 // status:<100-599>, reset, hang, cut, garbage, slow:<ms>, slow_chunks:<ms>, chunks:<1-10000>,
 // pad:<0-64000000>, retry_after:<0-86400>, cached:<0-1000000>, cache_write:<0-1000000>,
-// no_usage.
+// no_usage, usage_in_last_chunk.
 // nullopt (with `error` set) on an unknown item or a bad number.
 std::optional<Behavior> parse_behavior(std::string_view spec, const Behavior& base,
                                        std::string* error);

@@ -196,9 +196,13 @@ Reply chat_completion(const Call& call, const Behavior& b, uint64_t seq) {
   last_choice.set("finish_reason", "stop");
   Json last = head("chat.completion.chunk");
   last.set("choices", Json::array().push_back(last_choice));
-  if (call.include_usage) last.set("usage", nullptr);
+  if (b.usage_in_last_chunk && !b.omit_usage) {
+    last.set("usage", usage_json(prompt_tokens, static_cast<int>(pieces.size()), b));
+  } else if (call.include_usage) {
+    last.set("usage", nullptr);
+  }
   r.events.push_back(sse(last));
-  if (call.include_usage) {
+  if (call.include_usage && !b.usage_in_last_chunk) {
     Json usage = head("chat.completion.chunk");
     usage.set("choices", Json::array());
     usage.set("usage", usage_json(prompt_tokens, static_cast<int>(pieces.size()), b));
