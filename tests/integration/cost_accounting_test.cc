@@ -863,6 +863,38 @@ TEST_F(CostAccountingTest, AnUnansweredAttemptIsChargedThePromptEstimate) {
   EXPECT_EQ(row->output, 0) << describe(*row);
 }
 
+// DESIGN §10: "the attempt is charged for what was used". An attempt that timed out after the
+// provider had the prompt is charged its prompt estimate when it is the last one (above) — and
+// when the retry filter goes on to another attempt, too.
+// DISABLED: fails on main — core/server/response_relay.cc (attempt failure handling) calls
+// try_again() before estimate_unanswered_attempt(), and settle_usage() replaces ctx.usage with
+// the last attempt's, so the timed-out attempt is charged nothing: the row has only attempt 2's
+// usage (estimated 0). Enable once retried attempts accumulate their estimates.
+TEST_F(CostAccountingTest, DISABLED_ARetriedAttemptThatTimedOutIsChargedToo) {
+  GatewayConfig config;
+  config.provider_timeouts = "{first_byte: 300ms}";
+  std::string yaml_text = yaml(config);
+  const std::string chain_end = "state: {ledger:";
+  yaml_text.insert(
+      yaml_text.find(chain_end),
+      "  - retry: {attempts: 2, retry_on: [timeout], backoff: {base: 10ms, max: 20ms}}\n");
+  ASSERT_TRUE(sluice.start(sluice_binary(), yaml_text));
+  ASSERT_TRUE(mock.control("hang", 1));  // the first attempt hangs, the second answers
+  const std::string body = chat_body(kFastModel, "the first attempt will time out");
+  auto r = sluice.client().post_json("/v1/chat/completions", body, bearer(kAliceKey));
+  ASSERT_TRUE(r && r->status == 200) << (r ? r->describe() : "no response");
+  ASSERT_EQ(r->header("x-sluice-attempts"), "2");
+  const int64_t answered_input = (*r->json())["usage"]["prompt_tokens"].as_int();
+  const int64_t answered_output = (*r->json())["usage"]["completion_tokens"].as_int();
+  auto row = row_of(r->header("x-request-id"));
+  ASSERT_TRUE(row);
+  EXPECT_EQ(row->input, answered_input + static_cast<int64_t>((body.size() + 3) / 4))
+      << "attempt 2's prompt plus attempt 1's prompt estimate: " << describe(*row);
+  EXPECT_EQ(row->output, answered_output) << describe(*row);
+  EXPECT_EQ(row->estimated, 1) << "part of the charge is an estimate: " << describe(*row);
+  expect_cost_matches_tokens(*row, kFastPrice);
+}
+
 // A JSON answer cut halfway: the client gets a truncated answer (its head was already sent),
 // the provider billed what it generated, so sluice charges an estimate.
 TEST_F(CostAccountingTest, AJsonAnswerCutHalfwayIsChargedAnEstimate) {
