@@ -983,6 +983,56 @@ TEST_F(RemoteProviderCostTest, AnUnpricedModelIsChargedZeroWarnedOnceAndCounted)
       << sluice.stderr_text();
 }
 
+// The {input, output} price of `model` as conf/prices.yaml lists it (one flow map per line).
+std::optional<Price> listed_price(const std::string& model) {
+  const std::string text = read_file(std::string(SLUICE_SOURCE_DIR) + "/conf/prices.yaml");
+  std::smatch m;
+  const std::regex line("(^|\n)" + std::regex_replace(model, std::regex(R"([.\-])"), R"(\$&)") +
+                        R"(:\s*\{input:\s*([0-9.]+),\s*output:\s*([0-9.]+))");
+  if (!std::regex_search(text, m, line)) return std::nullopt;
+  Price p;
+  p.input = std::stod(m[2]);
+  p.output = std::stod(m[3]);
+  return p;
+}
+
+// Issue 6 item 4: without a price in the config, conf/prices.yaml's (compiled in) applies,
+// dated names take their family's price, and an inline entry overrides only that model.
+TEST_F(RemoteProviderCostTest, DefaultPricesComeFromConfPricesYamlAndInlineOverridesOneModel) {
+  GatewayConfig config;
+  config.provider_base_url = "http://" + address + ":" + std::to_string(remote_mock.port()) + "/v1";
+  config.extra_models =
+      "  mini:\n"
+      "    targets:\n"
+      "      - {provider: mockai, model: gpt-4o-mini-2024-07-18}\n"
+      "  four:\n"
+      "    targets:\n"
+      "      - {provider: mockai, model: gpt-4o-2024-08-06}\n";
+  std::string yaml_text = yaml(config);
+  const std::string prices = "      prices:\n";
+  yaml_text.insert(yaml_text.find(prices) + prices.size(),
+                   "        gpt-4o: {input: 7, output: 11}\n");
+  ASSERT_TRUE(sluice.start(sluice_binary(), yaml_text));
+
+  auto mini_price = listed_price("gpt-4o-mini");
+  ASSERT_TRUE(mini_price) << "conf/prices.yaml does not list gpt-4o-mini";
+  ASSERT_GT(mini_price->input, 0);
+  for (const auto& [model, price] : {std::pair<std::string, Price>{"mini", *mini_price},
+                                     std::pair<std::string, Price>{"four", Price{7, 11, 7, 7}}}) {
+    auto r = sluice.client().post_json("/v1/chat/completions",
+                                       chat_body(model, "what is the list price of this"),
+                                       bearer(kBobKey));
+    ASSERT_TRUE(r && r->status == 200) << (r ? r->describe() : "no response");
+    auto row = row_of(r->header("x-request-id"));
+    ASSERT_TRUE(row);
+    EXPECT_NEAR(row->cost, (row->input * price.input + row->output * price.output) / 1e6, 1e-12)
+        << model << ": " << describe(*row);
+    EXPECT_GT(row->cost, 0) << describe(*row);
+  }
+  EXPECT_EQ(count_lines_containing(sluice.stderr_text(), "gpt-4o", "no price"), 0u)
+      << sluice.stderr_text();
+}
+
 TEST_F(CostAccountingTest, LocalProvidersCostNothingAndAreNotUnpriced) {
   GatewayConfig config;
   config.extra_providers =
