@@ -695,6 +695,34 @@ TEST_F(AnthropicCostTest, StreamChargesMessageStartAndMessageDeltaUsage) {
       << describe(*row);
 }
 
+// An Anthropic stream cut after message_start: its input counts are the provider's, its output
+// is an estimate (message_delta never came), and the row says estimated.
+TEST_F(AnthropicCostTest, AStreamCutBeforeMessageDeltaKeepsItsInputAndEstimatesOutput) {
+  start_with_anthropic();
+  StreamResult s = sluice.client().stream_post(
+      "/v1/messages", messages_body(kClaudeModel, "this stream will be cut", true),
+      with_behavior(kBobKey, "cut,cached:20"));
+  ASSERT_TRUE(s.head && s.head->status == 200) << s.describe();
+  int64_t input = -1, cache_read = -1;
+  for (const SseEvent& e : s.events) {
+    if (e.event != "message_start") continue;
+    auto data = Json::parse(e.data);
+    ASSERT_TRUE(data) << e.data;
+    const Json& u = (*data)["message"]["usage"];
+    input = u["input_tokens"].as_int(-1);
+    cache_read = u["cache_read_input_tokens"].as_int(-1);
+  }
+  ASSERT_GT(input, 0) << "the cut stream should still carry message_start: " << s.describe();
+  auto row = row_of(s.head->header("x-request-id"));
+  ASSERT_TRUE(row);
+  EXPECT_EQ(row->estimated, 1) << describe(*row);
+  EXPECT_EQ(row->input, input + cache_read) << describe(*row);
+  EXPECT_EQ(row->cached, cache_read) << describe(*row);
+  EXPECT_GE(row->output, 1) << describe(*row);
+  expect_cost_matches_tokens(*row, kClaudePrice);
+  EXPECT_GT(row->cost, 0);
+}
+
 // ---- estimates: never $0 for a request that reached a provider ------------------------------
 
 TEST_F(CostAccountingTest, AStreamTheProviderCutsIsChargedAnEstimate) {
