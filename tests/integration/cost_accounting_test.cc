@@ -9,6 +9,7 @@
 #include <sqlite3.h>
 
 #include <cmath>
+#include <fstream>
 #include <map>
 #include <regex>
 
@@ -598,6 +599,46 @@ TEST_F(CostAccountingTest, ResponsesAndLegacyCompletionsAreChargedTheProvidersUs
   EXPECT_EQ(plain_row->input, asked_usage["prompt_tokens"].as_int(-1)) << describe(*plain_row);
   EXPECT_EQ(plain_row->output, asked_usage["completion_tokens"].as_int(-1)) << describe(*plain_row);
   expect_cost_matches_tokens(*plain_row, kFastPrice);
+}
+
+// A reload that changes a price charges the requests after it at the new price; the ledger
+// keeps what earlier requests cost.
+TEST_F(CostAccountingTest, AReloadedPriceAppliesToLaterRequests) {
+  start();
+  auto ask = [&] {
+    auto r = sluice.client().post_json(
+        "/v1/chat/completions", chat_body(kFastModel, "same words every time"), bearer(kAliceKey));
+    EXPECT_TRUE(r && r->status == 200) << (r ? r->describe() : "no response");
+    return r ? row_of(r->header("x-request-id")) : std::nullopt;
+  };
+  auto before = ask();
+  ASSERT_TRUE(before);
+  expect_cost_matches_tokens(*before, kFastPrice);
+
+  constexpr Price kDoubled{6, 30, 0.6, 7.5};
+  std::string reloaded = read_file(sluice.config_path());
+  const std::string old_entry = std::string(kFastPhysical) + ": " + price_yaml(kFastPrice);
+  const size_t at = reloaded.find(old_entry);
+  ASSERT_NE(at, std::string::npos) << reloaded;
+  reloaded.replace(at, old_entry.size(), std::string(kFastPhysical) + ": " + price_yaml(kDoubled));
+  {
+    std::ofstream out(sluice.config_path(), std::ios::trunc);
+    out << reloaded;
+  }
+  auto r = sluice.admin_client().request("POST", "/reload");
+  ASSERT_TRUE(r && r->status == 200) << (r ? r->describe() : "no response");
+
+  auto after = ask();
+  ASSERT_TRUE(after);
+  EXPECT_EQ(after->input, before->input);
+  EXPECT_EQ(after->output, before->output);
+  expect_cost_matches_tokens(*after, kDoubled);
+  EXPECT_NEAR(after->cost, 2 * before->cost, 1e-12) << describe(*after);
+  // The earlier row is what it was.
+  auto rows = read_rows(ledger);
+  ASSERT_TRUE(rows);
+  for (const Row& row : *rows)
+    if (row.request_id == before->request_id) EXPECT_EQ(row.cost, before->cost);
 }
 
 // ---- exact charges, Anthropic shape ------------------------------------------------------------
