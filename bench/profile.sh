@@ -6,6 +6,9 @@
 #
 #   bench/profile.sh                          # nginx, sluice-empty, sluice-default
 #   bench/profile.sh sluice-default           # just one
+# Other contenders: sluice-default-nolog (access log off), sluice-default-nocost (no cost filter
+# and no budget: what pricing, budgets and the token/cost metrics add), sluice-default-ledger
+# (the spend ledger on, in the run's temp dir: what enqueueing a row costs the worker).
 #   SECONDS_OF_LOAD=10 bench/profile.sh       # longer load (default 8 s; valgrind is ~50x slower)
 #
 # Use it for before/after numbers of a hot-path change when bench/run.sh's CPU figures are
@@ -69,8 +72,7 @@ PIDS+=($!)
 wait_port "$PORT_MOCK" || die "mock did not start"
 
 # Configs: the same templates as run.sh (filters of conf/sluice.yaml for the default chain).
-awk '/^filters:/ { on = 1; print; next } on && /^[^ #-]/ { exit } on && !/^#/ { print }' \
-  "$ROOT/conf/sluice.yaml" >"$RUN_DIR/default-filters.yaml"
+awk -f "$BENCH/default_filters.awk" "$ROOT/conf/sluice.yaml" >"$RUN_DIR/default-filters.yaml"
 subst=(-e "s/@LISTEN_PORT@/$PORT_PROXY/; s/@ADMIN_PORT@/$PORT_ADMIN/; s/@UPSTREAM_PORT@/$PORT_MOCK/")
 sed "${subst[@]}" "$BENCH/configs/sluice-empty.yaml.in" >"$RUN_DIR/sluice-empty.yaml"
 sed "${subst[@]}" -e "s#@ACCESS_LOG@#$RUN_DIR/access.log#" \
@@ -78,6 +80,10 @@ sed "${subst[@]}" -e "s#@ACCESS_LOG@#$RUN_DIR/access.log#" \
   "$BENCH/configs/sluice-default.yaml.in" >"$RUN_DIR/sluice-default.yaml"
 sed 's#^access_log: .*#access_log: {path: "", format: json}#' "$RUN_DIR/sluice-default.yaml" \
   >"$RUN_DIR/sluice-default-nolog.yaml"
+sed -e '/^ *- cost:/d' -e '/^ *budget:/d' "$RUN_DIR/sluice-default.yaml" \
+  >"$RUN_DIR/sluice-default-nocost.yaml"
+sed "s#^state: .*#state: {ledger: \"$RUN_DIR/ledger.db\"}#" "$RUN_DIR/sluice-default.yaml" \
+  >"$RUN_DIR/sluice-default-ledger.yaml"
 mkdir -p "$RUN_DIR/nginx"
 # One process (master_process off) so callgrind sees the worker's event loop in its own output.
 sed -e "s#@PREFIX@#$RUN_DIR/nginx#g; s/@LISTEN_PORT@/$PORT_PROXY/; s/@UPSTREAM_PORT@/$PORT_MOCK/" \
@@ -106,7 +112,7 @@ for contender in $CONTENDERS; do
       valgrind --tool=callgrind --callgrind-out-file="$out" --dump-instr=no \
         "$BUILD/sluice" -c "$RUN_DIR/$contender.yaml" >"$RUN_DIR/$contender.log" 2>&1 &
       ;;
-    *) die "unknown contender $contender (nginx, sluice-empty, sluice-default, sluice-default-nolog)" ;;
+    *) die "unknown contender $contender (nginx, sluice-empty, sluice-default, sluice-default-nolog, sluice-default-nocost, sluice-default-ledger)" ;;
   esac
   pid=$!
   PIDS+=("$pid")

@@ -188,10 +188,10 @@ upstream_port() {
   case $1 in main) echo "$PORT_MOCK_MAIN" ;; stream) echo "$PORT_MOCK_STREAM" ;; c1000) echo "$PORT_MOCK_C1000" ;; esac
 }
 
-# The `filters:` block of conf/sluice.yaml, verbatim (the default chain).
+# The `filters:` block of conf/sluice.yaml (the default chain; a cost filter added after
+# model_alias if it has none: see default_filters.awk).
 default_filters() {
-  awk '/^filters:/ { on = 1; print; next } on && /^[^ #-]/ { exit } on && !/^#/ { print }' \
-    "$ROOT/conf/sluice.yaml"
+  awk -f "$BENCH/default_filters.awk" "$ROOT/conf/sluice.yaml"
 }
 
 render_configs() {
