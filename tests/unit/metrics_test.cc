@@ -139,6 +139,41 @@ TEST(Metrics, LabelChildrenAreCachedAndReused) {
   EXPECT_EQ(&rm.provider_counters("local"), m.provider_stats().get("local"));
 }
 
+// Each cache tries the label set it found last before hashing: alternating label sets, ones that
+// differ in a single label, and ones whose values only split differently must each still be
+// counted in their own series.
+TEST(Metrics, AlternatingLabelSetsAreEachCountedInTheirOwnSeries) {
+  Metrics m;
+  RequestMetrics rm(m);
+  auto with = [](std::string_view agent, std::string_view model, int status) {
+    log::RequestRecord r = chat_record(status);
+    r.agent = agent;
+    r.model = model;
+    return r;
+  };
+  for (int i = 0; i < 3; ++i) {
+    rm.record(with("sofia", "fast", 200));
+    rm.record(with("sofia", "fast", 500));
+    rm.record(with("sofi", "afast", 200));
+    rm.record(with("sofia", "fast", 200));
+  }
+  const std::string text = m.serialize();
+  EXPECT_TRUE(has_line(
+      text, R"(sluice_requests_total{agent="sofia",model="fast",provider="local",status="200"} 6)"))
+      << text;
+  EXPECT_TRUE(has_line(
+      text,
+      R"(sluice_requests_total{agent="sofia",model="fast",provider="local",status="500"} 3)"));
+  EXPECT_TRUE(has_line(
+      text,
+      R"(sluice_requests_total{agent="sofi",model="afast",provider="local",status="200"} 3)"));
+  EXPECT_TRUE(
+      has_line(text, R"(sluice_request_duration_seconds_count{model="fast",provider="local"} 9)"));
+  EXPECT_TRUE(
+      has_line(text, R"(sluice_request_duration_seconds_count{model="afast",provider="local"} 3)"));
+  EXPECT_EQ(rm.cached_request_label_sets(), 3u);
+}
+
 TEST(Metrics, LabelSetsBeyondTheCacheBoundAreStillCounted) {
   Metrics m;
   RequestMetrics rm(m, /*cache_capacity=*/2);
