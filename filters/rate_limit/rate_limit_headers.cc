@@ -9,6 +9,33 @@
 namespace sluice::filters::rate_limit {
 namespace {
 
+// The digits of the number one header line carried last on this thread. A limit is the same on
+// every request of an agent, and with a steady load so is often what remains: copying a few
+// cached bytes costs less than formatting the number again (bench/profile.sh: to_chars was
+// ~700 of the ~1,280 instructions of the six x-ratelimit-* lines). Any other value is formatted
+// and becomes the cached one, so the text is always exactly the number's.
+class LastNumber {
+ public:
+  std::string_view digits(uint64_t value) {
+    if (len_ == 0 || value != value_) {
+      value_ = value;
+      len_ = static_cast<uint8_t>(std::to_chars(text_, text_ + sizeof text_, value).ptr - text_);
+    }
+    return std::string_view(text_, len_);
+  }
+
+ private:
+  uint64_t value_ = 0;
+  uint8_t len_ = 0;  // 0: nothing cached yet
+  char text_[20];    // UINT64_MAX has 20 digits
+};
+
+// One per header line that carries a limit or a remaining count, per worker thread.
+struct LastNumbers {
+  LastNumber limit, remaining;
+};
+thread_local LastNumbers last_requests, last_tokens;
+
 // A few header lines written into a stack buffer, then handed to the context in one append.
 // Names are string literals, so their copies compile to a few moves.
 class HeaderLines {
@@ -17,6 +44,14 @@ class HeaderLines {
   void number(const char (&name)[N], uint64_t value) {
     start(name);
     p_ = std::to_chars(p_, end_, value).ptr;
+    end_line();
+  }
+  template <size_t N>
+  void number(const char (&name)[N], uint64_t value, LastNumber& last) {
+    start(name);
+    const std::string_view d = last.digits(value);
+    std::memcpy(p_, d.data(), d.size());
+    p_ += d.size();
     end_line();
   }
   template <size_t N>
@@ -65,12 +100,12 @@ void add_bucket_headers(filter::RequestContext& ctx, BucketKind kind,
                         const state::BucketReading& reading) {
   HeaderLines lines;
   if (kind == BucketKind::Requests) {
-    lines.number("x-ratelimit-limit-requests", reading.limit);
-    lines.number("x-ratelimit-remaining-requests", reading.remaining);
+    lines.number("x-ratelimit-limit-requests", reading.limit, last_requests.limit);
+    lines.number("x-ratelimit-remaining-requests", reading.remaining, last_requests.remaining);
     lines.duration("x-ratelimit-reset-requests", reading.reset_after);
   } else {
-    lines.number("x-ratelimit-limit-tokens", reading.limit);
-    lines.number("x-ratelimit-remaining-tokens", reading.remaining);
+    lines.number("x-ratelimit-limit-tokens", reading.limit, last_tokens.limit);
+    lines.number("x-ratelimit-remaining-tokens", reading.remaining, last_tokens.remaining);
     lines.duration("x-ratelimit-reset-tokens", reading.reset_after);
   }
   lines.flush(ctx);

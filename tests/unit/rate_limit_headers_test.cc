@@ -90,5 +90,28 @@ TEST(RateLimitHeaders, BucketAndRetryHeadersAsTheyGoOnTheWire) {
             "retry-after-ms: 1500\r\n");
 }
 
+// Each line keeps the digits of the number it carried last (per thread) and formats only a
+// new one: whatever sequence of values comes, every header says its own request's number.
+TEST(RateLimitHeaders, EachRequestSeesItsOwnNumbersWhateverCameBefore) {
+  const uint64_t values[] = {60, 60, 600, 60, 0, 0, 9, 10, 18446744073709551615ull, 1, 1};
+  for (uint64_t limit : values) {
+    for (uint64_t remaining : values) {
+      filter::RequestContext ctx;
+      state::BucketReading reading;
+      reading.limit = limit;
+      reading.remaining = remaining;
+      reading.reset_after = 1s;
+      add_bucket_headers(ctx, BucketKind::Tokens, reading);
+      add_bucket_headers(ctx, BucketKind::Requests, reading);
+      const std::string l = std::to_string(limit), r = std::to_string(remaining);
+      ASSERT_EQ(ctx.extra_response_headers(),
+                "x-ratelimit-limit-tokens: " + l + "\r\nx-ratelimit-remaining-tokens: " + r +
+                    "\r\nx-ratelimit-reset-tokens: 1s\r\nx-ratelimit-limit-requests: " + l +
+                    "\r\nx-ratelimit-remaining-requests: " + r +
+                    "\r\nx-ratelimit-reset-requests: 1s\r\n");
+    }
+  }
+}
+
 }  // namespace
 }  // namespace sluice::filters::rate_limit
