@@ -105,15 +105,29 @@ void append_status_line(std::string& out, int status) {
       .append("\r\n");
 }
 
+namespace {
+
+// The first CR or LF of `value`, or npos. A plain loop: find_first_of("\r\n") calls memchr once
+// per byte of the value, which made append_header ~320 instructions per header line of a
+// response head (bench/profile.sh).
+size_t find_line_break(std::string_view value) {
+  for (size_t i = 0; i < value.size(); ++i) {
+    if (value[i] == '\r' || value[i] == '\n') return i;
+  }
+  return std::string_view::npos;
+}
+
+}  // namespace
+
 void append_header(std::string& out, std::string_view name, std::string_view value) {
   out.append(name).append(": ");
   // A CR or LF in a value would end the header early and let its sender write headers of its
   // own (response splitting); values echoed from elsewhere get them replaced by a space.
-  size_t bad = value.find_first_of("\r\n");
+  size_t bad = find_line_break(value);
   while (bad != std::string_view::npos) {
     out.append(value.substr(0, bad)).push_back(' ');
     value.remove_prefix(bad + 1);
-    bad = value.find_first_of("\r\n");
+    bad = find_line_break(value);
   }
   out.append(value).append("\r\n");
 }
