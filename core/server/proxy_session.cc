@@ -99,6 +99,7 @@ void ProxySession::start(http::HttpRequest& request,
   asked_stream_usage_ = false;
   broken_code_ = {};
   broken_message_.clear();
+  retried_prompt_tokens_ = 0;
   candidate_ = nullptr;
   backend_ = nullptr;
   attempt_ = nullptr;
@@ -374,6 +375,7 @@ void ProxySession::client_gone() {
   }
   end_attempt_accounting();
   settle_usage();
+  add_retried_attempts_estimate();
   if (ctx_.response_status == 0) {
     // Nothing reached the client; 499 is the conventional "client closed request" status.
     ctx_.response_status = 499;
@@ -393,8 +395,16 @@ void ProxySession::estimate_unanswered_attempt() {
   ctx_.usage.source = usage::Usage::Source::Estimated;
 }
 
+void ProxySession::add_retried_attempts_estimate() {
+  if (retried_prompt_tokens_ == 0) return;
+  ctx_.usage.input_tokens += retried_prompt_tokens_;
+  ctx_.usage.source = usage::Usage::Source::Estimated;  // part of the charge is a guess
+  retried_prompt_tokens_ = 0;
+}
+
 void ProxySession::finish(bool keep_alive) {
   settle_usage();
+  add_retried_attempts_estimate();
   for (filter::Filter* f : filters_) f->on_complete(ctx_);
   record();
   filters_.clear();

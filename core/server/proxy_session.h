@@ -99,6 +99,9 @@ class ProxySession final : public upstream::ResponseSink, public filter::ChainRe
   // The attempt was sent and ended with no answer in a way that may have cost (a timeout, a
   // reset, the client leaving): charge the prompt estimate, marked estimated (DESIGN §8).
   void estimate_unanswered_attempt();
+  // Adds the prompt estimates of earlier attempts that were sent, then retried after a timeout
+  // or reset (retried_prompt_tokens_), to ctx_.usage: the provider may have billed them too.
+  void add_retried_attempts_estimate();
   void end_stream_with_error(std::string_view type, std::string_view message);
   void apply_backpressure();
   void append_common_headers(std::string& out);
@@ -150,6 +153,7 @@ class ProxySession final : public upstream::ResponseSink, public filter::ChainRe
   bool asked_stream_usage_ = false;
   // An answer that broke after its first byte went downstream (status already sent as 200):
   // the error code and message the access log, metrics and ledger record for it.
+  uint64_t retried_prompt_tokens_ = 0;
   std::string_view broken_code_;
   std::string broken_message_;
 };

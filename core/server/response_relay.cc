@@ -314,17 +314,18 @@ void ProxySession::on_upstream_failure(const upstream::Failure& failure) {
   }
 
   if (!downstream_started_) {
+    // An attempt that was sent and got no (whole) answer: a timeout or a reset may still have
+    // been billed by the provider (it had the prompt), so the request is charged the prompt
+    // estimate for it, whether or not another attempt follows. A connect failure or a full
+    // pool never reached the provider: nothing is charged for it.
+    const bool maybe_billed = failure.kind == upstream::FailureKind::Timeout ||
+                              failure.kind == upstream::FailureKind::Reset;
     if (d == filter::AttemptDecision::Retry || d == filter::AttemptDecision::Fallback) {
+      if (maybe_billed) retried_prompt_tokens_ += ctx_.prompt_tokens_estimate;
       try_again(d, what);
       return;
     }
-    // The last attempt was sent and got no answer: a timeout or a reset may still have been
-    // billed by the provider (it had the prompt), so the request is charged the prompt
-    // estimate. A connect failure or a full pool never reached it: nothing is charged.
-    if (!scanning_usage_ && (failure.kind == upstream::FailureKind::Timeout ||
-                             failure.kind == upstream::FailureKind::Reset)) {
-      estimate_unanswered_attempt();
-    }
+    if (!scanning_usage_ && maybe_billed) estimate_unanswered_attempt();
     if (!plan_.has_next() && (ctx_.attempts > 1 || skipped_ > 0)) {
       route_notes_.append(what).append("; ");
       send_plan_exhausted();

@@ -1,8 +1,8 @@
-// Filters of DESIGN §4 that this version accepts but does not run yet (rate_limit,
-// circuit_breaker, cost, retry, lua, plugin). Each one's builder validates its documented keys
-// exactly as the real filter will — unknown keys, wrong types and bad values fail the load
-// with the usual precise message — so a config written today keeps working when the filter
-// becomes active. Then it logs one warning and puts a filter in the chain that does nothing.
+// Filters of DESIGN §4 that this version accepts but does not run yet (lua, plugin). Each one's
+// builder validates its documented keys exactly as the real filter will — unknown keys, wrong types
+// and bad values fail the load with the usual precise message — so a config written today keeps
+// working when the filter becomes active. Then it logs one warning and puts a filter in the chain
+// that does nothing.
 #pragma once
 
 #include <memory>

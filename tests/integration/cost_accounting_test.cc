@@ -939,7 +939,7 @@ TEST_F(CostAccountingTest, AnUnansweredAttemptIsChargedThePromptEstimate) {
 // try_again() before estimate_unanswered_attempt(), and settle_usage() replaces ctx.usage with
 // the last attempt's, so the timed-out attempt is charged nothing: the row has only attempt 2's
 // usage (estimated 0). Enable once retried attempts accumulate their estimates.
-TEST_F(CostAccountingTest, DISABLED_ARetriedAttemptThatTimedOutIsChargedToo) {
+TEST_F(CostAccountingTest, ARetriedAttemptThatTimedOutIsChargedToo) {
   GatewayConfig config;
   config.provider_timeouts = "{first_byte: 300ms}";
   std::string yaml_text = yaml(config);

@@ -212,15 +212,20 @@ TEST(ConfigLoad, DefaultConfigLoadsOfflineAsIs) {
   EXPECT_EQ(config->models.at("fast").targets[0].model, "mock-fast");
   EXPECT_EQ(config->models.at("quality").targets[0].model, "mock-quality");
   EXPECT_EQ(config->agents.at("demo").keys[0].bytes, digest_of("sk-sluice-demo").bytes);
-  // The DESIGN order of the resilience chain.
-  ASSERT_EQ(config->filters.size(), 5u);
+  // The DESIGN order of the chain: cost admits right after the model is resolved.
+  ASSERT_EQ(config->filters.size(), 6u);
   EXPECT_EQ(config->filters[0].type, "auth");
   EXPECT_EQ(config->filters[1].type, "rate_limit");
   EXPECT_EQ(config->filters[2].type, "model_alias");
-  EXPECT_EQ(config->filters[3].type, "circuit_breaker");
-  EXPECT_EQ(config->filters[4].type, "retry");
+  EXPECT_EQ(config->filters[3].type, "cost");
+  EXPECT_EQ(config->filters[4].type, "circuit_breaker");
+  EXPECT_EQ(config->filters[5].type, "retry");
   ASSERT_TRUE(config->agents.at("demo").limits.rpm.has_value());
   EXPECT_EQ(*config->agents.at("demo").limits.rpm, 600u);
+  ASSERT_TRUE(config->agents.at("demo").budget.has_value());
+  EXPECT_EQ(config->agents.at("demo").budget->usd, 5.0);
+  EXPECT_EQ(config->agents.at("demo").budget->per, "day");
+  EXPECT_TRUE(config->state.ledger.ends_with("/conf/sluice-ledger.db")) << config->state.ledger;
   EXPECT_EQ(config->access_log.path, "stdout");
 }
 
