@@ -2,7 +2,8 @@
 # A cost-accounting session, start to finish, offline (issue 6's closing note): starts sluice on
 # a throw-away config — the built-in mock provider, one priced model, an agent with a small
 # daily budget, a spend ledger — sends a handful of requests with curl (JSON, a stream without
-# include_usage, a stream with it, embeddings, one that the budget refuses), stops sluice with
+# include_usage, a stream with it, embeddings, an Anthropic /v1/messages stream, a client that
+# hangs up mid-stream (charged an estimate), one that the budget refuses), stops sluice with
 # SIGTERM (which flushes the ledger), then prints the ledger rows and `sluice usage` reports.
 #
 # Usage: scripts/demo_cost_session.sh        (needs build/sluice: scripts/setup.sh --target sluice)
@@ -35,10 +36,16 @@ workers: 1
 providers:
   demo:
     type: mock
+  slow:
+    type: mock
+    mock: {chunk_delay: 150ms}
 models:
   chat:
     targets:
       - {provider: demo, model: demo-4o}
+  slow-chat:
+    targets:
+      - {provider: slow, model: demo-4o}
   embed:
     targets:
       - {provider: demo, model: demo-embedding}
@@ -77,12 +84,13 @@ echo
 
 api="http://127.0.0.1:$port"
 # One request: prints what the client got (status, x-request-id, the body or its events).
+# A 4th argument is passed to curl (e.g. --max-time 0.5 to hang up early).
 send() {
   local title="$1" path="$2" body="$3"
   echo "== $title"
-  echo "   POST $path $body"
-  curl -sS -N -D "$dir/head" -o "$dir/body" "$api$path" \
-    -H "Authorization: Bearer $key" -H "Content-Type: application/json" -d "$body"
+  echo "   POST $path $body ${4:-}"
+  curl -sS -N -D "$dir/head" -o "$dir/body" "$api$path" ${4:-} \
+    -H "Authorization: Bearer $key" -H "Content-Type: application/json" -d "$body" || true
   echo "   -> $(head -1 "$dir/head" | tr -d '\r')  x-request-id: $(grep -i '^x-request-id:' "$dir/head" | cut -d' ' -f2 | tr -d '\r')"
   grep -i '^retry-after' "$dir/head" | sed 's/^/   -> /' | tr -d '\r' || true
   sed 's/^/   | /' "$dir/body" | grep -v '^   | $' | cut -c1-200
@@ -99,7 +107,13 @@ send "4. chat, stream with include_usage (the client gets the usage chunk)" /v1/
   '{"model": "chat", "max_tokens": 64, "stream": true, "stream_options": {"include_usage": true}, "messages": [{"role": "user", "content": "Stream it with usage"}]}'
 send "5. embeddings (input tokens only)" /v1/embeddings \
   '{"model": "embed", "input": ["sluice gates", "count every token"]}'
-send "6. a request whose worst case (max_tokens 4000 x \$10/1M = \$0.04) passes the \$0.01 daily budget" /v1/chat/completions \
+send "6. Anthropic Messages API (POST /v1/messages), streamed: usage from message_start/message_delta" /v1/messages \
+  '{"model": "chat", "max_tokens": 64, "stream": true, "messages": [{"role": "user", "content": "Hello from the Anthropic SDK"}]}'
+send "7. a client that hangs up mid-stream (curl --max-time 0.5): charged an estimate" /v1/chat/completions \
+  '{"model": "slow-chat", "max_tokens": 64, "stream": true, "messages": [{"role": "user", "content": "one two three four five six seven eight nine ten"}]}' \
+  "--max-time 0.5"
+sleep 0.2
+send "8. a request whose worst case (max_tokens 4000 x \$10/1M = \$0.04) passes the \$0.01 daily budget" /v1/chat/completions \
   '{"model": "chat", "max_tokens": 4000, "messages": [{"role": "user", "content": "Write me a long essay"}]}'
 
 echo "== /metrics (cost and tokens)"
