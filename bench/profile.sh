@@ -10,6 +10,9 @@
 # and no budget: what pricing, budgets and the token/cost metrics add), sluice-default-ledger
 # (the spend ledger on, in the run's temp dir: what enqueueing a row costs the worker).
 #   SECONDS_OF_LOAD=10 bench/profile.sh       # longer load (default 8 s; valgrind is ~50x slower)
+#   STREAM=1 bench/profile.sh                 # SSE streams of STREAM_CHUNKS content events (default
+#                                             # 20) + a usage event + [DONE], not JSON answers;
+#                                             # writes results/profile-stream.txt
 #
 # Use it for before/after numbers of a hot-path change when bench/run.sh's CPU figures are
 # too noisy (shared machine). It counts instructions in user space only (the event loop of
@@ -25,6 +28,8 @@ SECONDS_OF_LOAD=${SECONDS_OF_LOAD:-8}
 BASE_PORT=${BASE_PORT:-18500}
 CONTENDERS=${*:-"nginx sluice-empty sluice-default"}
 TOP=${TOP:-25}
+STREAM=${STREAM:-0}
+STREAM_CHUNKS=${STREAM_CHUNKS:-20}
 
 log() { printf '[profile %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -66,8 +71,16 @@ PORT_MOCK=$((BASE_PORT + 1))
 PORT_PROXY=$((BASE_PORT + 10))
 PORT_ADMIN=$((BASE_PORT + 11))
 BODY='{"model":"fast","messages":[{"role":"user","content":"Say hello in one word."}],"max_tokens":16}'
+SUMMARY_NAME=profile.txt
+if [[ $STREAM == 1 ]]; then
+  # The client does not ask for include_usage, so sluice asks the provider for it and strips
+  # the usage-only chunk from what it forwards (the whole usage path of a stream).
+  BODY='{"model":"fast","stream":true,"messages":[{"role":"user","content":"Say hello in one word."}],"max_tokens":16}'
+  SUMMARY_NAME=profile-stream.txt
+fi
 
-taskset -c 1 "$BUILD/bench/bench_mock_upstream" --listen "127.0.0.1:$PORT_MOCK" 2>/dev/null &
+taskset -c 1 "$BUILD/bench/bench_mock_upstream" --listen "127.0.0.1:$PORT_MOCK" \
+  --chunks "$STREAM_CHUNKS" 2>/dev/null &
 PIDS+=($!)
 wait_port "$PORT_MOCK" || die "mock did not start"
 
@@ -90,10 +103,11 @@ sed -e "s#@PREFIX@#$RUN_DIR/nginx#g; s/@LISTEN_PORT@/$PORT_PROXY/; s/@UPSTREAM_P
   -e 's/^daemon off;/daemon off;\nmaster_process off;/' "$BENCH/nginx.conf.template" >"$RUN_DIR/nginx/nginx.conf"
 
 mkdir -p "$RESULTS"
-SUMMARY=$RESULTS/profile.txt
+SUMMARY=$RESULTS/$SUMMARY_NAME
 {
   echo "bench/profile.sh — $(date -u +%Y-%m-%dT%H:%M:%SZ) — $(nproc) CPUs, $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
   echo "sluice $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown); closed loop, 4 connections, ${SECONDS_OF_LOAD} s under callgrind"
+  [[ $STREAM == 1 ]] && echo "streams: $STREAM_CHUNKS content events, a usage event and [DONE] per request"
   echo "instructions per request = inclusive Ir of the event loop / requests the mock answered"
 } >"$SUMMARY"
 
