@@ -22,6 +22,9 @@ template <size_t N, typename Value>
 class LabelCache {
  public:
   explicit LabelCache(size_t capacity) : capacity_(capacity) {}
+  // Not copied or moved: last_ points into this cache's own map.
+  LabelCache(const LabelCache&) = delete;
+  LabelCache& operator=(const LabelCache&) = delete;
 
   // The cached value, or nullptr if this label set was not inserted.
   //
