@@ -44,7 +44,7 @@ PriceTable read_price_map(config::NodeReader& map) {
       throw config::ConfigError(config::mark_of_node(key, map.file()), map.path(),
                                 "a model name must not be empty");
     }
-    const std::string model = key.Scalar();
+    const std::string& model = key.Scalar();
     config::NodeReader entry = map.child(model);
     table.set(model, read_price(entry));
   }

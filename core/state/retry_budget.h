@@ -17,7 +17,8 @@ class RetryBudget {
   // Takes a retry slot if retries in flight < max(min_retries, active * ratio).
   bool try_start_retry(double ratio, uint32_t min_retries) {
     const auto active = active_.load(std::memory_order_relaxed);
-    const auto allowed = std::max<uint64_t>(min_retries, static_cast<uint64_t>(active * ratio));
+    const auto allowed =
+        std::max<uint64_t>(min_retries, static_cast<uint64_t>(static_cast<double>(active) * ratio));
     uint64_t current = retrying_.load(std::memory_order_relaxed);
     do {
       if (current >= allowed) return false;

@@ -79,10 +79,10 @@ class UsageScanner {
 
   // An event longer than this is never removed or changed, so never held longer (a usage-only
   // chunk is ~300–600 bytes, a token's chunk ~200–400).
-  static constexpr size_t kMaxHeldBytes = 16 * 1024;
+  static constexpr size_t kMaxHeldBytes = size_t{16} * 1024;
   // An event whose data is longer than this is not copied when it spans reads: it goes
   // through the exact reader as it arrives.
-  static constexpr size_t kMaxEventData = 64 * 1024;
+  static constexpr size_t kMaxEventData = size_t{64} * 1024;
 
   UsageScanner() = default;
   UsageScanner(const UsageScanner&) = delete;
