@@ -1,8 +1,9 @@
-// sluice_budget_remaining_usd{agent}: what remains of each budget now. The cost filter sets it
-// after each admission and completion, but a gauge set only then goes stale when nothing
-// happens: an agent refused at 23:59 would show 0 left all the next day until its next
-// request, and a reload that raises a budget would show the old figure. So it is also set
-// at start-up (after the spend is rebuilt from the ledger) and each time /metrics is scraped.
+// sluice_budget_remaining_usd{agent}: what remains of each budget now. It is computed when it
+// is read — at start-up (after the spend is rebuilt from the ledger) and each time /metrics is
+// scraped — rather than after every request: exact at scrape time (a new period, a reloaded
+// budget), and nothing on the request path. (A gauge set only by requests would also go stale:
+// an agent refused at 23:59 would show 0 left all the next day.) The cost filter sets it only
+// when it refuses a request.
 #pragma once
 
 #include "core/config/config.h"

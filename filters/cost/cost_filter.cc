@@ -105,7 +105,9 @@ class CostFilter final : public filter::Filter {
     if (spend.reserve(*account->limit, worst, now, &reservation_) ==
         state::SpendAccount::Admission::Admitted) {
       reservation_open_ = true;
-      set_gauge(*account, now);
+      // sluice_budget_remaining_usd is not set here nor at completion: /metrics refreshes it
+      // at every scrape (state::refresh_budget_gauges), which is exact at the moment it is
+      // read and costs the request path nothing (~450 instructions a request otherwise).
       return RequestStatus::Continue;
     }
     if (prometheus::Counter* refused = account->state->rate_limited().budget) {
@@ -131,7 +133,6 @@ class CostFilter final : public filter::Filter {
     } else {
       account->state->spend().charge(usd, now);
     }
-    set_gauge(*account, now);
   }
 
  private:
@@ -146,11 +147,6 @@ class CostFilter final : public filter::Filter {
       account_ = &fallback_;
     }
     return account_;
-  }
-
-  void set_gauge(const AgentAccount& account, state::WallTime now) const {
-    if (account.gauge == nullptr || !account.limit) return;
-    account.gauge->Set(account.state->spend().view(*account.limit, now).remaining_usd);
   }
 
   // What the request can cost at most: its prompt estimate and its completion limit at the

@@ -19,6 +19,7 @@
 #include "core/filter/registry.h"
 #include "core/filter/request_context.h"
 #include "core/metrics/metrics.h"
+#include "core/state/budget_gauges.h"
 #include "core/state/process_state.h"
 #include "filters/cost/cost_filter.h"
 #include "filters/cost/local_provider.h"
@@ -345,8 +346,9 @@ TEST_F(CostFilterTest, ReservesTheWorstCaseAndSettlesToTheActualCost) {
   EXPECT_DOUBLE_EQ(call.ctx->cost_usd, 0.011);
   EXPECT_EQ(account("sofia").spend().reserved(), 0);
   EXPECT_DOUBLE_EQ(spent_today("sofia"), 0.011);
-  // The gauge shows what is left.
+  // The gauge shows what is left once /metrics refreshes it (every scrape).
   ASSERT_NE(account("sofia").budget_remaining_gauge(), nullptr);
+  state::refresh_budget_gauges(config, states, g_now);
   EXPECT_DOUBLE_EQ(account("sofia").budget_remaining_gauge()->Value(), 1.0 - 0.011);
 }
 
@@ -496,6 +498,7 @@ TEST_F(CostFilterTest, AReloadKeepsTheSpend) {
   after.ctx->fields.max_tokens = 10000;
   after.filter = raised->create(*after.ctx);
   EXPECT_EQ(after.filter->on_request(*after.ctx), RequestStatus::Continue);
+  state::refresh_budget_gauges(reloaded, states, g_now);
   EXPECT_DOUBLE_EQ(account("sofia").budget_remaining_gauge()->Value(), 2.0 - 0.9 - 0.31);
   after.filter->on_complete(*after.ctx);
 }
