@@ -6,7 +6,6 @@
 #include <ifaddrs.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <sqlite3.h>
 
 #include <cmath>
 #include <fstream>
@@ -14,6 +13,7 @@
 #include <regex>
 
 #include "tests/support/integration_env.h"
+#include "tests/support/ledger_rows.h"
 
 namespace sluice::test {
 namespace {
@@ -53,66 +53,11 @@ std::string price_yaml(const Price& p) {
          ", cached_input: " + n(p.cached_input) + ", cache_write: " + n(p.cache_write) + "}";
 }
 
-// A ledger row as read back.
-struct Row {
-  std::string request_id, agent, model, physical_model, provider, error_code;
-  int status = 0;
-  int64_t input = 0, output = 0, cached = 0, cache_write = 0, estimated = -1, attempts = 0;
-  double cost = -1;
-};
-
-std::string text_column(sqlite3_stmt* s, int i) {
-  const unsigned char* t = sqlite3_column_text(s, i);
-  return t != nullptr ? reinterpret_cast<const char*>(t) : "";
-}
+using Row = LedgerTestRow;
 
 // Every row, in insertion order; nullopt while the file cannot be read (not created yet).
 std::optional<std::vector<Row>> read_rows(const std::string& path) {
-  sqlite3* db = nullptr;
-  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
-    sqlite3_close(db);
-    return std::nullopt;
-  }
-  std::optional<std::vector<Row>> rows;
-  sqlite3_stmt* s = nullptr;
-  const char* sql =
-      "SELECT request_id, agent, model, physical_model, provider, status, input_tokens,"
-      " output_tokens, cached_tokens, cache_write_tokens, cost_usd, estimated, attempts,"
-      " error_code FROM requests ORDER BY id";
-  if (sqlite3_prepare_v2(db, sql, -1, &s, nullptr) == SQLITE_OK) {
-    rows.emplace();
-    while (sqlite3_step(s) == SQLITE_ROW) {
-      Row r;
-      r.request_id = text_column(s, 0);
-      r.agent = text_column(s, 1);
-      r.model = text_column(s, 2);
-      r.physical_model = text_column(s, 3);
-      r.provider = text_column(s, 4);
-      r.status = sqlite3_column_int(s, 5);
-      r.input = sqlite3_column_int64(s, 6);
-      r.output = sqlite3_column_int64(s, 7);
-      r.cached = sqlite3_column_int64(s, 8);
-      r.cache_write = sqlite3_column_int64(s, 9);
-      r.cost = sqlite3_column_double(s, 10);
-      r.estimated = sqlite3_column_int64(s, 11);
-      r.attempts = sqlite3_column_int64(s, 12);
-      r.error_code = text_column(s, 13);
-      rows->push_back(r);
-    }
-  }
-  sqlite3_finalize(s);
-  sqlite3_close(db);
-  return rows;
-}
-
-std::string describe(const Row& r) {
-  std::ostringstream s;
-  s << "row " << r.request_id << ": agent=" << r.agent << " model=" << r.model
-    << " physical=" << r.physical_model << " provider=" << r.provider << " status=" << r.status
-    << " input=" << r.input << " output=" << r.output << " cached=" << r.cached
-    << " cache_write=" << r.cache_write << " cost=" << r.cost << " estimated=" << r.estimated
-    << " attempts=" << r.attempts << " error=" << r.error_code;
-  return s.str();
+  return read_ledger_rows(path);
 }
 
 // The value of one sample of /metrics: the line `name{...}` whose labels include every one of
@@ -637,8 +582,11 @@ TEST_F(CostAccountingTest, AReloadedPriceAppliesToLaterRequests) {
   // The earlier row is what it was.
   auto rows = read_rows(ledger);
   ASSERT_TRUE(rows);
-  for (const Row& row : *rows)
-    if (row.request_id == before->request_id) EXPECT_EQ(row.cost, before->cost);
+  for (const Row& row : *rows) {
+    if (row.request_id == before->request_id) {
+      EXPECT_EQ(row.cost, before->cost);
+    }
+  }
 }
 
 // ---- exact charges, Anthropic shape ------------------------------------------------------------

@@ -6,11 +6,11 @@
 // untouched. Checked against the tests/support mock (which records the body it received and
 // the body it answered) and against the built-in `type: mock` provider.
 #include <signal.h>
-#include <sqlite3.h>
 
 #include <map>
 
 #include "tests/support/integration_env.h"
+#include "tests/support/ledger_rows.h"
 
 namespace sluice::test {
 namespace {
@@ -19,39 +19,17 @@ using namespace std::chrono_literals;
 
 constexpr const char* kLocalModel = "local";  // served by the built-in mock provider
 
-struct LedgerUsage {
-  int64_t input = -1, output = -1, estimated = -1;
-  std::string provider;
-};
+using LedgerUsage = LedgerTestRow;
 
-// The ledger's usage columns, by request id (read-only, as `sluice usage` opens it).
+// The ledger's rows by request id (read-only, as `sluice usage` opens it).
 std::map<std::string, LedgerUsage> read_ledger(const std::string& path) {
-  std::map<std::string, LedgerUsage> rows;
-  sqlite3* db = nullptr;
-  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
-    ADD_FAILURE() << "cannot open " << path << ": " << sqlite3_errmsg(db);
-    sqlite3_close(db);
-    return rows;
+  std::string error;
+  auto rows = read_ledger_rows(path, &error);
+  if (!rows) {
+    ADD_FAILURE() << error;
+    return {};
   }
-  sqlite3_stmt* s = nullptr;
-  const char* sql =
-      "SELECT request_id, input_tokens, output_tokens, estimated, provider FROM requests";
-  if (sqlite3_prepare_v2(db, sql, -1, &s, nullptr) != SQLITE_OK) {
-    ADD_FAILURE() << "cannot query " << path << ": " << sqlite3_errmsg(db);
-  } else {
-    while (sqlite3_step(s) == SQLITE_ROW) {
-      LedgerUsage u;
-      u.input = sqlite3_column_int64(s, 1);
-      u.output = sqlite3_column_int64(s, 2);
-      u.estimated = sqlite3_column_int64(s, 3);
-      const unsigned char* provider = sqlite3_column_text(s, 4);
-      if (provider != nullptr) u.provider = reinterpret_cast<const char*>(provider);
-      rows[reinterpret_cast<const char*>(sqlite3_column_text(s, 0))] = u;
-    }
-  }
-  sqlite3_finalize(s);
-  sqlite3_close(db);
-  return rows;
+  return by_request_id(*rows);
 }
 
 // A streamed response exactly as the client's socket got it.

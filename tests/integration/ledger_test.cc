@@ -3,11 +3,11 @@
 // that were committed; a restart appends to the same file; `sluice usage` and GET /usage report
 // it. The rows are read back with SQLite, as an operator's script would.
 #include <signal.h>
-#include <sqlite3.h>
 
 #include <map>
 
 #include "tests/support/integration_env.h"
+#include "tests/support/ledger_rows.h"
 
 namespace sluice::test {
 namespace {
@@ -21,61 +21,17 @@ struct Expected {
   int64_t input = 0, output = 0;
 };
 
-// A ledger row as read back.
-struct Row {
-  std::string agent, model, physical_model, provider, error_code;
-  int status = 0;
-  int64_t input = 0, output = 0, cached = 0, cache_write = 0, estimated = -1, attempts = 0;
-  int64_t time_ms = 0;
-  double latency = -1;
-  bool ttft_null = true;
-};
+using Row = LedgerTestRow;
 
-std::string text_column(sqlite3_stmt* s, int i) {
-  const unsigned char* t = sqlite3_column_text(s, i);
-  return t != nullptr ? reinterpret_cast<const char*>(t) : "";
-}
-
-// Every row, by request id. Opened read-only, like `sluice usage`.
+// Every row, by request id.
 std::map<std::string, Row> read_rows(const std::string& path) {
-  std::map<std::string, Row> rows;
-  sqlite3* db = nullptr;
-  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
-    ADD_FAILURE() << "cannot open " << path << ": " << sqlite3_errmsg(db);
-    sqlite3_close(db);
-    return rows;
+  std::string error;
+  auto rows = read_ledger_rows(path, &error);
+  if (!rows) {
+    ADD_FAILURE() << error;
+    return {};
   }
-  sqlite3_stmt* s = nullptr;
-  const char* sql =
-      "SELECT request_id, agent, model, physical_model, provider, status, input_tokens,"
-      " output_tokens, cached_tokens, cache_write_tokens, estimated, attempts, time_ms,"
-      " latency_s, ttft_s, error_code FROM requests";
-  if (sqlite3_prepare_v2(db, sql, -1, &s, nullptr) != SQLITE_OK) {
-    ADD_FAILURE() << "cannot query " << path << ": " << sqlite3_errmsg(db);
-  } else {
-    while (sqlite3_step(s) == SQLITE_ROW) {
-      Row r;
-      r.agent = text_column(s, 1);
-      r.model = text_column(s, 2);
-      r.physical_model = text_column(s, 3);
-      r.provider = text_column(s, 4);
-      r.status = sqlite3_column_int(s, 5);
-      r.input = sqlite3_column_int64(s, 6);
-      r.output = sqlite3_column_int64(s, 7);
-      r.cached = sqlite3_column_int64(s, 8);
-      r.cache_write = sqlite3_column_int64(s, 9);
-      r.estimated = sqlite3_column_int64(s, 10);
-      r.attempts = sqlite3_column_int64(s, 11);
-      r.time_ms = sqlite3_column_int64(s, 12);
-      r.latency = sqlite3_column_double(s, 13);
-      r.ttft_null = sqlite3_column_type(s, 14) == SQLITE_NULL;
-      r.error_code = text_column(s, 15);
-      rows[text_column(s, 0)] = r;
-    }
-  }
-  sqlite3_finalize(s);
-  sqlite3_close(db);
-  return rows;
+  return by_request_id(*rows);
 }
 
 // {"model", "messages", "stream": true, "stream_options": {"include_usage": true}}: the client
