@@ -248,6 +248,12 @@ void UsageScanner::end_event(const char* p) {
 // `p` as for end_event.
 void UsageScanner::forward_without_null_usage(const char* p) {
   hold_ = Hold::Pass;
+  if (!event_null_usage_possible_) {
+    // Its data has no `"usage": null` at all (read_event_data looked): nothing to take out.
+    // The event goes on as it came, from the held copy and/or in place.
+    if (!held_.empty()) release();
+    return;
+  }
   if (held_.empty()) {
     // The whole event is in this chunk, from hold_from_ (= emit_from_) to p: no copy.
     const detail::Cut cut = detail::find_null_usage_in_event(
@@ -323,12 +329,15 @@ void UsageScanner::keep_event_data() {
 // Reads the event's data (once) and forgets it; true if it was OpenAI's usage-only chunk.
 bool UsageScanner::read_event_data() {
   bool usage_only = false;
+  event_null_usage_possible_ = true;
   if (event_streaming_) {
     usage_only = is_usage_only(finder_);
   } else if (event_has_data_) {
     const std::string_view data =
         inplace_ ? std::string_view(inplace_data_, inplace_size_) : std::string_view(event_data_);
-    if (detail::may_hold_usage_object(data)) {
+    const detail::UsageKeys keys = detail::find_usage_keys(data);
+    event_null_usage_possible_ = keys.null_member;
+    if (keys.object) {
       finder_.begin_document();
       finder_.feed(data.data(), data.data() + data.size());
       usage_only = is_usage_only(finder_);

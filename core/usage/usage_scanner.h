@@ -167,6 +167,9 @@ class UsageScanner {
   size_t event_data_size_ = 0;  // joined size so far
   bool event_streaming_ = false;
   uint64_t quick_content_bytes_ = 0;  // counted by the quick pass (the finder counts its own)
+  // False when read_event_data found no `"usage" : null` anywhere in the event's data: the
+  // held event then has no member for find_null_usage_in_event to take out.
+  bool event_null_usage_possible_ = true;
 
   // Stripping state.
   Hold hold_ = Hold::Pass;
