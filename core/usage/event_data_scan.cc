@@ -131,6 +131,7 @@ UsageKeys find_usage_keys(std::string_view data) {
     }
     if (static_cast<size_t>(end - q) >= kNull.size() &&
         std::memcmp(q, kNull.data(), kNull.size()) == 0) {
+      if (!found.null_member) found.first_null_member = static_cast<size_t>(key - data.data());
       found.null_member = true;
     }
   }

@@ -5,6 +5,7 @@
 // Internal to core/usage.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string_view>
 
@@ -18,6 +19,9 @@ struct UsageKeys {
   // (the search stopped there). False means null_usage_member.h can find no member to take
   // out of this data.
   bool null_member = false;
+  // Where the first such null member's `"usage"` starts in the data, when the search got to
+  // it (npos otherwise): null_usage_member.h's search may start there.
+  size_t first_null_member = std::string_view::npos;
 };
 UsageKeys find_usage_keys(std::string_view data);
 

@@ -145,13 +145,19 @@ Block read_block(const char* p, Carry& carry) {
 
 // The walk: whole blocks up to the one holding the candidate, whose masks then tell whether
 // the candidate's quote opens a string at depth 1 (inside the root object only).
-Cut find_null_usage_member(std::string_view json) {
+Cut find_null_usage_member(std::string_view json, size_t first_candidate) {
   const char* const begin = json.data();
   const char* const end = begin + json.size();
   const char* const root = skip_space(begin, end);
   if (root == end || *root != '{') return {};
   const char* value_end = nullptr;
-  const char* key = next_candidate(root + 1, end, &value_end);
+  // The first candidate is at or after root + 1 (it starts with a quote; root is the first
+  // byte that is not a space): searching from a known first one finds it at once.
+  const char* from = root + 1;
+  if (first_candidate < json.size() && begin + first_candidate >= from) {
+    from = begin + first_candidate;
+  }
+  const char* key = next_candidate(from, end, &value_end);
   if (key == end) return {};
   const char* block_start = root;  // the root's '{' is the walk's first open: depth 1 inside
   Carry carry;
@@ -195,7 +201,7 @@ Cut find_null_usage_member(std::string_view json) {
   return Cut{at(key), at(skip_space(after + 1, end))};    // {"usage": null, ...
 }
 
-Cut find_null_usage_in_event(std::string_view event) {
+Cut find_null_usage_in_event(std::string_view event, size_t first_candidate) {
   constexpr std::string_view kData = "data:";
   if (!event.starts_with(kData)) return {};
   size_t json_begin = kData.size();
@@ -207,7 +213,7 @@ Cut find_null_usage_in_event(std::string_view event) {
     if (*q != '\n' && *q != '\r') return {};
   }
   const size_t json_size = static_cast<size_t>(eol - event.data()) - json_begin;
-  Cut cut = find_null_usage_member(event.substr(json_begin, json_size));
+  Cut cut = find_null_usage_member(event.substr(json_begin, json_size), first_candidate);
   if (cut.empty()) return {};
   cut.begin += json_begin;
   cut.end += json_begin;

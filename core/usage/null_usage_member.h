@@ -29,10 +29,14 @@ struct Cut {
   bool empty() const { return begin == end; }
 };
 
-// In one JSON document (an event's data).
-Cut find_null_usage_member(std::string_view json);
+// In one JSON document (an event's data). `first_candidate`, when not npos: where the first
+// `"usage" : null` of the document starts (found by an earlier pass over it), so that the
+// search for it need not be done again.
+Cut find_null_usage_member(std::string_view json, size_t first_candidate = std::string_view::npos);
 
 // In one whole SSE event, from its first line through the blank line that ends it.
-Cut find_null_usage_in_event(std::string_view event);
+// `first_candidate` as above, an offset in the event's data (its data line's value).
+Cut find_null_usage_in_event(std::string_view event,
+                             size_t first_candidate = std::string_view::npos);
 
 }  // namespace sluice::usage::detail

@@ -257,7 +257,7 @@ void UsageScanner::forward_without_null_usage(const char* p) {
   if (held_.empty()) {
     // The whole event is in this chunk, from hold_from_ (= emit_from_) to p: no copy.
     const detail::Cut cut = detail::find_null_usage_in_event(
-        std::string_view(hold_from_, static_cast<size_t>(p - hold_from_)));
+        std::string_view(hold_from_, static_cast<size_t>(p - hold_from_)), event_first_null_usage_);
     if (!cut.empty()) {
       emit(emit_from_, hold_from_ + cut.begin);
       emit_from_ = hold_from_ + cut.end;
@@ -267,7 +267,7 @@ void UsageScanner::forward_without_null_usage(const char* p) {
   // It spans reads: its start is held already; its end (this chunk's bytes up to p) joins it,
   // and the whole event goes out of the held copy.
   if (p != nullptr) held_.append(hold_from_, static_cast<size_t>(p - hold_from_));
-  const detail::Cut cut = detail::find_null_usage_in_event(held_);
+  const detail::Cut cut = detail::find_null_usage_in_event(held_, event_first_null_usage_);
   released_.swap(held_);
   held_.clear();
   const char* event = released_.data();
@@ -330,6 +330,7 @@ void UsageScanner::keep_event_data() {
 bool UsageScanner::read_event_data() {
   bool usage_only = false;
   event_null_usage_possible_ = true;
+  event_first_null_usage_ = std::string_view::npos;
   if (event_streaming_) {
     usage_only = is_usage_only(finder_);
   } else if (event_has_data_) {
@@ -337,6 +338,7 @@ bool UsageScanner::read_event_data() {
         inplace_ ? std::string_view(inplace_data_, inplace_size_) : std::string_view(event_data_);
     const detail::UsageKeys keys = detail::find_usage_keys(data);
     event_null_usage_possible_ = keys.null_member;
+    event_first_null_usage_ = keys.first_null_member;
     if (keys.object) {
       finder_.begin_document();
       finder_.feed(data.data(), data.data() + data.size());

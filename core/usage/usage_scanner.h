@@ -170,6 +170,8 @@ class UsageScanner {
   // False when read_event_data found no `"usage" : null` anywhere in the event's data: the
   // held event then has no member for find_null_usage_in_event to take out.
   bool event_null_usage_possible_ = true;
+  // Where read_event_data saw the data's first `"usage" : null` (npos: not known).
+  size_t event_first_null_usage_ = std::string_view::npos;
 
   // Stripping state.
   Hold hold_ = Hold::Pass;
