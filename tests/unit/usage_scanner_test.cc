@@ -647,6 +647,19 @@ TEST(UsageScannerStripNullUsage, TheStreamAsIfUsageHadNeverBeenAsked) {
             kChatStreamWithoutUsage);
 }
 
+TEST(UsageScannerStripNullUsage, ChunksWithoutTheMemberAreForwardedAsTheyCame) {
+  // A provider that sends the usage-only chunk but no "usage": null in the others (the chunks
+  // without the member skip the search for it): only the usage-only chunk goes, whatever the
+  // split.
+  const std::string stream = sse({content_chunk("Hello", false), content_chunk(" world", false),
+                                  finish_chunk(false), kUsageOnlyChunk, "[DONE]"});
+  EXPECT_EQ(run_whole(Kind::EventStream, true, stream).forwarded, kChatStreamWithoutUsage);
+  expect_split_independent(Kind::EventStream, true, stream);
+  expect_split_independent(Kind::EventStream, true, kChatStreamWithoutUsage);
+  EXPECT_EQ(run_whole(Kind::EventStream, true, stream).content_bytes,
+            run_whole(Kind::EventStream, true, kChatStreamWithUsage).content_bytes);
+}
+
 TEST(UsageScannerStripNullUsage, MemberLastFirstMiddleOrAlone) {
   EXPECT_EQ(stripped_data(R"({"a":1,"choices":[{"x":[1,{}]}],"usage":null})"),
             R"({"a":1,"choices":[{"x":[1,{}]}]})");
