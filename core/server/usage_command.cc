@@ -79,7 +79,7 @@ std::string key_text(const std::string& key) {
 
 std::string cost_text(double usd) {
   char text[64];
-  std::snprintf(text, sizeof text, "%.6f", usd);
+  std::snprintf(text, sizeof text, "%.8f", usd);  // 1e-8 USD: one embedding call is ~3e-7
   return text;
 }
 

@@ -1185,14 +1185,14 @@ TEST_F(CostAccountingTest, UsageReportsAreTheSumsOfTheLedgerRows) {
     ASSERT_TRUE(report) << out;
     expect_report_matches(*report, sum_by(*rows, by), "sluice usage --by " + by + " --json");
 
-    // The table: one line per key with its requests, tokens and cost (6 decimals).
+    // The table: one line per key with its requests, tokens and cost (8 decimals).
     ASSERT_EQ(usage_cli({"--ledger", ledger, "--by", by}, &out, &err), 0) << err;
     for (const auto& [key, sum] : sum_by(*rows, by)) {
       const size_t at = out.find("\n" + key + " ");
       ASSERT_NE(at, std::string::npos) << key << " missing from:\n" << out;
       const std::string line = out.substr(at + 1, out.find('\n', at + 1) - at - 1);
       char cost[32];
-      std::snprintf(cost, sizeof cost, "%.6f", sum.cost);
+      std::snprintf(cost, sizeof cost, "%.8f", sum.cost);
       EXPECT_NE(line.find(" " + std::to_string(sum.requests) + " "), std::string::npos) << line;
       EXPECT_NE(line.find(" " + std::to_string(sum.input) + " "), std::string::npos) << line;
       EXPECT_NE(line.find(" " + std::to_string(sum.output) + " "), std::string::npos) << line;

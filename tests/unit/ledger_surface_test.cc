@@ -125,10 +125,10 @@ TEST_F(UsageSurfaceTest, TableHasAlignedColumnsAndATotal) {
   ASSERT_TRUE(report) << error;
   EXPECT_EQ(server::render_usage_table(*report, ""),
             "usage by agent, whole ledger\n"
-            "AGENT  REQUESTS  INPUT  OUTPUT  CACHED  COST_USD  ESTIMATED\n"
-            "bob           2   1050     105       0  1.625000      50.0%\n"
-            "alice         1    100      10       0  0.250000       0.0%\n"
-            "TOTAL         3   1150     115       0  1.875000      33.3%\n");
+            "AGENT  REQUESTS  INPUT  OUTPUT  CACHED    COST_USD  ESTIMATED\n"
+            "bob           2   1050     105       0  1.62500000      50.0%\n"
+            "alice         1    100      10       0  0.25000000       0.0%\n"
+            "TOTAL         3   1150     115       0  1.87500000      33.3%\n");
 }
 
 TEST(UsageSince, ConfigDurationsBackFromNow) {
