@@ -4,6 +4,8 @@
 
 #include <simdjson.h>
 
+#include "core/usage/flat_usage_object.h"
+
 namespace sluice::usage::detail {
 namespace {
 
@@ -51,6 +53,14 @@ void ReportedUsage::merge(const ReportedUsage& later) {
 
 bool parse_usage_object(const char* data, size_t len, size_t capacity, ReportedUsage* out) {
   if (len == 0 || capacity < len + simdjson::SIMDJSON_PADDING) return false;
+  {
+    // The usual flat object is read without the DOM (flat_usage_object.h: same result).
+    ReportedUsage read;
+    if (read_flat_usage_object(data, len, &read) == FlatRead::Read) {
+      out->merge(read);
+      return true;
+    }
+  }
   simdjson::dom::element root;
   if (thread_parser().parse(data, len, /*realloc_if_needed=*/false).get(root) !=
       simdjson::SUCCESS) {
