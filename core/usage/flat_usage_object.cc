@@ -1,5 +1,6 @@
 #include "core/usage/flat_usage_object.h"
 
+#include <array>
 #include <cstdint>
 #include <string_view>
 
@@ -10,6 +11,14 @@ using Field = ReportedUsage::Field;
 
 // What a member's value was, as far as the readers of a usage object care.
 enum class Value : unsigned char { Count, Object, Other };
+
+// The bytes a string of the simple shape is made of: printable ASCII but '"' and '\\'.
+constexpr std::array<bool, 256> make_plain_string_bytes() {
+  std::array<bool, 256> plain{};
+  for (int c = 0x20; c <= 0x7e; ++c) plain[c] = c != '"' && c != '\\';
+  return plain;
+}
+constexpr std::array<bool, 256> kPlainStringByte = make_plain_string_bytes();
 
 // A walk over [p, end) that gives up (ok = false) at the first byte outside the simple shape.
 struct Walk {
@@ -35,15 +44,8 @@ struct Walk {
   // A string of printable ASCII without escapes; p at its opening quote.
   std::string_view string() {
     const char* s = ++p;
-    while (p < end && *p != '"') {
-      const unsigned char c = static_cast<unsigned char>(*p);
-      if (c < 0x20 || c > 0x7e || c == '\\') {
-        ok = false;
-        return {};
-      }
-      ++p;
-    }
-    if (p == end) {
+    while (p < end && kPlainStringByte[static_cast<unsigned char>(*p)]) ++p;
+    if (p == end || *p != '"') {
       ok = false;
       return {};
     }
