@@ -70,14 +70,13 @@ struct Walk {
   }
   // A value that is not an object; p at its first byte.
   Value scalar(uint64_t* n) {
-    if (p == end) {
-      ok = false;
-    } else if (*p >= '0' && *p <= '9') {
+    if (p != end && *p >= '0' && *p <= '9') {
       *n = count();
       return Value::Count;
-    } else if (*p == '"') {
+    }
+    if (p != end && *p == '"') {
       string();
-    } else if (!literal("null") && !literal("true") && !literal("false")) {
+    } else if (p == end || (!literal("null") && !literal("true") && !literal("false"))) {
       ok = false;
     }
     return Value::Other;

@@ -111,7 +111,7 @@ Block read_block(const char* p, Carry& carry) {
   const __m128i vopen = _mm_set1_epi8('{');
   const __m128i vclose = _mm_set1_epi8('}');
   const __m128i bit = _mm_set1_epi8(0x20);
-  for (int k = 0; k < 4; ++k) {
+  for (size_t k = 0; k < 4; ++k) {
     const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * k));
     const __m128i folded = _mm_or_si128(v, bit);
     const auto mask = [](__m128i m) {
