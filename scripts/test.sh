@@ -65,7 +65,8 @@ if [ "${SLUICE_SKIP_ASAN:-0}" != "1" ]; then
   say "building $asan_dir (ASan + UBSan, -j$jobs)"
   # -O1 keeps the sanitized build quick to compile and still fast to run; asserts stay on.
   cmake -S . -B "$asan_dir" -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_FLAGS_DEBUG="-g -O1" \
-    -DCMAKE_CXX_FLAGS_DEBUG="-g -O1" -DSLUICE_SANITIZE=ON -DSLUICE_BUILD_BENCH=OFF
+    -DCMAKE_CXX_FLAGS_DEBUG="-g -O1" -DSLUICE_SANITIZE=ON -DSLUICE_BUILD_BENCH=OFF \
+    -DSLUICE_FUZZ=OFF  # only unit + integration run here; the corpus replays ran above
   cmake --build "$asan_dir" -j"$jobs"
 
   # LeakSanitizer stops the world with ptrace-like machinery that some sandboxes forbid; there it
