@@ -25,13 +25,18 @@
 #include "tests/support/json.h"
 #include "tests/support/mock_provider.h"
 #include "tests/support/process.h"
+#include <cstdlib>
+
 #include "tests/support/sluice_server.h"
 #include "tests/support/temp_dir.h"
 
 namespace sluice::test {
 
+// The sluice under test: the one built next to the tests, unless SLUICE_TEST_SLUICE_BINARY
+// names another (scripts/test.sh runs the integration tests against the ASan + UBSan build).
 inline std::string sluice_binary() {
-  return SLUICE_BINARY;
+  const char* other = std::getenv("SLUICE_TEST_SLUICE_BINARY");
+  return other != nullptr && other[0] != '\0' ? other : SLUICE_BINARY;
 }
 inline std::string mock_provider_binary() {
   return SLUICE_MOCK_PROVIDER;
