@@ -94,19 +94,6 @@ std::string stream_body_with_usage(const std::string& model, const std::string& 
   return body->dump();
 }
 
-// An Anthropic Messages request (POST /v1/messages).
-std::string messages_body(const std::string& model, const std::string& text, bool stream) {
-  Json message = Json::object();
-  message.set("role", "user");
-  message.set("content", text);
-  Json body = Json::object();
-  body.set("model", model);
-  body.set("max_tokens", 256);
-  body.set("messages", Json::array().push_back(message));
-  if (stream) body.set("stream", true);
-  return body.dump();
-}
-
 Headers with_behavior(const std::string& key, const std::string& behavior) {
   Headers h = bearer(key);
   h.emplace_back("x-mock-behavior", behavior);

@@ -21,17 +21,6 @@ constexpr const char* kLocalModel = "local";  // served by the built-in mock pro
 
 using LedgerUsage = LedgerTestRow;
 
-// The ledger's rows by request id (read-only, as `sluice usage` opens it).
-std::map<std::string, LedgerUsage> read_ledger(const std::string& path) {
-  std::string error;
-  auto rows = read_ledger_rows(path, &error);
-  if (!rows) {
-    ADD_FAILURE() << error;
-    return {};
-  }
-  return by_request_id(*rows);
-}
-
 // A streamed response exactly as the client's socket got it.
 struct RawStream {
   int status = 0;
@@ -136,11 +125,11 @@ class IncludeUsageTest : public ::testing::Test {
   }
 
   // SIGTERM (which flushes the ledger), then every row.
-  std::map<std::string, LedgerUsage> stop_and_read_ledger() {
+  std::map<std::string, LedgerUsage> stop_and_ledger_rows_by_id() {
     EXPECT_TRUE(sluice.process().signal(SIGTERM));
     auto code = sluice.process().wait_exit(30s);
     EXPECT_TRUE(code.has_value()) << sluice.describe();
-    return read_ledger(ledger);
+    return ledger_rows_by_id(ledger);
   }
 
   MockProvider mock{mock_provider_binary()};
@@ -196,7 +185,7 @@ TEST_F(IncludeUsageTest, ClientThatDidNotAskSeesTheStreamWithoutUsageYetItIsCoun
     expected[s.request_id] = reported_usage(provider_body);
   }
   // The usage the client never saw is in the ledger, as the provider reported it.
-  const auto rows = stop_and_read_ledger();
+  const auto rows = stop_and_ledger_rows_by_id();
   for (const auto& [id, usage] : expected) {
     auto it = rows.find(id);
     ASSERT_NE(it, rows.end()) << "no ledger row for " << id;
@@ -217,7 +206,7 @@ TEST_F(IncludeUsageTest, ClientThatAskedGetsTheProvidersStreamUntouched) {
   EXPECT_EQ(s.body, provider_body);
   const auto usage = reported_usage(provider_body);
   ASSERT_GT(usage.first, 0);
-  const auto rows = stop_and_read_ledger();
+  const auto rows = stop_and_ledger_rows_by_id();
   ASSERT_TRUE(rows.count(s.request_id));
   EXPECT_EQ(rows.at(s.request_id).input, usage.first);
   EXPECT_EQ(rows.at(s.request_id).output, usage.second);
@@ -236,7 +225,7 @@ TEST_F(IncludeUsageTest, LegacyCompletionsStreamToo) {
   EXPECT_EQ(s.body, without_usage(provider_body));
   EXPECT_EQ(s.body.find("\"usage\""), std::string::npos) << s.body;
   const auto usage = reported_usage(provider_body);
-  const auto rows = stop_and_read_ledger();
+  const auto rows = stop_and_ledger_rows_by_id();
   ASSERT_TRUE(rows.count(s.request_id));
   EXPECT_EQ(rows.at(s.request_id).input, usage.first);
   EXPECT_EQ(rows.at(s.request_id).output, usage.second);
@@ -280,7 +269,7 @@ TEST_F(IncludeUsageTest, BuiltInMockProviderAnswersAndIsStrippedTheSameWay) {
   const auto asked_usage = reported_usage(asked.body);
   EXPECT_EQ(asked_usage.second, 4);  // a chunk per word of the echoed message
 
-  const auto rows = stop_and_read_ledger();
+  const auto rows = stop_and_ledger_rows_by_id();
   for (const RawStream* s : {&plain, &asked}) {
     ASSERT_TRUE(rows.count(s->request_id)) << s->request_id;
     const LedgerUsage& row = rows.at(s->request_id);

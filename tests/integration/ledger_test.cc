@@ -23,17 +23,6 @@ struct Expected {
 
 using Row = LedgerTestRow;
 
-// Every row, by request id.
-std::map<std::string, Row> read_rows(const std::string& path) {
-  std::string error;
-  auto rows = read_ledger_rows(path, &error);
-  if (!rows) {
-    ADD_FAILURE() << error;
-    return {};
-  }
-  return by_request_id(*rows);
-}
-
 // {"model", "messages", "stream": true, "stream_options": {"include_usage": true}}: the client
 // asks for the usage chunk, so the numbers it sees are the provider's.
 std::string stream_body_with_usage(const std::string& model, const std::string& text) {
@@ -174,7 +163,7 @@ TEST_F(LedgerTest, SigtermWritesARowForEveryRequestWithTheProvidersUsage) {
   ASSERT_TRUE(not_allowed && not_allowed->status == 403);
 
   stop_with_sigterm(sluice);
-  expect_rows_match(read_rows(ledger));
+  expect_rows_match(ledger_rows_by_id(ledger));
 }
 
 TEST_F(LedgerTest, AnUpstreamErrorIsARowWithItsStatus) {
@@ -187,7 +176,7 @@ TEST_F(LedgerTest, AnUpstreamErrorIsARowWithItsStatus) {
   ASSERT_TRUE(r);
   ASSERT_GE(r->status, 500) << r->describe();
   stop_with_sigterm(sluice);
-  auto rows = read_rows(ledger);
+  auto rows = ledger_rows_by_id(ledger);
   auto it = rows.find(r->header("x-request-id"));
   ASSERT_NE(it, rows.end());
   EXPECT_EQ(it->second.status, r->status);
@@ -213,7 +202,7 @@ TEST_F(LedgerTest, KillNineLosesNoRowTheWriterHadCommitted) {
   auto code = sluice.process().wait_exit(10s);
   ASSERT_TRUE(code.has_value());
   EXPECT_EQ(*code, 128 + SIGKILL);
-  expect_rows_match(read_rows(ledger));
+  expect_rows_match(ledger_rows_by_id(ledger));
 }
 
 TEST_F(LedgerTest, RestartAppendsAndUsageReportsBothRuns) {
@@ -232,7 +221,7 @@ TEST_F(LedgerTest, RestartAppendsAndUsageReportsBothRuns) {
     json_request(second, kBobKey, "bob", kFastModel, kFastPhysical, "bob asks fast");
     stop_with_sigterm(second);
   }
-  expect_rows_match(read_rows(ledger));
+  expect_rows_match(ledger_rows_by_id(ledger));
   std::map<std::string, int64_t> input, output, requests;
   for (const auto& [id, e] : expected) {
     input[e.agent] += e.input;

@@ -36,19 +36,6 @@ constexpr const char* kLimitedKey = "sk-agent-limited-3e5f";  // rpm 1
   return ::testing::AssertionSuccess();
 }
 
-// {"model", "max_tokens", "messages": [{"role": "user", "content": text}]} (+ "stream": true).
-std::string messages_body(const std::string& model, const std::string& text, bool stream = false) {
-  Json message = Json::object();
-  message.set("role", "user");
-  message.set("content", text);
-  Json body = Json::object();
-  body.set("model", model);
-  body.set("max_tokens", 256);
-  body.set("messages", Json::array().push_back(message));
-  if (stream) body.set("stream", true);
-  return body.dump();
-}
-
 // What the Anthropic SDKs send: the key as x-api-key, and the API version.
 Headers anthropic_headers(const std::string& key) {
   return {{"x-api-key", key}, {"anthropic-version", "2023-06-01"}};

@@ -19,13 +19,13 @@
 #include <string>
 #include <thread>
 
+#include <cstdlib>
 #include "tests/support/agent_key.h"
 #include "tests/support/gateway_config.h"
 #include "tests/support/http_client.h"
 #include "tests/support/json.h"
 #include "tests/support/mock_provider.h"
 #include "tests/support/process.h"
-#include <cstdlib>
 
 #include "tests/support/sluice_server.h"
 #include "tests/support/temp_dir.h"
@@ -56,6 +56,15 @@ inline std::string chat_body(const std::string& model, const std::string& text,
   body.set("model", model);
   body.set("messages", Json::array().push_back(message));
   if (stream) body.set("stream", true);
+  return body.dump();
+}
+
+// An Anthropic Messages request: {"model", "max_tokens": 256, "messages": [{"role": "user",
+// "content": text}]} (+ "stream": true).
+inline std::string messages_body(const std::string& model, const std::string& text,
+                                 bool stream = false) {
+  Json body = Json::parse(chat_body(model, text, stream)).value();
+  body.set("max_tokens", 256);
   return body.dump();
 }
 

@@ -1,5 +1,6 @@
 #include "tests/support/ledger_rows.h"
 
+#include <gtest/gtest.h>
 #include <sqlite3.h>
 
 #include <sstream>
@@ -63,6 +64,16 @@ std::map<std::string, LedgerTestRow> by_request_id(const std::vector<LedgerTestR
   std::map<std::string, LedgerTestRow> out;
   for (const auto& r : rows) out[r.request_id] = r;
   return out;
+}
+
+std::map<std::string, LedgerTestRow> ledger_rows_by_id(const std::string& path) {
+  std::string error;
+  auto rows = read_ledger_rows(path, &error);
+  if (!rows) {
+    ADD_FAILURE() << error;
+    return {};
+  }
+  return by_request_id(*rows);
 }
 
 std::string describe(const LedgerTestRow& r) {

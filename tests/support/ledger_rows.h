@@ -26,6 +26,9 @@ struct LedgerTestRow {
 std::optional<std::vector<LedgerTestRow>> read_ledger_rows(const std::string& path,
                                                            std::string* error = nullptr);
 
+// Every row by request id; a GoogleTest failure (and no rows) when the file cannot be read.
+std::map<std::string, LedgerTestRow> ledger_rows_by_id(const std::string& path);
+
 // The same rows by request id.
 std::map<std::string, LedgerTestRow> by_request_id(const std::vector<LedgerTestRow>& rows);
 
