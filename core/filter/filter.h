@@ -57,14 +57,17 @@ class Filter {
   }
   // Before the response head goes downstream; may add headers through ctx.add_response_header.
   virtual void on_response_headers(RequestContext& ctx, int status) {}
-  // Each body chunk as it passes (streaming). Observe only in this version: rewriting is a
-  // later extension (a filter that needs it will get a replace-chunk API).
+  // Each body chunk as it passes (streaming). A filter that called ctx.rewrite_response_body()
+  // in on_response_headers may call ctx.replace_response_chunk() here to change it.
   virtual void on_response_chunk(RequestContext& ctx, std::string_view chunk) {}
   // Always called exactly once per request that reached the chain: after success, errors,
   // local replies and client disconnects alike. If this filter returned Stop and has not
   // resumed yet, on_complete means the request was cancelled (client gone): cancel the async
   // work and never call resume_chain() for it afterwards.
   virtual void on_complete(RequestContext& ctx) {}
+  // After every filter's on_complete (Envoy's access-log phase): usage, cost_usd (set by the
+  // cost filter's on_complete) and response_status are final. Observe only; called once.
+  virtual void on_log(RequestContext& ctx) {}
 };
 
 class FilterFactory {

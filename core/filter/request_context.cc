@@ -1,6 +1,10 @@
 #include "core/filter/request_context.h"
 
+#include <algorithm>
+
 #include "core/http/request.h"
+#include "core/json/request_fields.h"
+#include "core/usage/usage.h"
 
 namespace sluice::filter {
 
@@ -107,12 +111,58 @@ void RequestContext::add_response_header(std::string_view name, std::string_view
   extra_headers_.append(name).append(": ").append(value).append("\r\n");
 }
 
+bool RequestContext::replace_request_body(std::string body, std::string* error) {
+  if (goes_to_provider(endpoint)) {
+    json::ensure_padding(body);
+    json::RequestFields parsed_fields;
+    json::ParseResult parsed = json::parse_request_fields(body, &parsed_fields);
+    if (parsed.status != json::ParseStatus::Ok) {
+      *error = "the new body is not a valid request: " + json::error_message(parsed);
+      return false;
+    }
+    if (!parsed_fields.has_model || parsed_fields.model.empty()) {
+      *error = "the new body has no \"model\"";
+      return false;
+    }
+    fields = std::move(parsed_fields);
+    prompt_tokens_estimate = usage::estimate_tokens_from_bytes(body.size());
+  }
+  request->body = std::move(body);
+  return true;
+}
+
+std::optional<std::string_view> RequestContext::upstream_response_header(
+    std::string_view name) const {
+  for (const http::HeaderView& h : upstream_response_headers) {
+    if (http::iequals(h.name, name)) return h.value;
+  }
+  return std::nullopt;
+}
+
+void RequestContext::set_response_header(std::string_view name, std::string_view value) {
+  remove_response_header(name);
+  header_edits_.push_back(HeaderEdit{std::string(name), std::string(value)});
+}
+
+void RequestContext::remove_response_header(std::string_view name) {
+  std::erase_if(header_edits_, [&](const HeaderEdit& e) { return http::iequals(e.name, name); });
+  header_edits_.push_back(HeaderEdit{std::string(name), std::nullopt});
+}
+
+bool RequestContext::response_header_edited(std::string_view name) const {
+  for (const HeaderEdit& e : header_edits_) {
+    if (http::iequals(e.name, name)) return true;
+  }
+  return false;
+}
+
 void RequestContext::resume_chain() {
   if (resumer_ != nullptr) resumer_->resume_chain();
 }
 
 void RequestContext::reset() {
   snapshot = nullptr;
+  worker = nullptr;
   config = nullptr;
   request = nullptr;
   endpoint = Endpoint::Unknown;
@@ -143,6 +193,11 @@ void RequestContext::reset() {
   local_reply_.message.clear();
   local_reply_.body.clear();
   extra_headers_.clear();
+  header_edits_.clear();
+  upstream_response_headers = {};
+  rewrites_body_ = false;
+  has_chunk_replacement_ = false;
+  chunk_replacement_.clear();
   resumer_ = nullptr;
   arena_.release();
 }

@@ -9,6 +9,7 @@
 #include <memory_resource>
 #include <new>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -16,6 +17,7 @@
 #include <vector>
 
 #include "core/config/config.h"
+#include "core/filter/worker_context.h"
 #include "core/http/request.h"
 #include "core/json/request_fields.h"
 #include "core/usage/usage.h"
@@ -126,6 +128,7 @@ class RequestContext {
 
   // --- set by the session before the chain runs -------------------------------------------
   const ConfigSnapshot* snapshot = nullptr;  // pinned by the session for the whole request
+  WorkerContext* worker = nullptr;           // the worker serving it (see worker_context.h)
   const config::Config* config = nullptr;    // snapshot's config
   http::HttpRequest* request = nullptr;      // head + body (body may be rewritten by filters)
   Endpoint endpoint = Endpoint::Unknown;
@@ -150,6 +153,48 @@ class RequestContext {
   // Headers added to whatever response goes downstream (local or proxied).
   void add_response_header(std::string_view name, std::string_view value);
   std::string_view extra_response_headers() const { return extra_headers_; }  // "N: v\r\n"...
+
+  // --- what plugin hosts may change (filters/lua, filters/plugin) ---------------------------
+  // Replaces the request body (in on_request). For an endpoint that goes to a provider the
+  // new body must be a JSON object with a non-empty string "model": `fields` and
+  // prompt_tokens_estimate are read again from it. false (body unchanged) with *error saying
+  // why otherwise.
+  bool replace_request_body(std::string body, std::string* error);
+
+  // The upstream response's headers, readable during on_response_headers only (empty
+  // otherwise): views into the upstream parser's buffer.
+  std::span<const http::HeaderView> upstream_response_headers;
+  std::optional<std::string_view> upstream_response_header(std::string_view name) const;
+  // Changes to the response head that goes downstream (proxied or local): set replaces every
+  // header of that name (the upstream's included) with one line; remove drops them. Names and
+  // values must already be checked (http::valid_header_name/value). Kept until reset().
+  void set_response_header(std::string_view name, std::string_view value);
+  void remove_response_header(std::string_view name);
+  struct HeaderEdit {
+    std::string name;
+    std::optional<std::string> value;  // nullopt: remove
+  };
+  const std::vector<HeaderEdit>& response_header_edits() const { return header_edits_; }
+  // True if the upstream header `name` must be left out because an edit names it.
+  bool response_header_edited(std::string_view name) const;
+
+  // Response-body rewriting (streaming). A filter that may rewrite chunks calls
+  // rewrite_response_body() in on_response_headers: the response then goes out chunked (its
+  // upstream Content-Length no longer holds). In on_response_chunk it may then call
+  // replace_response_chunk(s): later filters and the client see `s` instead of the chunk.
+  void rewrite_response_body() { rewrites_body_ = true; }
+  bool rewrites_response_body() const { return rewrites_body_; }
+  void replace_response_chunk(std::string chunk) {
+    chunk_replacement_ = std::move(chunk);
+    has_chunk_replacement_ = true;
+  }
+  // For the session: takes the replacement set during the last on_response_chunk, if any.
+  bool take_chunk_replacement(std::string& out) {
+    if (!has_chunk_replacement_) return false;
+    has_chunk_replacement_ = false;
+    out.swap(chunk_replacement_);
+    return true;
+  }
 
   // After a Stop: continue the chain (must be called on the request's worker loop).
   void resume_chain();
@@ -187,6 +232,10 @@ class RequestContext {
  private:
   LocalReply local_reply_;
   std::string extra_headers_;
+  std::vector<HeaderEdit> header_edits_;
+  bool rewrites_body_ = false;
+  bool has_chunk_replacement_ = false;
+  std::string chunk_replacement_;
   ChainResumer* resumer_ = nullptr;
   RequestArena arena_;
 };

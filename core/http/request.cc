@@ -62,6 +62,41 @@ bool HttpRequest::is_hop_by_hop(size_t i) const {
   return false;
 }
 
+void HttpRequest::remove_header(std::string_view name) {
+  std::erase_if(headers_,
+                [&](const HeaderRef& h) { return iequals(view(h.name_off, h.name_len), name); });
+}
+
+void HttpRequest::set_header(std::string_view name, std::string_view value) {
+  remove_header(name);
+  HeaderRef ref;
+  ref.name_off = static_cast<uint32_t>(head_storage.size());
+  ref.name_len = static_cast<uint32_t>(name.size());
+  head_storage.append(name);
+  ref.value_off = static_cast<uint32_t>(head_storage.size());
+  ref.value_len = static_cast<uint32_t>(value.size());
+  head_storage.append(value);
+  headers_.push_back(ref);
+}
+
+bool valid_header_name(std::string_view name) {
+  if (name.empty() || name.size() > 256) return false;
+  for (char c : name) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+    if (!ok) return false;
+  }
+  return true;
+}
+
+bool valid_header_value(std::string_view value) {
+  if (value.size() > 8192) return false;
+  for (char c : value) {
+    if (c == '\r' || c == '\n' || c == '\0') return false;
+  }
+  return true;
+}
+
 void HttpRequest::clear() {
   head_storage.clear();
   headers_.clear();

@@ -41,6 +41,11 @@ inline bool iequals(std::string_view a, std::string_view b) {
   return true;
 }
 
+// RFC 9110 token characters for a header name; a value without CR, LF or NUL. What a plugin
+// sets is checked with these before it reaches a head.
+bool valid_header_name(std::string_view name);
+bool valid_header_value(std::string_view value);
+
 class HttpRequest {
  public:
   std::string_view method() const;
@@ -59,6 +64,11 @@ class HttpRequest {
   // True for hop-by-hop headers (Connection, Keep-Alive, TE, Trailer, Transfer-Encoding,
   // Upgrade, Proxy-Authorization, Proxy-Connection, and any named in Connection:).
   bool is_hop_by_hop(size_t i) const;
+  // Plugins' edits (in on_request, before the request goes upstream): set replaces every
+  // header of that name with one (appended last), remove drops them all. Name and value must
+  // be valid (valid_header_name/value); the bytes are appended to head_storage.
+  void set_header(std::string_view name, std::string_view value);
+  void remove_header(std::string_view name);
 
   // The whole (de-chunked) body; bounded by limits.max_request_body. Once the parser reports
   // Complete, body.capacity() >= body.size() + kBodyPadding.

@@ -74,6 +74,9 @@ Metrics::Metrics()
       budget_remaining_usd(gauge(*registry_, "sluice_budget_remaining_usd",
                                  "Budget left in the current period, by agent (agents with a "
                                  "budget)")),
+      plugin_errors_total(counter(*registry_, "sluice_plugin_errors_total",
+                                  "Plugin hook failures (errors, budgets exceeded), by plugin "
+                                  "and hook")),
       overhead_seconds(overhead_seconds_family.Add({}, overhead_buckets())),
       active_requests(active_requests_family.Add({})),
       reloads_success_(config_reloads_total.Add({{"result", "success"}})),

@@ -69,6 +69,8 @@ class Metrics {
   prometheus::Family<prometheus::Counter>& unpriced_requests_total;
   // {agent}: budget left in the current period (agents with a budget; state/spend_account.h).
   prometheus::Family<prometheus::Gauge>& budget_remaining_usd;
+  // {plugin,hook}: a plugin hook that failed (error, instruction or memory budget, bad yield).
+  prometheus::Family<prometheus::Counter>& plugin_errors_total;
 
   // The unlabelled children, created once.
   prometheus::Histogram& overhead_seconds;

@@ -74,6 +74,7 @@ void ProxySession::start(http::HttpRequest& request,
   request_ = &request;
   ctx_.reset();
   ctx_.snapshot = snapshot_.get();
+  ctx_.worker = worker_.filter_context();
   ctx_.config = &snapshot_->config();
   ctx_.request = &request;
   ctx_.started_at = Clock::now();
@@ -381,6 +382,7 @@ void ProxySession::client_gone() {
     ctx_.response_status = 499;
   }
   for (filter::Filter* f : filters_) f->on_complete(ctx_);
+  for (filter::Filter* f : filters_) f->on_log(ctx_);
   record();
   filters_.clear();
   ctx_.reset();
@@ -406,6 +408,7 @@ void ProxySession::finish(bool keep_alive) {
   settle_usage();
   add_retried_attempts_estimate();
   for (filter::Filter* f : filters_) f->on_complete(ctx_);
+  for (filter::Filter* f : filters_) f->on_log(ctx_);
   record();
   filters_.clear();
   ctx_.reset();  // destroys arena-allocated filters before the snapshot that built them goes

@@ -146,6 +146,8 @@ class ProxySession final : public upstream::ResponseSink, public filter::ChainRe
   std::string head_;                   // downstream head being built (without framing + final CRLF)
   std::string error_body_;             // buffered upstream error body
   std::string scratch_;                // chunk-size lines, error events
+  std::string rewritten_chunk_;        // a filter's replacement of the chunk being forwarded
+  std::string rewritten_hold_;         // the replacement later filters and the client see
   usage::UsageScanner usage_scanner_;  // reads usage from the answering attempt's body
   bool scanning_usage_ = false;        // the current attempt's answer is being scanned
   // sluice asked the current attempt's provider for stream usage the client did not ask for

@@ -90,12 +90,18 @@ void ProxySession::on_upstream_head(int status, std::span<const upstream::Respon
   error_body_.clear();
   event_stream_ = false;
 
+  ctx_.upstream_response_headers = headers;
   for (filter::Filter* f : filters_) f->on_response_headers(ctx_, status);
+  ctx_.upstream_response_headers = {};
+  const bool edited = !ctx_.response_header_edits().empty();
+  // A filter that rewrites the body makes the upstream's length meaningless: chunked it goes.
+  if (ctx_.rewrites_response_body()) upstream_length_.reset();
 
   head_.clear();
   http::append_status_line(head_, status);
   for (const auto& h : headers) {
     if (is_own_response_header(h.name)) continue;
+    if (edited && ctx_.response_header_edited(h.name)) continue;
     if (http::iequals(h.name, "content-type") && h.value.starts_with("text/event-stream")) {
       event_stream_ = true;
     }
@@ -130,7 +136,23 @@ void ProxySession::settle_usage() {
 }
 
 void ProxySession::forward_body(const char* data, size_t len) {
-  for (filter::Filter* f : filters_) f->on_response_chunk(ctx_, std::string_view(data, len));
+  if (ctx_.rewrites_response_body()) {
+    // Each filter sees what the one before it left: the chunk, or its replacement.
+    std::string_view chunk(data, len);
+    for (filter::Filter* f : filters_) {
+      f->on_response_chunk(ctx_, chunk);
+      if (ctx_.take_chunk_replacement(rewritten_chunk_)) {
+        rewritten_chunk_.swap(rewritten_hold_);
+        chunk = rewritten_hold_;
+      }
+    }
+    data = chunk.data();
+    len = chunk.size();
+    // A chunk rewritten to nothing is not sent: an empty chunk would end the chunked body.
+    if (len == 0) return;
+  } else {
+    for (filter::Filter* f : filters_) f->on_response_chunk(ctx_, std::string_view(data, len));
+  }
   if (!downstream_started_) {
     flush_head(upstream_length_, data, len);
   } else {
@@ -147,6 +169,9 @@ void ProxySession::append_common_headers(std::string& out) {
     http::append_header(out, "x-sluice-attempts", static_cast<uint64_t>(ctx_.attempts));
   }
   out.append(ctx_.extra_response_headers());
+  for (const auto& edit : ctx_.response_header_edits()) {
+    if (edit.value) out.append(edit.name).append(": ").append(*edit.value).append("\r\n");
+  }
 }
 
 void ProxySession::flush_head(std::optional<uint64_t> content_length, const char* body,

@@ -39,6 +39,7 @@ Worker::Worker(unsigned index, std::shared_ptr<const filter::ConfigSnapshot> sna
   const unsigned workers = config.workers == 0 ? 1 : config.workers;
   max_connections_ = (config.limits.max_connections + workers - 1) / workers;
   metrics_ = std::make_unique<metrics::RequestMetrics>(metrics::Metrics::process());
+  filter_context_ = filter::WorkerContext{index_, &loop_, nullptr};
   if (services_.access_log != nullptr && services_.access_log->enabled()) {
     access_log_ = std::make_unique<log::AccessLogBuffer>(&loop_, *services_.access_log);
     ++open_handles_;  // its flush timer

@@ -23,11 +23,15 @@
 #include <vector>
 
 #include "core/filter/snapshot.h"
+#include "core/filter/worker_context.h"
 #include "core/log/request_record.h"
 #include "core/providers/backend.h"
 
 namespace sluice::metrics {
 class RequestMetrics;
+}
+namespace sluice::plugin {
+class HttpCaller;
 }
 namespace sluice::log {
 class AccessLogBuffer;
@@ -85,6 +89,8 @@ class Worker {
   char* read_buffer() { return read_buffer_.get(); }
   static constexpr size_t kReadBufferSize = size_t{64} * 1024;
   providers::ProviderBackend* backend_for(const config::Provider& provider);
+  // What the filters of this worker's requests may use of it (loop, index, plugin HTTP).
+  filter::WorkerContext* filter_context() { return &filter_context_; }
   void record(const log::RequestRecord& record);
   // The spend ledger (ledger_row.h says which requests get a row). Never waits for I/O.
   bool ledger_enabled() const { return services_.ledger != nullptr; }
@@ -165,6 +171,7 @@ class Worker {
   int open_handles_ = 0;
   WorkerServices services_;
   std::unique_ptr<metrics::RequestMetrics> metrics_;
+  filter::WorkerContext filter_context_;
   std::unique_ptr<log::AccessLogBuffer> access_log_;
   uint64_t request_counter_ = 0;
   uint64_t id_seed_ = 0;

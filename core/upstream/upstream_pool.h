@@ -14,6 +14,7 @@
 #include <string_view>
 
 #include "core/config/config.h"
+#include "core/http/request.h"
 
 namespace sluice::upstream {
 
@@ -35,10 +36,8 @@ struct Failure {
 const char* to_string(FailureKind k);  // "connect_failure", "reset", ... (retry_on spelling)
 const char* to_string(TimeoutKind k);  // "none", "connect", "first_byte", "idle", "total"
 
-struct ResponseHeader {
-  std::string_view name;
-  std::string_view value;
-};
+// The same {name, value} view a request header is, so filters read both alike.
+using ResponseHeader = http::HeaderView;
 
 // Implemented by whoever started the exchange (the proxy session). Exactly one of
 // on_done / on_failure ends an exchange; no callback comes after it, or after abort().
