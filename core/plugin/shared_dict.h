@@ -44,21 +44,25 @@ class SharedDict {
 
   // nullopt: missing or expired.
   std::optional<SharedValue> get(std::string_view key);
-  // ttl: nullopt or <= 0 = no expiry. false with *error ("key too long", "value too large")
-  // when it cannot be stored.
+  // ttl: nullopt or <= 0 = no expiry. false with *error ("key is empty", "key too long",
+  // "value too large") when it cannot be stored; nothing changes then. Replaces the key's
+  // value and expiry; may evict other entries (expired first, then least recently used).
   bool set(std::string_view key, SharedValue value, std::optional<double> ttl_seconds,
            std::string* error);
   // Adds `by` to a number (a missing or expired key counts from 0 and gets `ttl`; an existing
-  // one keeps its expiry). nullopt with *error when the value is not a number.
+  // one keeps its expiry). nullopt with *error when the value is not a number ("not a
+  // number"; the value is left as it was) or the key is refused as by set().
   std::optional<double> incr(std::string_view key, double by, std::optional<double> ttl_seconds,
                              std::string* error);
   // true if the key was there.
   bool remove(std::string_view key);
 
+  // What is held now, expired entries not yet reclaimed included; bytes as counted against
+  // max_bytes (keys + string values + a fixed overhead per entry).
   size_t entries() const;
   size_t bytes() const;
 
-  // Tests: the clock the TTLs are measured with.
+  // Tests: the clock the TTLs are measured with (nullptr: steady_clock again).
   void set_clock_for_test(Clock::time_point (*now)());
 
  private:
