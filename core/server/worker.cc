@@ -12,6 +12,7 @@
 #include "core/log/log.h"
 #include "core/metrics/metrics.h"
 #include "core/metrics/request_metrics.h"
+#include "core/plugin/http_caller.h"
 #include "core/server/downstream_connection.h"
 #include "core/server/reload_fingerprint.h"
 
@@ -39,7 +40,8 @@ Worker::Worker(unsigned index, std::shared_ptr<const filter::ConfigSnapshot> sna
   const unsigned workers = config.workers == 0 ? 1 : config.workers;
   max_connections_ = (config.limits.max_connections + workers - 1) / workers;
   metrics_ = std::make_unique<metrics::RequestMetrics>(metrics::Metrics::process());
-  filter_context_ = filter::WorkerContext{index_, &loop_, nullptr};
+  http_caller_ = std::make_unique<plugin::HttpCaller>(&loop_);
+  filter_context_ = filter::WorkerContext{index_, &loop_, http_caller_.get()};
   if (services_.access_log != nullptr && services_.access_log->enabled()) {
     access_log_ = std::make_unique<log::AccessLogBuffer>(&loop_, *services_.access_log);
     ++open_handles_;  // its flush timer
@@ -208,6 +210,11 @@ void Worker::close_everything() {
   }
   // Every connection is gone, so no request uses any backend: active and retired ones alike
   // close now (retiring_ ones are already closing). The loop ends when their handles are closed.
+  // Plugins' outgoing calls go the same way (a call not yet cancelled fails with "worker
+  // shutting down"); counted like a backend.
+  ++backends_shutting_down_;
+  http_caller_->shutdown([](void* arg) { --static_cast<Worker*>(arg)->backends_shutting_down_; },
+                         this);
   for (auto& entry : backends_) {
     ++backends_shutting_down_;
     entry->backend->shutdown(

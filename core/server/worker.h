@@ -1,7 +1,8 @@
 // Worker: one thread, one libuv loop (DESIGN §2). Owns its SO_REUSEPORT listener(s), its
-// downstream connections, one provider backend (upstream pool) per provider, and its shares of
-// metrics and access log. Nothing here is shared with other workers except through the
-// thread-safe hand-offs named below (drain request, snapshot publish).
+// downstream connections, one provider backend (upstream pool) per provider, the HttpCaller of
+// its plugins' outgoing calls, and its shares of metrics and access log. Nothing here is shared
+// with other workers except through the thread-safe hand-offs named below (drain request,
+// snapshot publish).
 //
 // Reload (issue 4): a published snapshot is adopted on the worker's own loop; new requests pin
 // it, requests in flight keep theirs. Backends are keyed by the provider's settings fingerprint
@@ -171,6 +172,9 @@ class Worker {
   int open_handles_ = 0;
   WorkerServices services_;
   std::unique_ptr<metrics::RequestMetrics> metrics_;
+  // Plugins' outgoing HTTP calls on this loop (filter_context_.http); shut down by
+  // close_everything(), destroyed with the worker after its loop closed.
+  std::unique_ptr<plugin::HttpCaller> http_caller_;
   filter::WorkerContext filter_context_;
   std::unique_ptr<log::AccessLogBuffer> access_log_;
   uint64_t request_counter_ = 0;
