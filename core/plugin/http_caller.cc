@@ -9,6 +9,7 @@
 #include <cassert>
 
 #include "core/config/config.h"
+#include "core/log/log.h"
 #include "core/plugin/http_call_request.h"
 #include "core/upstream/intrusive_list.h"
 #include "core/upstream/upstream_pool.h"
@@ -88,7 +89,7 @@ class HttpCall final : public upstream::ResponseSink, public upstream::ListNode<
   }
 
   void set_state(State to) {
-    [[maybe_unused]] const bool ok = [&] {
+    const bool ok = [&] {
       switch (to) {
         case State::Exchanging:
           return false;
@@ -102,7 +103,11 @@ class HttpCall final : public upstream::ResponseSink, public upstream::ListNode<
       }
       return false;
     }();
-    assert(ok && "HttpCall: transition not allowed");
+    if (!ok) {
+      log::error(std::string("HttpCall: transition ") + to_string(state) + " -> " + to_string(to) +
+                 " not allowed");
+      assert(false && "HttpCall: transition not allowed");
+    }
     state = to;
   }
 
