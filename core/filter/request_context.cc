@@ -140,7 +140,8 @@ std::optional<std::string_view> RequestContext::upstream_response_header(
 }
 
 void RequestContext::set_response_header(std::string_view name, std::string_view value) {
-  remove_response_header(name);
+  // One edit per name: the set also keeps the upstream's own lines of that name out.
+  std::erase_if(header_edits_, [&](const HeaderEdit& e) { return http::iequals(e.name, name); });
   header_edits_.push_back(HeaderEdit{std::string(name), std::string(value)});
 }
 

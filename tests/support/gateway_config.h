@@ -34,6 +34,9 @@ struct GatewayConfig {
   std::string extra_models;       // YAML lines at models: level
   std::string extra_agents;       // YAML lines at agents: level
   std::string extra;              // YAML appended at the top level
+  // YAML list items put in `filters:` right after auth (DESIGN §2's place for lua/plugin),
+  // each line "  - lua: {...}\n".
+  std::string filters_after_auth;
 
   std::string to_yaml() const;
 };
