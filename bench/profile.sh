@@ -8,7 +8,10 @@
 #   bench/profile.sh sluice-default           # just one
 # Other contenders: sluice-default-nolog (access log off), sluice-default-nocost (no cost filter
 # and no budget: what pricing, budgets and the token/cost metrics add), sluice-default-ledger
-# (the spend ledger on, in the run's temp dir: what enqueueing a row costs the worker).
+# (the spend ledger on, in the run's temp dir: what enqueueing a row costs the worker),
+# sluice-default-nolua (conf/sluice.yaml's chain without its Lua filters), sluice-default-lua-noop
+# (that + a Lua filter whose on_request does nothing: the Lua host's own cost) and
+# sluice-default-keyword-guard (that + plugins/lua/keyword_guard.lua reading the body).
 #   SECONDS_OF_LOAD=10 bench/profile.sh       # longer load (default 8 s; valgrind is ~50x slower)
 #   STREAM=1 bench/profile.sh                 # SSE streams of STREAM_CHUNKS content events (default
 #                                             # 20) + a usage event + [DONE], not JSON answers;
@@ -85,7 +88,8 @@ PIDS+=($!)
 wait_port "$PORT_MOCK" || die "mock did not start"
 
 # Configs: the same templates as run.sh (filters of conf/sluice.yaml for the default chain).
-awk -f "$BENCH/default_filters.awk" "$ROOT/conf/sluice.yaml" >"$RUN_DIR/default-filters.yaml"
+awk -v confdir="$ROOT/conf" -f "$BENCH/default_filters.awk" "$ROOT/conf/sluice.yaml" \
+  >"$RUN_DIR/default-filters.yaml"
 subst=(-e "s/@LISTEN_PORT@/$PORT_PROXY/; s/@ADMIN_PORT@/$PORT_ADMIN/; s/@UPSTREAM_PORT@/$PORT_MOCK/")
 sed "${subst[@]}" "$BENCH/configs/sluice-empty.yaml.in" >"$RUN_DIR/sluice-empty.yaml"
 sed "${subst[@]}" -e "s#@ACCESS_LOG@#$RUN_DIR/access.log#" \
@@ -97,6 +101,13 @@ sed -e '/^ *- cost:/d' -e '/^ *budget:/d' "$RUN_DIR/sluice-default.yaml" \
   >"$RUN_DIR/sluice-default-nocost.yaml"
 sed "s#^state: .*#state: {ledger: \"$RUN_DIR/ledger.db\"}#" "$RUN_DIR/sluice-default.yaml" \
   >"$RUN_DIR/sluice-default-ledger.yaml"
+# Lua: the default chain without its Lua filters, then with one no-op Lua filter, then with
+# keyword_guard (reads the body; words that never match) — each right after auth.
+sed '/^ *- lua:/d' "$RUN_DIR/sluice-default.yaml" >"$RUN_DIR/sluice-default-nolua.yaml"
+sed "s#^\( *- auth:.*\)\$#\1\n  - lua: {file: $BENCH/lua/noop.lua}#" "$RUN_DIR/sluice-default-nolua.yaml" \
+  >"$RUN_DIR/sluice-default-lua-noop.yaml"
+sed "s#^\( *- auth:.*\)\$#\1\n  - lua: {file: $ROOT/plugins/lua/keyword_guard.lua, config: {words: [forbidden-alpha, forbidden-beta, forbidden-gamma]}}#" \
+  "$RUN_DIR/sluice-default-nolua.yaml" >"$RUN_DIR/sluice-default-keyword-guard.yaml"
 mkdir -p "$RUN_DIR/nginx"
 # One process (master_process off) so callgrind sees the worker's event loop in its own output.
 sed -e "s#@PREFIX@#$RUN_DIR/nginx#g; s/@LISTEN_PORT@/$PORT_PROXY/; s/@UPSTREAM_PORT@/$PORT_MOCK/" \
@@ -126,7 +137,7 @@ for contender in $CONTENDERS; do
       valgrind --tool=callgrind --callgrind-out-file="$out" --dump-instr=no \
         "$BUILD/sluice" -c "$RUN_DIR/$contender.yaml" >"$RUN_DIR/$contender.log" 2>&1 &
       ;;
-    *) die "unknown contender $contender (nginx, sluice-empty, sluice-default, sluice-default-nolog, sluice-default-nocost, sluice-default-ledger)" ;;
+    *) die "unknown contender $contender (nginx, sluice-empty, sluice-default, sluice-default-nolog, sluice-default-nocost, sluice-default-ledger, sluice-default-nolua, sluice-default-lua-noop, sluice-default-keyword-guard)" ;;
   esac
   pid=$!
   PIDS+=("$pid")

@@ -191,7 +191,7 @@ upstream_port() {
 # The `filters:` block of conf/sluice.yaml (the default chain; a cost filter added after
 # model_alias if it has none: see default_filters.awk).
 default_filters() {
-  awk -f "$BENCH/default_filters.awk" "$ROOT/conf/sluice.yaml"
+  awk -v confdir="$ROOT/conf" -f "$BENCH/default_filters.awk" "$ROOT/conf/sluice.yaml"
 }
 
 render_configs() {
