@@ -26,10 +26,8 @@ local plugin = {
   name = "agent_quota",
   version = "1.0.0",
   schema = {
-    fields = {
-      { requests_per_day = { type = "integer", required = true, gt = -1 } },
-      { per_agent = { type = "table", default = {} } },
-    },
+    requests_per_day = { type = "integer", min = 0, required = true },
+    per_agent = { type = "table", default = {} }, -- agent name = its own quota
   },
 }
 
@@ -41,7 +39,7 @@ end
 
 -- Ends the request with an error in the shape its client expects (DESIGN §5).
 local function refuse(h, status, error_type, code, message, headers)
-  if h.endpoint == "/v1/messages" then
+  if h.endpoint == "messages" then -- /v1/messages
     h:respond(status, { type = "error", error = { type = error_type, message = message } }, headers)
   else
     h:respond(status, {

@@ -28,12 +28,10 @@ local plugin = {
   name = "keyword_guard",
   version = "1.0.0",
   schema = {
-    fields = {
-      { words = { type = "array", required = true, elements = { type = "string" } } },
-      { case_sensitive = { type = "boolean", default = false } },
-      { whole_words = { type = "boolean", default = true } },
-      { reveal_word = { type = "boolean", default = true } },
-    },
+    words = { type = "array", of = "string", required = true },
+    case_sensitive = { type = "boolean", default = false },
+    whole_words = { type = "boolean", default = true },
+    reveal_word = { type = "boolean", default = true },
   },
 }
 
@@ -120,7 +118,7 @@ end
 
 -- Ends the request with an error in the shape its client expects (DESIGN §5).
 local function refuse(h, status, error_type, code, message)
-  if h.endpoint == "/v1/messages" then
+  if h.endpoint == "messages" then -- /v1/messages
     h:respond(status, { type = "error", error = { type = error_type, message = message } })
   else
     h:respond(status, {

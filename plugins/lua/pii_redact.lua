@@ -32,13 +32,11 @@ local plugin = {
   name = "pii_redact",
   version = "1.0.0",
   schema = {
-    fields = {
-      { kinds = { type = "array", elements = { type = "string", one_of = { "email", "phone" } },
-                  default = { "email", "phone" } } },
-      { email_mask = { type = "string", default = "[email]" } },
-      { phone_mask = { type = "string", default = "[phone]" } },
-      { phone_min_digits = { type = "integer", default = 9, between = { 1, 15 } } },
-    },
+    kinds = { type = "array", of = "string", one_of = { "email", "phone" },
+              default = { "email", "phone" } },
+    email_mask = { type = "string", default = "[email]" },
+    phone_mask = { type = "string", default = "[phone]" },
+    phone_min_digits = { type = "integer", min = 1, max = 15, default = 9 },
   },
 }
 
@@ -82,7 +80,7 @@ local function redact(text, config, kinds)
     text = text:gsub(PHONE, function(first, candidate, after)
       local before_char = text:sub(first - 1, first - 1)
       local after_char = text:sub(after, after)
-      if before_char:find("^[%w%.]") or after_char:find("^%w") then return nil end -- part of a longer token
+      if before_char:find("^[%w%.%-_/]") or after_char:find("^%w") then return nil end -- inside a longer token
       if looks_like_phone(candidate, config.phone_min_digits) then return config.phone_mask end
       return nil -- nil: gsub keeps the candidate
     end)

@@ -15,7 +15,7 @@
 --                                 # cannot be asked (and logs a warning)
 --
 -- The call: POST <url>, content-type application/json,
---   {"agent": "sofia", "model": "fast", "endpoint": "/v1/chat/completions",
+--   {"agent": "sofia", "model": "fast", "endpoint": "chat.completions",
 --    "request_id": "…", "body": {…the request…}}      ("body" only with include_body)
 -- The verdict: a 2xx answer with a JSON object
 --   {"allow": true}                               → the request goes on
@@ -36,19 +36,17 @@ local plugin = {
   name = "policy_callout",
   version = "1.0.0",
   schema = {
-    fields = {
-      { url = { type = "string", required = true } },
-      { timeout = { type = "integer", default = 500, gt = 0 } },
-      { headers = { type = "table", default = {} } },
-      { include_body = { type = "boolean", default = false } },
-      { fail_open = { type = "boolean", default = false } },
-    },
+    url = { type = "string", required = true },
+    timeout = { type = "integer", min = 1, max = 60000, default = 500 },
+    headers = { type = "table", default = {} },
+    include_body = { type = "boolean", default = false },
+    fail_open = { type = "boolean", default = false },
   },
 }
 
 -- Ends the request with an error in the shape its client expects (DESIGN §5).
 local function refuse(h, status, error_type, code, message)
-  if h.endpoint == "/v1/messages" then
+  if h.endpoint == "messages" then -- /v1/messages
     h:respond(status, { type = "error", error = { type = error_type, message = message } })
   else
     h:respond(status, {

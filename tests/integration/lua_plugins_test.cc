@@ -678,7 +678,7 @@ TEST_F(PolicyCalloutTest, AnAllowedRequestGoesOnAndTheServiceWasAskedAboutIt) {
   const Json& q = questions[0];
   EXPECT_EQ(q["agent"].str(), "alice") << q.dump();
   EXPECT_EQ(q["model"].str(), kFastModel) << q.dump();
-  EXPECT_EQ(q["endpoint"].str(), "/v1/chat/completions") << q.dump();
+  EXPECT_EQ(q["endpoint"].str(), "chat.completions") << q.dump();
   EXPECT_EQ(q["request_id"].str(), r->header("x-request-id")) << q.dump();
   EXPECT_EQ(q["body"]["messages"][0]["content"].str(), "hello") << "include_body: " << q.dump();
   bool token_sent = false;
@@ -750,6 +750,53 @@ TEST_F(PolicyCalloutTest, FailOpenLetsRequestsThroughWhenTheServiceCannotBeAsked
   // fail_open is about an unavailable service, not a "no".
   EXPECT_TRUE(is_error(chat("hello", kBobKey), 403, "permission_error", "policy_blocked"));
   EXPECT_EQ(upstream_requests(), 1u);
+}
+
+// ---- the shipped configs ---------------------------------------------------------------------
+
+std::string validate_exit_and_output(const TempDir& dir, const std::string& config_path,
+                                     std::string* output) {
+  auto validate =
+      Process::start({sluice_binary(), "validate", "-c", config_path}, dir.file("validate"));
+  if (!validate) return "not started";
+  auto code = validate->wait_exit(20s);
+  *output = validate->stderr_text() + validate->stdout_text();
+  return code ? std::to_string(*code) : "still running";
+}
+
+TEST(ShippedPluginConfigsTest, TheExamplesValidate) {
+  TempDir dir;
+  for (const char* file : {"/conf/sluice.yaml", "/conf/examples/plugins.yaml"}) {
+    std::string output;
+    EXPECT_EQ(validate_exit_and_output(dir, std::string(SLUICE_SOURCE_DIR) + file, &output), "0")
+        << file << ":\n" << output;
+  }
+}
+
+// conf/sluice.yaml's keyword_guard, running offline as the README's quick start does (only
+// the ports, the ledger and the plugin's path are changed for the test).
+TEST(ShippedPluginConfigsTest, TheDefaultConfigsLuaPolicyRefusesItsDemoWords) {
+  std::string yaml = read_file(std::string(SLUICE_SOURCE_DIR) + "/conf/sluice.yaml");
+  auto replace = [&](const std::string& from, const std::string& to) {
+    const size_t at = yaml.find(from);
+    ASSERT_NE(at, std::string::npos) << "conf/sluice.yaml no longer says " << from;
+    yaml.replace(at, from.size(), to);
+  };
+  replace("listen: 127.0.0.1:8080", "listen: 127.0.0.1:0");
+  replace("admin: 127.0.0.1:9901", "admin: 127.0.0.1:0");
+  replace("workers: auto", "workers: 1");
+  replace("ledger: sluice-ledger.db", "ledger: \"\"");
+  replace("../plugins/lua/", std::string(SLUICE_SOURCE_DIR) + "/plugins/lua/");
+  SluiceServer sluice;
+  ASSERT_TRUE(sluice.start(sluice_binary(), yaml));
+  HttpClient client = sluice.client();
+  const Headers key = bearer("sk-sluice-demo");
+  EXPECT_TRUE(is_error(client.post_json("/v1/chat/completions",
+                                        chat_body("fast", "Tell me about project nightingale"), key),
+                       403, "permission_error", "policy_blocked"));
+  auto r = client.post_json("/v1/chat/completions", chat_body("fast", "hello"), key);
+  ASSERT_TRUE(r) << client.error();
+  EXPECT_EQ(r->status, 200) << r->describe();
 }
 
 }  // namespace
