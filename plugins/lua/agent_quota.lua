@@ -64,7 +64,10 @@ function plugin.on_request(h, config)
   local reset_in = SECONDS_PER_DAY - now % SECONDS_PER_DAY
 
   -- The key names the day, so a new day starts from 0; the TTL reclaims old days.
-  local used = sluice.shared:incr("agent_quota:" .. agent .. ":" .. day, 1, 2 * SECONDS_PER_DAY)
+  local used, err = sluice.shared:incr("agent_quota:" .. agent .. ":" .. day, 1, 2 * SECONDS_PER_DAY)
+  -- Cannot count (the key is not a number): fail the hook, and the filter's on_error decides
+  -- (fail: 500 plugin_error; continue: the request goes on uncounted).
+  if not used then error("cannot count the request: " .. err) end
   local headers = quota_headers(limit, used, reset_in)
 
   if used > limit then
