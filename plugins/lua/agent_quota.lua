@@ -34,7 +34,7 @@ local plugin = {
 local SECONDS_PER_DAY = 86400
 
 local function quota_of(agent, config)
-  return config.per_agent[agent] or config.requests_per_day
+  return tonumber(config.per_agent[agent]) or config.requests_per_day
 end
 
 -- Ends the request with an error in the shape its client expects (DESIGN §5).
@@ -64,7 +64,8 @@ function plugin.on_request(h, config)
   local reset_in = SECONDS_PER_DAY - now % SECONDS_PER_DAY
 
   -- The key names the day, so a new day starts from 0; the TTL reclaims old days.
-  local used, err = sluice.shared:incr("agent_quota:" .. agent .. ":" .. day, 1, 2 * SECONDS_PER_DAY)
+  local key = "agent_quota:" .. agent .. ":" .. day
+  local used, err = sluice.shared:incr(key, 1, 2 * SECONDS_PER_DAY)
   -- Cannot count (the key is not a number): fail the hook, and the filter's on_error decides
   -- (fail: 500 plugin_error; continue: the request goes on uncounted).
   if not used then error("cannot count the request: " .. err) end

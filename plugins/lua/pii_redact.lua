@@ -54,8 +54,8 @@ local function looks_like_phone(candidate, min_digits)
   if digits < min_digits or digits > 15 then return false end
   if candidate:find("[ %-%.][ %-%.]") then return false end -- "1 - 2", "1..2": not one number
   if candidate:find("^%d+%.%d+$") then return false end -- a decimal number
-  if candidate:find("^%d+%.%d+%.%d+%.%d+$") and #candidate <= 15 then return false end -- an IPv4 address
-  return true
+  local ipv4 = candidate:find("^%d+%.%d+%.%d+%.%d+$") and #candidate <= 15
+  return not ipv4
 end
 
 -- The enabled kinds, once per config: { email = true, phone = true }.
@@ -71,20 +71,32 @@ local function kinds_of(config)
   return kinds
 end
 
+-- A candidate must stand alone: not glued to a letter, digit, ".", "-", "_" or "/" before it
+-- (an id such as "sk-123456789012"), nor to a letter or digit after it.
+local function stands_alone(text, first, after)
+  return not text:sub(first - 1, first - 1):find("^[%w%.%-_/]")
+    and not text:sub(after, after):find("^%w")
+end
+
+local function mask_phones(text, config)
+  return (text:gsub(PHONE, function(first, candidate, after)
+    local min_digits = config.phone_min_digits
+    if stands_alone(text, first, after) and looks_like_phone(candidate, min_digits) then
+      return config.phone_mask
+    end
+    return nil -- nil: gsub keeps the candidate as it was
+  end))
+end
+
+local function mask_emails(text, config)
+  -- A function, not the mask itself, as the replacement: a "%" in a mask stays a "%".
+  return (text:gsub(EMAIL, function() return config.email_mask end))
+end
+
 -- `text` with every match masked.
 local function redact(text, config, kinds)
-  if kinds.email then
-    text = text:gsub(EMAIL, function() return config.email_mask end)
-  end
-  if kinds.phone then
-    text = text:gsub(PHONE, function(first, candidate, after)
-      local before_char = text:sub(first - 1, first - 1)
-      local after_char = text:sub(after, after)
-      if before_char:find("^[%w%.%-_/]") or after_char:find("^%w") then return nil end -- inside a longer token
-      if looks_like_phone(candidate, config.phone_min_digits) then return config.phone_mask end
-      return nil -- nil: gsub keeps the candidate
-    end)
-  end
+  if kinds.email then text = mask_emails(text, config) end
+  if kinds.phone then text = mask_phones(text, config) end
   return text
 end
 

@@ -100,8 +100,9 @@ function plugin.on_request(h, config)
   end
 
   -- No verdict: the service could not be asked.
-  sluice.log("warn", "policy_callout: " .. config.url .. " " .. reason .. " (request " ..
-    tostring(h.request_id) .. (config.fail_open and "; let through: fail_open" or "; refused") .. ")")
+  local outcome = config.fail_open and "let through (fail_open)" or "refused"
+  sluice.log("warn", "policy_callout: " .. config.url .. " " .. reason .. "; request " ..
+    tostring(h.request_id) .. " " .. outcome)
   if config.fail_open then return end
   refuse(h, 503, "api_error", "policy_unavailable",
     "The policy service could not be asked; the request was not sent.")
