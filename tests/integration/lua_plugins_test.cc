@@ -46,12 +46,8 @@ std::string config_with(const MockProvider& mock, const std::string& lua_filters
                            "\n    api_key: sk-anthropic-test\n";
   config.extra_models =
       std::string("  ") + kClaudeModel + ":\n    targets:\n      - {provider: claude, model: c}\n";
-  std::string yaml = config.to_yaml();
-  const std::string auth = "  - auth: {modes: [api_key]}\n";
-  const size_t at = yaml.find(auth);
-  EXPECT_NE(at, std::string::npos) << "GatewayConfig's chain no longer starts with auth";
-  if (at != std::string::npos) yaml.insert(at + auth.size(), lua_filters);
-  return yaml;
+  config.filters_after_auth = lua_filters;
+  return config.to_yaml();
 }
 
 // One `- lua:` item of the filter list.
@@ -82,7 +78,8 @@ std::string lua_filter(const std::string& plugin, const std::string& config_flow
                                     const std::string& type, const std::string& code) {
   ::testing::AssertionResult shape = is_openai_error(r, status);
   if (!shape) return shape;
-  const Json& error = (*r->json())["error"];
+  const Json body = *r->json();
+  const Json& error = body["error"];
   if (error["type"].str() != type || error["code"].str() != code)
     return ::testing::AssertionFailure() << "expected type \"" << type << "\" and code \"" << code
                                          << "\"\ngot: " << r->describe();
