@@ -212,14 +212,16 @@ TEST(ConfigLoad, DefaultConfigLoadsOfflineAsIs) {
   EXPECT_EQ(config->models.at("fast").targets[0].model, "mock-fast");
   EXPECT_EQ(config->models.at("quality").targets[0].model, "mock-quality");
   EXPECT_EQ(config->agents.at("demo").keys[0].bytes, digest_of("sk-sluice-demo").bytes);
-  // The DESIGN order of the chain: cost admits right after the model is resolved.
-  ASSERT_EQ(config->filters.size(), 6u);
+  // The DESIGN order of the chain: a Lua policy (keyword_guard) right after auth; cost admits
+  // right after the model is resolved.
+  ASSERT_EQ(config->filters.size(), 7u);
   EXPECT_EQ(config->filters[0].type, "auth");
-  EXPECT_EQ(config->filters[1].type, "rate_limit");
-  EXPECT_EQ(config->filters[2].type, "model_alias");
-  EXPECT_EQ(config->filters[3].type, "cost");
-  EXPECT_EQ(config->filters[4].type, "circuit_breaker");
-  EXPECT_EQ(config->filters[5].type, "retry");
+  EXPECT_EQ(config->filters[1].type, "lua");
+  EXPECT_EQ(config->filters[2].type, "rate_limit");
+  EXPECT_EQ(config->filters[3].type, "model_alias");
+  EXPECT_EQ(config->filters[4].type, "cost");
+  EXPECT_EQ(config->filters[5].type, "circuit_breaker");
+  EXPECT_EQ(config->filters[6].type, "retry");
   ASSERT_TRUE(config->agents.at("demo").limits.rpm.has_value());
   EXPECT_EQ(*config->agents.at("demo").limits.rpm, 600u);
   ASSERT_TRUE(config->agents.at("demo").budget.has_value());
