@@ -82,8 +82,8 @@ local function verdict_of(response, err)
   if response.status < 200 or response.status > 299 then
     return nil, "answered HTTP " .. response.status
   end
-  local ok, answer = pcall(sluice.json.decode, response.body)
-  if not ok or type(answer) ~= "table" or type(answer.allow) ~= "boolean" then
+  local answer = sluice.json.decode(response.body) -- nil (and an error) when not JSON
+  if type(answer) ~= "table" or type(answer.allow) ~= "boolean" then
     return nil, "answered something that is not {\"allow\": true|false}"
   end
   if answer.allow then return true end
