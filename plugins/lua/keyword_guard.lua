@@ -144,7 +144,7 @@ function plugin.on_request(h, config)
   else
     message = message .. ": the messages contain a blocked word."
   end
-  sluice.log("info", "keyword_guard: blocked request " .. tostring(h.request_id) ..
+  sluice.log("info", "blocked request " .. tostring(h.request_id) ..
     " from agent " .. tostring(h.agent) .. " (word \"" .. word .. "\")")
   refuse(h, 403, "permission_error", "policy_blocked", message)
 end

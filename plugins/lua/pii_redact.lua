@@ -146,7 +146,7 @@ function plugin.on_request(h, config)
   end
   if changed then
     h:set_json(request)
-    sluice.log("info", "pii_redact: masked personal data in request " .. tostring(h.request_id))
+    sluice.log("debug", "masked personal data in request " .. tostring(h.request_id))
   end
 end
 

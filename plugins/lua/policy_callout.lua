@@ -101,7 +101,7 @@ function plugin.on_request(h, config)
 
   -- No verdict: the service could not be asked.
   local outcome = config.fail_open and "let through (fail_open)" or "refused"
-  sluice.log("warn", "policy_callout: " .. config.url .. " " .. reason .. "; request " ..
+  sluice.log("warn", config.url .. " " .. reason .. "; request " ..
     tostring(h.request_id) .. " " .. outcome)
   if config.fail_open then return end
   refuse(h, 503, "api_error", "policy_unavailable",
