@@ -58,15 +58,18 @@ local function looks_like_phone(candidate, min_digits)
   return not ipv4
 end
 
--- The enabled kinds, once per config: { email = true, phone = true }.
-local enabled_kinds = setmetatable({}, { __mode = "k" })
+-- What each config enables, worked out once: { email = true, phone = true, digit_run = pattern }
+-- (weak keys: a reload's new config gets its own entry, the old one goes with it).
+local prepared = setmetatable({}, { __mode = "k" })
 
 local function kinds_of(config)
-  local kinds = enabled_kinds[config]
+  local kinds = prepared[config]
   if not kinds then
     kinds = {}
     for _, kind in ipairs(config.kinds) do kinds[kind] = true end
-    enabled_kinds[config] = kinds
+    -- phone_min_digits digits, separators allowed between them: the raw-body pre-check.
+    kinds.digit_run = ("%d[ %-%.%(%)]*"):rep(config.phone_min_digits - 1) .. "%d"
+    prepared[config] = kinds
   end
   return kinds
 end
@@ -102,12 +105,9 @@ end
 
 -- The cheap test on the raw body: false only when no message can contain anything to mask.
 -- (A phone number is written in JSON as it is; only its surroundings may be escaped.)
-local function may_contain_pii(body, config, kinds)
+local function may_contain_pii(body, kinds)
   if kinds.email and body:find("@", 1, true) then return true end
-  if kinds.phone then
-    local digit_run = ("%d[ %-%.%(%)]*"):rep(config.phone_min_digits - 1) .. "%d"
-    if body:find(digit_run) then return true end
-  end
+  if kinds.phone and body:find(kinds.digit_run) then return true end
   return false
 end
 
@@ -136,7 +136,7 @@ function plugin.on_request(h, config)
   local body = h:body()
   if body == nil or body == "" then return end
   local kinds = kinds_of(config)
-  if not may_contain_pii(body, config, kinds) then return end
+  if not may_contain_pii(body, kinds) then return end
 
   local request = h:json()
   if type(request) ~= "table" then return end -- not JSON: sluice answers 400 for it anyway
