@@ -153,9 +153,15 @@ struct FilterSpec {
   std::string key_path;  // "filters[2].auth"
 };
 
-struct PluginSpec {  // not active yet
+// plugins: {NAME: {file: ..., config: {...}}}. A .so is loaded when the config is
+// (core/plugin/plugin_set.h); a .lua entry is kept for the Lua providers and tools to come.
+struct PluginSpec {
   std::string name;
-  std::string file;  // resolved relative to the config file
+  std::string file;        // resolved relative to the config file
+  YAML::Node config;       // free-form, the plugin's own (given to it as JSON); null when absent
+  SourceMark mark;         // of the entry (plugins.NAME)
+  SourceMark file_mark;    // of `file`, for "cannot open" / "wrong ABI" errors
+  SourceMark config_mark;  // of `config` (the entry's when absent)
 };
 
 struct ToolSpec {  // not active yet

@@ -109,10 +109,19 @@ void check_budgets_have_cost_filter(const NodeReader& root, const Config& config
 void read_plugins(NodeReader& root, Config& config) {
   for (auto& [name, reader] : named_entries(root, "plugins", NameRule::Identifier)) {
     auto file = reader.string("file");
+    YAML::Node plugin_config = reader.raw("config");
     reader.finish();
     if (!file || file->empty()) reader.fail("file", "required: the plugin's .so or .lua file");
-    // Whether the file exists is checked when plugins are loaded (not implemented yet).
-    config.plugins.emplace(name, PluginSpec{name, resolve_path(config, *file)});
+    // Whether the file exists and is a plugin is checked when plugins are loaded, right after
+    // (core/plugin/plugin_set.h), with these marks.
+    PluginSpec spec;
+    spec.name = name;
+    spec.file = resolve_path(config, *file);
+    spec.config = plugin_config;
+    spec.mark = reader.mark();
+    spec.file_mark = reader.mark_of("file");
+    spec.config_mark = reader.mark_of("config");
+    config.plugins.emplace(name, std::move(spec));
   }
 }
 

@@ -1,0 +1,437 @@
+/* sluice plugin ABI: what a shared-object plugin (a .so) is built against, and nothing else.
+ *
+ * Pure C99, only libc headers; compiles as C and as C++. A plugin exports two symbols:
+ *
+ *   SLUICE_PLUGIN_DEFINE_ABI_VERSION();       -- sluice_plugin_abi_version, read BEFORE init
+ *   SLUICE_PLUGIN_EXPORT sluice_status
+ *   sluice_plugin_init(const sluice_host_api *host, sluice_registry *reg);
+ *
+ * and, optionally, `void sluice_plugin_fini(void)` (called once, just before sluice closes the
+ * library: free process-wide state there).
+ *
+ * sluice reads sluice_plugin_abi_version first and refuses the plugin unless its major equals
+ * SLUICE_PLUGIN_ABI_VERSION_MAJOR and its minor is <= sluice's minor (a plugin built against a
+ * newer header may call what this sluice does not have). Then init registers what the plugin
+ * implements (filters now; providers and tools are reserved, see register_provider/tool).
+ *
+ * Compatibility rules (SQLite's sqlite3_api_routines, Envoy's dynamic-modules abi.h):
+ *  - every table (struct of function pointers or of fields) starts with `size`, its sizeof in
+ *    the build that filled it, and only ever grows at the end; a reader checks
+ *    SLUICE_HAS(type, table, field) before touching a field added after 1.0;
+ *  - a minor version adds fields at the end of tables, never changes or removes one;
+ *  - strings are pointer + length (sluice_str), never NUL-terminated unless said, UTF-8 as
+ *    received (headers are bytes);
+ *  - handles are opaque both ways: sluice gives sluice_request* / sluice_registry* /
+ *    sluice_buf* / sluice_async*, the plugin gives void* config / request data;
+ *  - nothing allocated on one side is freed on the other; no C++ type, no exception crosses.
+ *
+ * Threads: init, create_config and destroy_config run on sluice's main (reload) thread.
+ * Request hooks and async callbacks run on the worker thread that owns the request, several
+ * workers at once: a filter config is shared by every worker and must be read-only after
+ * create_config (or synchronized by the plugin). Nothing may block a worker (no sleep, no
+ * blocking I/O): use host->http_call / host->timer and return SLUICE_FILTER_STOP instead.
+ *
+ * The guide: docs/plugins-c.md; the smallest example: plugins/examples/hello_filter.c.
+ */
+#ifndef SLUICE_PLUGIN_H
+#define SLUICE_PLUGIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- version --------------------------------------------------------------------------- */
+
+#define SLUICE_PLUGIN_ABI_VERSION_MAJOR 1
+#define SLUICE_PLUGIN_ABI_VERSION_MINOR 0
+/* "SLPG": tells a real sluice_plugin_abi_version from an unrelated symbol of that name. */
+#define SLUICE_PLUGIN_ABI_MAGIC 0x534C5047u
+
+#if defined(__GNUC__) || defined(__clang__)
+#define SLUICE_PLUGIN_EXPORT __attribute__((visibility("default")))
+#else
+#define SLUICE_PLUGIN_EXPORT
+#endif
+
+/* The ABI a plugin was built against. Static, read-only data owned by the plugin; sluice
+ * reads it with dlsym before calling anything. */
+typedef struct sluice_abi_version {
+  uint32_t magic; /* SLUICE_PLUGIN_ABI_MAGIC */
+  uint32_t major; /* SLUICE_PLUGIN_ABI_VERSION_MAJOR of the header the plugin was built with */
+  uint32_t minor; /* SLUICE_PLUGIN_ABI_VERSION_MINOR of that header */
+} sluice_abi_version;
+
+/* Put this once at file scope in one source file of the plugin. */
+#ifdef __cplusplus
+#define SLUICE_PLUGIN_DEFINE_ABI_VERSION()                                               \
+  extern "C" SLUICE_PLUGIN_EXPORT const sluice_abi_version sluice_plugin_abi_version = { \
+      SLUICE_PLUGIN_ABI_MAGIC, SLUICE_PLUGIN_ABI_VERSION_MAJOR, SLUICE_PLUGIN_ABI_VERSION_MINOR}
+#else
+#define SLUICE_PLUGIN_DEFINE_ABI_VERSION()                                    \
+  SLUICE_PLUGIN_EXPORT const sluice_abi_version sluice_plugin_abi_version = { \
+      SLUICE_PLUGIN_ABI_MAGIC, SLUICE_PLUGIN_ABI_VERSION_MAJOR, SLUICE_PLUGIN_ABI_VERSION_MINOR}
+#endif
+
+/* True when `table` (a pointer to a size-prefixed table of type `type`) is large enough to
+ * contain `field`: check it before using a field added in a later minor version than the one
+ * you require, e.g. SLUICE_HAS(sluice_host_api, host, call_model). */
+#define SLUICE_HAS(type, table, field) \
+  ((table)->size >= offsetof(type, field) + sizeof(((const type*)0)->field))
+
+/* ---- basic types ----------------------------------------------------------------------- */
+
+/* A borrowed byte string: `data` is NOT NUL-terminated (unless a function says so) and may be
+ * NULL when len == 0. Who owns the bytes and for how long is said where a sluice_str is
+ * passed or returned; a plugin never frees one it got from sluice, and sluice copies what it
+ * keeps of one it got from a plugin before the call returns. */
+typedef struct sluice_str {
+  const char* data;
+  size_t len;
+} sluice_str;
+
+/* Status of host calls and of the hooks that can fail. int32_t, not an enum type, so its size
+ * is fixed across compilers. New codes may be added in a minor version: treat an unknown
+ * non-zero code as an error. */
+typedef int32_t sluice_status;
+#define SLUICE_OK 0
+#define SLUICE_ERROR 1     /* generic failure; a message says more where one is given */
+#define SLUICE_NOT_FOUND 2 /* no such header / key; the out value is left empty */
+#define SLUICE_INVALID 3   /* a bad argument (header name with CR/LF, status 42, ...) */
+#define SLUICE_WRONG_PHASE                                                             \
+  4                          /* not allowed in this hook (e.g. set a request header in \
+                              * on_response_headers); nothing was changed */
+#define SLUICE_UNSUPPORTED 5 /* not in this version of sluice (reserved entries) */
+#define SLUICE_TRUNCATED 6   /* the caller's buffer was too small; see the full length */
+#define SLUICE_UNAVAILABLE                                       \
+  7 /* the facility exists but cannot be used here (e.g. no HTTP \
+     * client on this worker) */
+
+/* Log levels for host->log. */
+typedef int32_t sluice_log_level;
+#define SLUICE_LOG_DEBUG 0
+#define SLUICE_LOG_INFO 1
+#define SLUICE_LOG_WARN 2
+#define SLUICE_LOG_ERROR 3
+
+/* ---- opaque handles (owned by sluice) ------------------------------------------------- */
+
+/* The registry given to sluice_plugin_init; valid only during that call. */
+typedef struct sluice_registry sluice_registry;
+/* An output buffer sluice owns (error messages). Write to it only with host->buf_set, only
+ * during the call that handed it to you. */
+typedef struct sluice_buf sluice_buf;
+/* One request as one plugin filter sees it. Valid from the first hook of that request until
+ * on_complete returns; between hooks only where a callback of host->http_call / host->timer
+ * hands it back. Never keep it past on_complete. */
+typedef struct sluice_request sluice_request;
+/* An async operation started by host->http_call or host->timer; valid until its callback ran,
+ * it was cancelled, or the request ended (which cancels it: the callback never runs then). */
+typedef struct sluice_async sluice_async;
+
+typedef struct sluice_host_api sluice_host_api;
+
+/* ---- filters --------------------------------------------------------------------------- */
+
+/* What on_request returns.
+ *   CONTINUE — go on with the next filter.
+ *   STOP     — the plugin started async work (host->http_call / host->timer) and will call
+ *              host->resume(req) exactly once, later, from a callback on the worker (after
+ *              host->respond if it decided to answer, after host->fail if it failed). If the
+ *              request ends first (client gone), on_complete runs and pending callbacks are
+ *              cancelled: never call resume for it afterwards.
+ *   RESPOND  — the plugin called host->respond(...): the chain ends with that reply.
+ *   ERROR    — the hook failed (say why with host->fail first): the client gets 500
+ *              {"error":{"type":"api_error","code":"plugin_error",...}} naming the plugin
+ *              filter and the hook, and sluice_plugin_errors_total{plugin,hook} counts it. */
+typedef int32_t sluice_filter_result;
+#define SLUICE_FILTER_CONTINUE 0
+#define SLUICE_FILTER_STOP 1
+#define SLUICE_FILTER_RESPOND 2
+#define SLUICE_FILTER_ERROR 3
+
+/* A filter's functions, given to host->register_filter (sluice copies the table; the
+ * functions must stay valid as long as the library is loaded, which sluice guarantees while a
+ * config uses them). NULL hooks are skipped. `config` is what create_config made; `request_data`
+ * points to a per-request slot (starts NULL, the plugin may store its own pointer there, sluice
+ * never looks at it): the plugin frees what it put there in on_complete, which runs exactly once
+ * for every request that reached the filter chain — even when this filter's on_request never ran
+ * (an earlier filter answered) or the client left. */
+typedef struct sluice_filter_vtable {
+  uint32_t size; /* sizeof(sluice_filter_vtable) */
+
+  /* Builds this filter's per-config object from its `config` (JSON text: the YAML of
+   * `- plugin: {name: ..., config: {...}}`, or "null" when absent; borrowed, valid during the
+   * call). Main thread, at config load, once per filter entry and config generation. On
+   * success store your object in *out_config (may be NULL) and return SLUICE_OK; to refuse
+   * the config, host->buf_set(error, "why") and return SLUICE_ERROR: the config load fails
+   * with that message and the config's file:line (a reload is then refused whole). */
+  sluice_status (*create_config)(const sluice_host_api* host, sluice_str config_json,
+                                 void** out_config, sluice_buf* error);
+  /* Frees what create_config made, when the last request of that config generation ended
+   * (main or a worker thread; never concurrently with a hook using it). */
+  void (*destroy_config)(void* config);
+
+  /* The request on its way in: request headers and body may be read and changed here (and
+   * while STOPped, from async callbacks, until resume). */
+  sluice_filter_result (*on_request)(void* config, sluice_request* req, void** request_data);
+  /* The response head before it goes downstream: host->response_status/response_header,
+   * set/remove_response_header, and host->rewrite_response_body to be allowed to replace chunks.
+   * A returned SLUICE_ERROR is counted and logged (the head cannot be replaced by a 500 any
+   * more if the upstream's status is to be kept honest) and the response goes on. */
+  sluice_status (*on_response_headers)(void* config, sluice_request* req, void** request_data);
+  /* Each response body chunk as it passes (streaming: SSE bytes as received). `chunk` is
+   * borrowed for this call. To change it, call host->replace_chunk (only if
+   * rewrite_response_body was called in on_response_headers). An error is counted and logged;
+   * the chunk passes unchanged. */
+  sluice_status (*on_response_chunk)(void* config, sluice_request* req, void** request_data,
+                                     sluice_str chunk);
+  /* Exactly once per request, last: host->response_status, host->usage, host->cost_usd,
+   * host->duration_ms are final. Free *request_data here. No async work may start. */
+  void (*on_complete)(void* config, sluice_request* req, void** request_data);
+} sluice_filter_vtable;
+
+/* ---- providers and tools (reserved: issues 12 and 13) ---------------------------------- */
+
+/* Declared now so that they arrive without a breaking change. In ABI 1.0 host->register_provider
+ * and host->register_tool return SLUICE_UNSUPPORTED and keep nothing; a plugin that wants to run
+ * on 1.0 must treat that as "not available" rather than fail its init. Their fields will be
+ * defined in a later minor version, after `size`. */
+typedef struct sluice_provider_vtable {
+  uint32_t size;
+} sluice_provider_vtable;
+
+typedef struct sluice_tool_vtable {
+  uint32_t size;
+} sluice_tool_vtable;
+
+/* ---- async ----------------------------------------------------------------------------- */
+
+/* One header of an HTTP call (both strings borrowed for the call that receives them). */
+typedef struct sluice_header {
+  sluice_str name;
+  sluice_str value;
+} sluice_header;
+
+/* An outgoing HTTP call (host->http_call). Everything is borrowed for the call only: sluice
+ * copies it before http_call returns. */
+typedef struct sluice_http_request {
+  uint32_t size;     /* sizeof(sluice_http_request) */
+  sluice_str method; /* "GET", "POST", ... (empty: GET) */
+  sluice_str url;    /* absolute http:// or https:// URL */
+  const sluice_header* headers;
+  size_t header_count;
+  sluice_str body;     /* sent with Content-Length */
+  uint32_t timeout_ms; /* required, > 0: bounds connect + the whole exchange */
+} sluice_http_request;
+
+/* What an HTTP call produced, handed to its callback. Everything is borrowed for the callback
+ * only: copy what you keep. `error` is empty when an answer arrived (any status, 5xx
+ * included), else it says why there is none ("timeout after 200ms", "connect failed: ...") and
+ * status is 0. */
+typedef struct sluice_http_response {
+  uint32_t size; /* sizeof(sluice_http_response) */
+  int32_t status;
+  const sluice_header* headers;
+  size_t header_count;
+  sluice_str body;
+  sluice_str error;
+} sluice_http_response;
+
+/* Called once on the request's worker when the call finished, with the request it was started
+ * for (still valid; call host->resume(req) from here after a STOP). Never called after the
+ * request ended or the call was cancelled. */
+typedef void (*sluice_http_callback)(void* user, sluice_request* req,
+                                     const sluice_http_response* response);
+/* Called once on the request's worker when the timer fired; never after the request ended or
+ * the timer was cancelled. */
+typedef void (*sluice_timer_callback)(void* user, sluice_request* req);
+
+/* ---- shared dictionary values ----------------------------------------------------------- */
+
+typedef int32_t sluice_value_type;
+#define SLUICE_VALUE_NUMBER 0
+#define SLUICE_VALUE_BOOL 1
+#define SLUICE_VALUE_STRING 2
+
+/* A value of the shared dictionary. For set: everything borrowed for the call (sluice copies).
+ * For get: `str` points into the caller's buffer (see host->shared_get). */
+typedef struct sluice_value {
+  sluice_value_type type;
+  int32_t boolean; /* SLUICE_VALUE_BOOL: 0 or 1 */
+  double number;   /* SLUICE_VALUE_NUMBER */
+  sluice_str str;  /* SLUICE_VALUE_STRING */
+} sluice_value;
+
+/* Token usage of the attempt that answered (on_complete). */
+typedef struct sluice_usage {
+  uint32_t size; /* sizeof(sluice_usage): the caller sets it, sluice fills what fits */
+  uint64_t input_tokens;
+  uint64_t output_tokens;
+  uint64_t cached_tokens;
+  int32_t estimated; /* 1: counted by sluice from the bytes, the provider reported none */
+} sluice_usage;
+
+/* ---- the host API ---------------------------------------------------------------------- */
+
+/* What sluice gives a plugin. One static table owned by sluice, valid from sluice_plugin_init
+ * until the library is closed (keep the pointer). Every sluice_str a getter returns is owned by
+ * sluice and valid until the current hook or callback returns, unless said otherwise. */
+struct sluice_host_api {
+  uint32_t size;      /* sizeof(sluice_host_api) in this sluice: see SLUICE_HAS */
+  uint32_t abi_major; /* sluice's SLUICE_PLUGIN_ABI_VERSION_MAJOR */
+  uint32_t abi_minor; /* sluice's SLUICE_PLUGIN_ABI_VERSION_MINOR */
+
+  /* -- registry: only during sluice_plugin_init ---------------------------------------- */
+
+  /* Registers a filter that `- plugin: {name: NAME, config: {...}}` uses. `name` is copied;
+   * `vtable` is copied (its first `size` bytes). SLUICE_INVALID for an empty name or a NULL
+   * vtable or create_config; SLUICE_ERROR when this plugin already registered that name. */
+  sluice_status (*register_filter)(sluice_registry* reg, sluice_str name,
+                                   const sluice_filter_vtable* vtable);
+  /* Reserved (issue 12): returns SLUICE_UNSUPPORTED in ABI 1.0. */
+  sluice_status (*register_provider)(sluice_registry* reg, sluice_str type,
+                                     const sluice_provider_vtable* vtable);
+  /* Reserved (issue 13): returns SLUICE_UNSUPPORTED in ABI 1.0. */
+  sluice_status (*register_tool)(sluice_registry* reg, sluice_str name,
+                                 const sluice_tool_vtable* vtable);
+  /* The plugin's own `plugins: {NAME: {config: ...}}` as JSON text ("null" when absent) and
+   * its NAME; valid during sluice_plugin_init. */
+  sluice_str (*plugin_config)(sluice_registry* reg);
+  sluice_str (*plugin_name)(sluice_registry* reg);
+  /* Why init failed: the message sluice reports (with the file) when init returns an error. */
+  void (*registry_fail)(sluice_registry* reg, sluice_str message);
+
+  /* -- buffers and logging ------------------------------------------------------------- */
+
+  /* Replaces the content of a sluice-owned buffer with a copy of `text`. */
+  void (*buf_set)(sluice_buf* buf, sluice_str text);
+  /* One log line on sluice's log (stderr), prefixed with "plugin: ". Any thread. */
+  void (*log)(sluice_log_level level, sluice_str message);
+
+  /* -- request: information (any hook) ------------------------------------------------- */
+
+  sluice_str (*request_id)(sluice_request* req); /* x-request-id (the client's or sluice's) */
+  sluice_str (*agent)(sluice_request* req);      /* agent name; empty before auth/anonymous */
+  sluice_str (*model)(sluice_request* req);      /* logical model asked for; may be empty */
+  /* "chat.completions", "completions", "embeddings", "responses", "models", "messages",
+   * "unknown" */
+  sluice_str (*endpoint)(sluice_request* req);
+  sluice_str (*method)(sluice_request* req);
+  sluice_str (*path)(sluice_request* req); /* the request target, query included */
+
+  /* -- request: headers and body (on_request, and async callbacks until resume) ------------ */
+
+  /* First header of that name (case-insensitive) into *value (valid until the hook returns or
+   * the request headers are changed); SLUICE_NOT_FOUND if none. Any hook. */
+  sluice_status (*request_header)(sluice_request* req, sluice_str name, sluice_str* value);
+  /* Replaces every header of that name with one (name and value are checked: SLUICE_INVALID
+   * for CR/LF/NUL or a bad name). Later filters and the upstream see the change. */
+  sluice_status (*set_request_header)(sluice_request* req, sluice_str name, sluice_str value);
+  sluice_status (*remove_request_header)(sluice_request* req, sluice_str name);
+  /* The whole request body as received (or as last replaced). */
+  sluice_status (*request_body)(sluice_request* req, sluice_str* body);
+  /* Replaces the body (copied). For an endpoint that goes to a provider it must be a JSON
+   * object with a non-empty string "model": else SLUICE_INVALID and host->last_error says why. */
+  sluice_status (*set_request_body)(sluice_request* req, sluice_str body);
+
+  /* -- response (on_response_headers; status also in on_complete) ------------------------ */
+
+  /* The HTTP status going downstream (0 before one is known). */
+  int32_t (*response_status)(sluice_request* req);
+  /* An upstream response header (on_response_headers only). */
+  sluice_status (*response_header)(sluice_request* req, sluice_str name, sluice_str* value);
+  /* Response head edits (on_request — they apply to whatever reply goes out — and
+   * on_response_headers). */
+  sluice_status (*set_response_header)(sluice_request* req, sluice_str name, sluice_str value);
+  sluice_status (*remove_response_header)(sluice_request* req, sluice_str name);
+  /* In on_response_headers: the body will be rewritten, send it chunked. */
+  sluice_status (*rewrite_response_body)(sluice_request* req);
+  /* In on_response_chunk, after rewrite_response_body: the client sees `chunk` (copied)
+   * instead of the current one. */
+  sluice_status (*replace_chunk)(sluice_request* req, sluice_str chunk);
+
+  /* -- ending or continuing the chain -------------------------------------------------- */
+
+  /* A local reply (on_request, or an async callback before resume): `body` (JSON text,
+   * copied) is sent as is, as application/json, with the response header edits made so far.
+   * Then return SLUICE_FILTER_RESPOND (or call host->resume after a STOP). status must be
+   * 200..599; the body is not checked. */
+  sluice_status (*respond)(sluice_request* req, int32_t status, sluice_str body);
+  /* The same in OpenAI's error shape: {"error":{"message","type","code","param":null}}. */
+  sluice_status (*respond_error)(sluice_request* req, int32_t status, sluice_str type,
+                                 sluice_str code, sluice_str message);
+  /* Records why the current hook (or the STOPped request) failed: the message of the 500
+   * plugin_error. Then return SLUICE_FILTER_ERROR (or call host->resume after a STOP). */
+  void (*fail)(sluice_request* req, sluice_str message);
+  /* After on_request returned STOP: continue the chain (or send the reply set by respond, or
+   * the 500 set by fail). Exactly once, on the worker, from an async callback. SLUICE_ERROR
+   * if the request is not stopped. The chain goes on inside this call and may finish the
+   * request (on_complete runs, `req` is freed) before it returns: after resume, do not touch
+   * `req` again in that callback. */
+  sluice_status (*resume)(sluice_request* req);
+  /* Why the last host call on this request returned an error (borrowed, until the next host
+   * call on it); empty if none. */
+  sluice_str (*last_error)(sluice_request* req);
+
+  /* -- async work (on_request and async callbacks until resume) -------------------------- */
+
+  /* Starts an HTTP call on the request's worker (never blocks). `done` runs later on the
+   * worker; *out (if non-NULL) receives a handle for host->cancel. SLUICE_UNAVAILABLE when
+   * this sluice has no HTTP client for plugins; SLUICE_INVALID for a bad request (see
+   * last_error). Calls still running when the request ends are cancelled. */
+  sluice_status (*http_call)(sluice_request* req, const sluice_http_request* request,
+                             sluice_http_callback done, void* user, sluice_async** out);
+  /* Runs `done` on the worker after `delay_ms` (0: on the next loop iteration). */
+  sluice_status (*timer)(sluice_request* req, uint64_t delay_ms, sluice_timer_callback done,
+                         void* user, sluice_async** out);
+  /* Cancels an http_call or timer whose callback has not run: it never will. */
+  void (*cancel)(sluice_request* req, sluice_async* op);
+
+  /* -- shared dictionary: shared by every worker, kept across reloads (any thread) ------- */
+
+  /* Reads `key`. A string value is copied into buf (cap bytes): value->str points there and
+   * value->str.len is the full length; SLUICE_TRUNCATED if it did not fit (read again with a
+   * bigger buffer). SLUICE_NOT_FOUND for a missing or expired key. */
+  sluice_status (*shared_get)(sluice_str key, sluice_value* value, char* buf, size_t cap);
+  /* ttl_seconds <= 0: no expiry. SLUICE_ERROR when it cannot be stored (key too long, value
+   * larger than the dictionary). */
+  sluice_status (*shared_set)(sluice_str key, const sluice_value* value, double ttl_seconds);
+  /* Adds `by` to a number (a missing key counts from 0 and gets the ttl); the new value in
+   * *result. SLUICE_INVALID when the value is not a number. */
+  sluice_status (*shared_incr)(sluice_str key, double by, double ttl_seconds, double* result);
+  /* SLUICE_NOT_FOUND if the key was not there. */
+  sluice_status (*shared_delete)(sluice_str key);
+
+  /* -- on_complete ------------------------------------------------------------------------ */
+
+  /* Tokens of the attempt that answered (zeros when none did). */
+  sluice_status (*usage)(sluice_request* req, sluice_usage* usage);
+  double (*cost_usd)(sluice_request* req);      /* set by the cost filter; 0 without it */
+  uint64_t (*duration_ms)(sluice_request* req); /* since the request arrived */
+
+  /* -- reserved ------------------------------------------------------------------------- */
+
+  /* Calls a logical model through sluice itself (routed, limited and costed like any
+   * request). Reserved: SLUICE_UNSUPPORTED in ABI 1.0; its argument types come with it. */
+  sluice_status (*call_model)(sluice_request* req, const void* reserved_request,
+                              void* reserved_callback, void* user);
+};
+
+/* ---- what a plugin exports -------------------------------------------------------------- */
+
+/* Declarations of the entry points (define them in the plugin). */
+SLUICE_PLUGIN_EXPORT extern const sluice_abi_version sluice_plugin_abi_version;
+/* Registers what the plugin implements. Main thread, once per loaded copy of the library.
+ * `host` stays valid until the library is closed. Return SLUICE_OK, or an error after
+ * host->registry_fail(reg, "why"): the config load fails naming the file. */
+SLUICE_PLUGIN_EXPORT sluice_status sluice_plugin_init(const sluice_host_api* host,
+                                                      sluice_registry* reg);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* SLUICE_PLUGIN_H */
