@@ -3,16 +3,18 @@
 // host->last_error. Argument strings are copied before an entry returns.
 #include "core/plugin/host_api.h"
 
+#include <algorithm>
 #include <chrono>
+#include <cstddef>
 #include <cstring>
+#include <optional>
 #include <string>
+#include <variant>
 
 #include "core/http/request.h"
 #include "core/log/log.h"
 #include "core/plugin/plugin_request.h"
-#ifdef SLUICE_HAVE_SHARED_DICT
 #include "core/plugin/shared_dict.h"
-#endif
 
 namespace sluice::plugin {
 namespace {
@@ -301,7 +303,6 @@ void cancel(sluice_request* req, sluice_async* op) {
 
 // ---- shared dictionary -------------------------------------------------------------------
 
-#ifdef SLUICE_HAVE_SHARED_DICT
 std::optional<double> ttl_of(double ttl_seconds) {
   return ttl_seconds > 0 ? std::optional<double>(ttl_seconds) : std::nullopt;
 }
@@ -361,22 +362,6 @@ sluice_status shared_incr(sluice_str key, double by, double ttl_seconds, double*
 sluice_status shared_delete(sluice_str key) {
   return SharedDict::process().remove(view(key)) ? SLUICE_OK : SLUICE_NOT_FOUND;
 }
-#else
-// The shared dictionary (core/plugin/shared_dict.cc) is not part of this build yet.
-sluice_status shared_get(sluice_str, sluice_value* value, char*, size_t) {
-  if (value != nullptr) *value = sluice_value{};
-  return SLUICE_UNAVAILABLE;
-}
-sluice_status shared_set(sluice_str, const sluice_value*, double) {
-  return SLUICE_UNAVAILABLE;
-}
-sluice_status shared_incr(sluice_str, double, double, double*) {
-  return SLUICE_UNAVAILABLE;
-}
-sluice_status shared_delete(sluice_str) {
-  return SLUICE_UNAVAILABLE;
-}
-#endif
 
 // ---- on_complete -------------------------------------------------------------------------
 

@@ -5,9 +5,7 @@
 
 #include "core/log/log.h"
 #include "core/plugin/host_api.h"
-#ifdef SLUICE_HAVE_HTTP_CALLER
 #include "core/plugin/http_caller.h"
-#endif
 
 namespace sluice::plugin {
 
@@ -41,22 +39,14 @@ struct AsyncOp {
   void* user = nullptr;
   sluice_timer_callback timer_done = nullptr;
   sluice_http_callback http_done = nullptr;
-  uv_timer_t timer;  // Kind::Timer: this op is freed in the timer's close callback
-#ifdef SLUICE_HAVE_HTTP_CALLER
+  uv_timer_t timer;              // Kind::Timer: this op is freed in the timer's close callback
   HttpCaller* caller = nullptr;  // Kind::Http
   HttpCall* call = nullptr;
-#endif
 
-  static AsyncOp* from(sluice_async* op) {
-    return reinterpret_cast<AsyncOp*>(op);
-  }
-  sluice_async* handle() {
-    return reinterpret_cast<sluice_async*>(this);
-  }
+  static AsyncOp* from(sluice_async* op) { return reinterpret_cast<AsyncOp*>(op); }
+  sluice_async* handle() { return reinterpret_cast<sluice_async*>(this); }
 
-  static void on_timer_closed(uv_handle_t* h) {
-    delete static_cast<AsyncOp*>(h->data);
-  }
+  static void on_timer_closed(uv_handle_t* h) { delete static_cast<AsyncOp*>(h->data); }
 
   static void on_timer(uv_timer_t* t) {
     auto* op = static_cast<AsyncOp*>(t->data);
@@ -68,7 +58,6 @@ struct AsyncOp {
     op->timer_done(op->user, req->handle());
   }
 
-#ifdef SLUICE_HAVE_HTTP_CALLER
   static void on_http_done(void* arg, HttpCallResult& result) {
     auto* op = static_cast<AsyncOp*>(arg);
     PluginRequest* req = op->owner;
@@ -88,7 +77,6 @@ struct AsyncOp {
     delete op;  // HttpCaller forgets the call once done ran
     done(user, req->handle(), &response);
   }
-#endif
 
   // Stops it for good: its callback never runs.
   void stop() {
@@ -98,9 +86,7 @@ struct AsyncOp {
       uv_close(reinterpret_cast<uv_handle_t*>(&timer), &on_timer_closed);
       return;
     }
-#ifdef SLUICE_HAVE_HTTP_CALLER
     caller->cancel(call);
-#endif
     delete this;
   }
 };
@@ -177,7 +163,6 @@ sluice_status PluginRequest::start_http_call(const sluice_http_request& request,
         std::string("http_call: only in on_request or while stopped, not in ") + to_string(phase_));
   }
   if (done == nullptr) return error(SLUICE_INVALID, "http_call: no callback");
-#ifdef SLUICE_HAVE_HTTP_CALLER
   if (ctx_.worker == nullptr || ctx_.worker->http == nullptr) {
     return error(SLUICE_UNAVAILABLE, "http_call: this worker has no HTTP client for plugins");
   }
@@ -204,13 +189,6 @@ sluice_status PluginRequest::start_http_call(const sluice_http_request& request,
   link(op);
   if (out != nullptr) *out = op->handle();
   return SLUICE_OK;
-#else
-  (void)request;
-  (void)user;
-  (void)out;
-  return error(SLUICE_UNAVAILABLE,
-               "http_call: this sluice was built without the plugins' HTTP client");
-#endif
 }
 
 sluice_status PluginRequest::resume() {

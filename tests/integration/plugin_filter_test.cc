@@ -112,6 +112,45 @@ TEST_F(PluginFilterTest, AFailingPluginIsA500PluginErrorCountedByPluginAndHook) 
   EXPECT_TRUE(is_openai_error(again, 500, "plugin_error"));
 }
 
+TEST_F(PluginFilterTest, AStoppedRequestResumesWhenItsHttpCallAnswers) {
+  // The mock provider's own stats endpoint plays the policy service.
+  start("  t: {file: \"" SLUICE_TEST_PLUGIN_FILTERS "\"}\n",
+        "  - plugin: {name: async, config: {mode: http, url: \"http://127.0.0.1:" +
+            std::to_string(mock.port()) + "/__stats\"}}\n");
+  auto r = chat();
+  ASSERT_TRUE(r) << sluice.describe();
+  EXPECT_EQ(r->status, 200) << r->describe();
+  EXPECT_EQ(r->header("x-http-status"), "200") << r->describe();
+}
+
+TEST_F(PluginFilterTest, AnHttpCallThatFailsGivesTheRequestAClear500) {
+  start("  t: {file: \"" SLUICE_TEST_PLUGIN_FILTERS "\"}\n",
+        "  - plugin: {name: async, config: {mode: http, url: \"http://127.0.0.1:" +
+            std::to_string(unused_port()) + "/policy\"}}\n");
+  auto r = chat();
+  EXPECT_TRUE(is_openai_error(r, 500, "plugin_error"));
+  ASSERT_TRUE(r);
+  auto body = r->json();
+  ASSERT_TRUE(body) << r->describe();
+  EXPECT_EQ((*body)["error"]["message"].str().rfind(
+                "plugin filter \"async\" failed in on_request: policy service: ", 0),
+            0u)
+      << r->body;
+  auto again = chat({}, "still serving");
+  EXPECT_TRUE(is_openai_error(again, 500, "plugin_error")) << "the worker must keep serving";
+}
+
+TEST_F(PluginFilterTest, TheSharedDictionaryCountsAcrossRequestsAndWorkers) {
+  config.workers = 2;
+  start("  t: {file: \"" SLUICE_TEST_PLUGIN_FILTERS "\"}\n",
+        "  - plugin: {name: async, config: {mode: count}}\n");
+  for (int i = 1; i <= 4; ++i) {
+    auto r = chat();  // a new connection each time: either worker may take it
+    ASSERT_TRUE(r) << sluice.describe();
+    EXPECT_EQ(r->header("x-hits"), std::to_string(i)) << r->describe();
+  }
+}
+
 TEST_F(PluginFilterTest, APluginRewritesEveryResponseChunk) {
   start("  t: {file: \"" SLUICE_TEST_PLUGIN_FILTERS "\"}\n", "  - plugin: {name: shout}\n");
   auto r = chat({}, "quiet words");

@@ -5,6 +5,10 @@
 //              (STOP) and then resumes / answers 403 / fails (500), or fails at once, or
 //              returns STOP with nothing pending. Keeps per-request data freed in on_complete,
 //              where it logs the final status and usage.
+//              mode http ({mode: http, url: U}): GETs U with host->http_call, then resumes
+//              with `x-http-status: <status>` on the response, or fails with the call's error.
+//              mode count: increments "count:hits" in the shared dictionary and sets
+//              `x-hits: <n>` on the response.
 //   shout    — upper-cases every response body chunk (rewrite_response_body + replace_chunk).
 #include <sluice/plugin.h>
 
@@ -48,10 +52,11 @@ void picky_destroy(void* config) {
 
 // ---- async -----------------------------------------------------------------------------
 
-enum class Mode { Resume, Respond, Fail, Error, StopNothing };
+enum class Mode { Resume, Respond, Fail, Error, StopNothing, Http, Count };
 
 struct AsyncConfig {
   Mode mode;
+  std::string url;  // mode http
 };
 
 struct RequestData {
@@ -64,22 +69,23 @@ sluice_status async_create(const sluice_host_api* h, sluice_str json, void** out
   auto has = [&](const char* mode) {
     return config.find(std::string("\"mode\":\"") + mode + "\"") != std::string::npos;
   };
-  Mode mode;
-  if (has("resume"))
-    mode = Mode::Resume;
-  else if (has("respond"))
-    mode = Mode::Respond;
-  else if (has("fail"))
-    mode = Mode::Fail;
-  else if (has("error"))
-    mode = Mode::Error;
-  else if (has("stop_nothing"))
-    mode = Mode::StopNothing;
-  else {
-    h->buf_set(error, S("mode must be resume, respond, fail, error or stop_nothing"));
+  static const std::pair<const char*, Mode> kModes[] = {
+      {"resume", Mode::Resume}, {"respond", Mode::Respond},          {"fail", Mode::Fail},
+      {"error", Mode::Error},   {"stop_nothing", Mode::StopNothing}, {"http", Mode::Http},
+      {"count", Mode::Count}};
+  const std::pair<const char*, Mode>* found = nullptr;
+  for (const auto& m : kModes) {
+    if (has(m.first)) found = &m;
+  }
+  if (found == nullptr) {
+    h->buf_set(error, S("mode must be resume, respond, fail, error, stop_nothing, http or count"));
     return SLUICE_ERROR;
   }
-  *out = new AsyncConfig{mode};
+  std::string url;
+  if (const size_t at = config.find("\"url\":\""); at != std::string::npos) {
+    url = config.substr(at + 7, config.find('"', at + 7) - (at + 7));
+  }
+  *out = new AsyncConfig{found->second, url};
   return SLUICE_OK;
 }
 
@@ -107,6 +113,15 @@ void after_wait(void* user, sluice_request* req) {
   host->resume(req);  // req may be gone after this: nothing below uses it
 }
 
+void after_http(void*, sluice_request* req, const sluice_http_response* response) {
+  if (response->error.len > 0) {
+    host->fail(req, S("policy service: " + text(response->error)));
+  } else {
+    host->set_response_header(req, S("x-http-status"), S(std::to_string(response->status)));
+  }
+  host->resume(req);
+}
+
 sluice_filter_result async_on_request(void* cfg, sluice_request* req, void** data) {
   auto* config = static_cast<AsyncConfig*>(cfg);
   *data = new RequestData();
@@ -116,6 +131,27 @@ sluice_filter_result async_on_request(void* cfg, sluice_request* req, void** dat
       return SLUICE_FILTER_ERROR;
     case Mode::StopNothing:
       return SLUICE_FILTER_STOP;
+    case Mode::Http: {
+      sluice_http_request call{};
+      call.size = sizeof call;
+      call.method = S("GET");
+      call.url = S(config->url);
+      call.timeout_ms = 2000;
+      if (host->http_call(req, &call, &after_http, nullptr, nullptr) != SLUICE_OK) {
+        host->fail(req, S(text(host->last_error(req))));
+        return SLUICE_FILTER_ERROR;
+      }
+      return SLUICE_FILTER_STOP;
+    }
+    case Mode::Count: {
+      double hits = 0;
+      if (host->shared_incr(S("count:hits"), 1, 0, &hits) != SLUICE_OK) {
+        host->fail(req, S("shared_incr failed"));
+        return SLUICE_FILTER_ERROR;
+      }
+      host->set_response_header(req, S("x-hits"), S(std::to_string(static_cast<long>(hits))));
+      return SLUICE_FILTER_CONTINUE;
+    }
     default:
       if (host->timer(req, 30, &after_wait, config, nullptr) != SLUICE_OK) {
         host->fail(req, S(text(host->last_error(req))));
