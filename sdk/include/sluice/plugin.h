@@ -6,8 +6,8 @@
  *   SLUICE_PLUGIN_EXPORT sluice_status
  *   sluice_plugin_init(const sluice_host_api *host, sluice_registry *reg);
  *
- * and, optionally, `void sluice_plugin_fini(void)` (called once, just before sluice closes the
- * library: free process-wide state there).
+ * and, optionally, `void sluice_plugin_fini(void)`: called once, just before sluice closes the
+ * library (on whichever thread let go of it last), to free process-wide state.
  *
  * sluice reads sluice_plugin_abi_version first and refuses the plugin unless its major equals
  * SLUICE_PLUGIN_ABI_VERSION_MAJOR and its minor is <= sluice's minor (a plugin built against a
