@@ -168,7 +168,10 @@ std::shared_ptr<PluginLibrary> PluginLibrary::open(const Spec& spec, std::string
   // whose last user is going away on another thread right now), which glibc would hand back.
   const std::string copy_path =
       dir + "/" + sha256_hex(identity).substr(0, 24) + "-" + std::to_string(++c.copies) + ".so";
-  if (!write_copy(copy_path, bytes, error)) return nullptr;
+  if (!write_copy(copy_path, bytes, error)) {
+    ::rmdir(dir.c_str());
+    return nullptr;
+  }
 
   lib.reset(new PluginLibrary());
   lib->spec_ = spec;
@@ -176,6 +179,11 @@ std::shared_ptr<PluginLibrary> PluginLibrary::open(const Spec& spec, std::string
   lib->content_hash_ = content_hash;
   lib->copy_path_ = copy_path;
   lib->handle_ = ::dlopen(copy_path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  // The copy has done its job once opened: the mapping keeps its inode alive (so glibc can
+  // never mistake a later copy for this one), and nothing is left in $TMPDIR even if sluice
+  // is killed.
+  ::unlink(copy_path.c_str());
+  ::rmdir(dir.c_str());  // fails harmlessly while another load is using it
   if (lib->handle_ == nullptr) {
     const char* why = ::dlerror();
     std::string text = why != nullptr ? why : "unknown error";
@@ -184,7 +192,7 @@ std::shared_ptr<PluginLibrary> PluginLibrary::open(const Spec& spec, std::string
          at = text.find(copy_path, at + spec.file.size()))
       text.replace(at, copy_path.size(), spec.file);
     *error = "cannot load plugin " + spec.file + ": " + text;
-    return nullptr;  // the destructor removes the copy
+    return nullptr;
   }
   ++c.open;
 
@@ -229,7 +237,6 @@ PluginLibrary::~PluginLibrary() {
     auto it = c.libraries.find(identity_);
     if (it != c.libraries.end() && it->second.expired()) c.libraries.erase(it);
   }
-  if (!copy_path_.empty()) ::unlink(copy_path_.c_str());
 }
 
 const FilterRegistration* PluginLibrary::find_filter(std::string_view name) const {

@@ -11,7 +11,8 @@
 // Lifetime: a process-wide cache maps that identity to a weak_ptr, so two snapshots whose
 // plugin did not change share one loaded library (init ran once). Whoever uses a library holds
 // a shared_ptr (the filters of each snapshot do); when the last one goes, the destructor calls
-// the plugin's optional sluice_plugin_fini, dlcloses it and removes the copy.
+// the plugin's optional sluice_plugin_fini and dlcloses it. The copy itself is removed as soon
+// as it is open (the mapping keeps it alive), so nothing is left behind in $TMPDIR.
 //
 // Main (config load) thread only, except that the last shared_ptr may be dropped on a worker
 // (a request that outlived a reload): the destructor is thread-safe against the cache.
@@ -52,8 +53,9 @@ class PluginLibrary {
   PluginLibrary& operator=(const PluginLibrary&) = delete;
 
   const std::string& name() const { return spec_.name; }
-  const std::string& file() const { return spec_.file; }             // as configured
-  const std::string& loaded_path() const { return copy_path_; }      // the private copy
+  const std::string& file() const { return spec_.file; }  // as configured
+  // The private copy it was opened from (already removed from the file system).
+  const std::string& loaded_path() const { return copy_path_; }
   const std::string& content_hash() const { return content_hash_; }  // sha256 hex of the file
   const std::vector<FilterRegistration>& filters() const { return filters_; }
   const FilterRegistration* find_filter(std::string_view name) const;
