@@ -188,7 +188,8 @@ sluice_status set_request_body(sluice_request* req, sluice_str body) {
 // ---- response ----------------------------------------------------------------------------
 
 int32_t response_status(sluice_request* req) {
-  return R(req).ctx().response_status;
+  PluginRequest& r = R(req);
+  return r.ctx().response_status != 0 ? r.ctx().response_status : r.upstream_status();
 }
 
 sluice_status response_header(sluice_request* req, sluice_str name, sluice_str* value) {

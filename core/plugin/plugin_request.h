@@ -48,6 +48,10 @@ class PluginRequest {
   Phase phase() const { return phase_; }
   void set_phase(Phase phase) { phase_ = phase; }
   void** data_slot() { return &data_; }
+  // The upstream status seen by on_response_headers (the context's response_status is only
+  // set once the head is sent, after the hook).
+  void set_upstream_status(int status) { upstream_status_ = status; }
+  int upstream_status() const { return upstream_status_; }
 
   // host->fail: why the running hook (or the stopped request) failed.
   void set_failure(std::string_view message) { failure_.assign(message); }
@@ -89,6 +93,7 @@ class PluginRequest {
   const BoundFilter& filter_;
   Phase phase_ = Phase::Idle;
   void* data_ = nullptr;  // the plugin's per-request slot
+  int upstream_status_ = 0;
   std::string failure_;
   std::string last_error_;
   AsyncOp* pending_ = nullptr;  // intrusive list of async work not finished yet

@@ -64,6 +64,7 @@ class PluginFilter final : public filter::Filter {
     const auto& vt = bound_.vtable();
     if (vt.on_response_headers == nullptr) return;
     req_.set_phase(Phase::ResponseHeaders);
+    req_.set_upstream_status(status);
     const sluice_status s =
         vt.on_response_headers(bound_.config(), req_.handle(), req_.data_slot());
     req_.set_phase(Phase::Idle);

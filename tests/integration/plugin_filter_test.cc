@@ -156,6 +156,7 @@ TEST_F(PluginFilterTest, APluginRewritesEveryResponseChunk) {
   auto r = chat({}, "quiet words");
   ASSERT_TRUE(r) << sluice.describe();
   EXPECT_EQ(r->status, 200) << r->describe();
+  EXPECT_EQ(r->header("x-upstream-status"), "200") << r->describe();
   EXPECT_NE(r->body.find("QUIET WORDS"), std::string::npos) << r->body;
   EXPECT_EQ(r->body.find("quiet words"), std::string::npos) << r->body;
 }

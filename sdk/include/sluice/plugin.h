@@ -339,7 +339,8 @@ struct sluice_host_api {
 
   /* -- response (on_response_headers; status also in on_complete) ------------------------ */
 
-  /* The HTTP status going downstream (0 before one is known). */
+  /* In on_response_headers: the upstream's status; in on_complete: what went downstream
+   * (499 when the client left first); 0 before either is known. */
   int32_t (*response_status)(sluice_request* req);
   /* An upstream response header (on_response_headers only). */
   sluice_status (*response_header)(sluice_request* req, sluice_str name, sluice_str* value);

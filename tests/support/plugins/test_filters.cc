@@ -9,7 +9,8 @@
 //              with `x-http-status: <status>` on the response, or fails with the call's error.
 //              mode count: increments "count:hits" in the shared dictionary and sets
 //              `x-hits: <n>` on the response.
-//   shout    — upper-cases every response body chunk (rewrite_response_body + replace_chunk).
+//   shout    — upper-cases every response body chunk (rewrite_response_body + replace_chunk)
+//              and tells the upstream status it saw in `x-upstream-status`.
 #include <sluice/plugin.h>
 
 #include <cctype>
@@ -183,6 +184,8 @@ sluice_status shout_create(const sluice_host_api*, sluice_str, void** out, sluic
 }
 
 sluice_status shout_headers(void*, sluice_request* req, void**) {
+  host->set_response_header(req, S("x-upstream-status"),
+                            S(std::to_string(host->response_status(req))));
   return host->rewrite_response_body(req);
 }
 
