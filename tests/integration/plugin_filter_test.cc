@@ -17,12 +17,12 @@ namespace fs = std::filesystem;
 
 class PluginFilterTest : public ::testing::Test {
  protected:
-  // Starts sluice with plugins: `plugins_yaml` (lines under plugins:) and `filter_lines`
-  // appended to the standard chain.
+  // Starts sluice with plugins: `plugins_yaml` (lines under plugins:) and `filter_lines` in the
+  // standard chain after auth (where DESIGN §2 puts plugin filters).
   void start(const std::string& plugins_yaml, const std::string& filter_lines) {
     ASSERT_TRUE(mock.ok());
     config.provider_base_url = mock.base_url();
-    config.extra_filters = filter_lines;
+    config.filters_after_auth = filter_lines;
     config.extra = "plugins:\n" + plugins_yaml;
     ASSERT_TRUE(sluice.start(sluice_binary(), config.to_yaml()));
   }

@@ -42,7 +42,6 @@ std::string GatewayConfig::to_yaml() const {
   y += "  - auth: {modes: [api_key]}\n";
   y += filters_after_auth;
   y += "  - model_alias: {}\n";
-  y += extra_filters;
   y += "state: {ledger: \"\"}\n";
   y += "access_log: {path: " + json_quote(access_log_path) + ", format: json}\n";
   y += extra;

@@ -33,7 +33,6 @@ struct GatewayConfig {
   std::string extra_providers;    // YAML lines at providers: level (2-space indented entries)
   std::string extra_models;       // YAML lines at models: level
   std::string extra_agents;       // YAML lines at agents: level
-  std::string extra_filters;      // YAML lines appended to filters: (after auth, model_alias)
   std::string extra;              // YAML appended at the top level
   // YAML list items put in `filters:` right after auth (DESIGN §2's place for lua/plugin),
   // each line "  - lua: {...}\n".
