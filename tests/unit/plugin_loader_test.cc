@@ -109,9 +109,16 @@ TEST(PluginLoad, AFileThatIsNoSharedObjectIsRefused) {
 }
 
 TEST(PluginLoad, InitFailureCarriesThePluginsReason) {
-  EXPECT_THAT(load_error(config_text(SLUICE_TEST_PLUGIN_FAILING_INIT)),
-              HasSubstr("sluice_plugin_init failed (status 1): cannot start: the license file "
-                        "is missing"));
+  // The plugin quotes what init was given: its name and its own config as JSON.
+  std::string yaml = config_text(SLUICE_TEST_PLUGIN_FAILING_INIT);
+  EXPECT_THAT(load_error(yaml),
+              HasSubstr("sluice_plugin_init failed (status 1): t cannot start with config null"));
+  const std::string entry = "  t: {file: \"" SLUICE_TEST_PLUGIN_FAILING_INIT "\"}\n";
+  yaml.replace(yaml.find(entry), entry.size(),
+               "  t: {file: \"" SLUICE_TEST_PLUGIN_FAILING_INIT
+               "\", config: {license: site.lic, seats: 3}}\n");
+  EXPECT_THAT(load_error(yaml), HasSubstr("t cannot start with config "
+                                          "{\"license\":\"site.lic\",\"seats\":3}"));
 }
 
 TEST(PluginLoad, FactoryRejectingItsConfigFailsTheLoadAtTheConfigsLine) {

@@ -331,7 +331,8 @@ struct sluice_host_api {
    * for CR/LF/NUL or a bad name). Later filters and the upstream see the change. */
   sluice_status (*set_request_header)(sluice_request* req, sluice_str name, sluice_str value);
   sluice_status (*remove_request_header)(sluice_request* req, sluice_str name);
-  /* The whole request body as received (or as last replaced). */
+  /* The whole request body as received (or as last replaced); valid until the hook returns or
+   * the body is replaced. Any hook. */
   sluice_status (*request_body)(sluice_request* req, sluice_str* body);
   /* Replaces the body (copied). For an endpoint that goes to a provider it must be a JSON
    * object with a non-empty string "model": else SLUICE_INVALID and host->last_error says why. */
