@@ -33,4 +33,8 @@ std::vector<std::string> FilterRegistry::names() const {
   return out;
 }
 
+void FilterRegistry::add_extension(SnapshotExtension extension) {
+  extensions_.push_back(std::move(extension));
+}
+
 }  // namespace sluice::filter

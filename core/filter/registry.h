@@ -19,21 +19,37 @@ namespace sluice::filter {
 using FilterBuilder = std::function<std::unique_ptr<FilterFactory>(config::NodeReader& reader,
                                                                    const config::Config& config)>;
 
+// Something a config load builds once per snapshot, before its filters, and the snapshot keeps
+// for its life — the shared-object plugins of `plugins:` (DESIGN §9: dlopen at config load,
+// whether or not the chain uses them). Registered like a filter builder, so core/filter does
+// not depend on what provides it. Throws config::ConfigError to refuse the load.
+using SnapshotExtension = std::function<std::shared_ptr<const void>(const config::Config& config)>;
+
 class FilterRegistry {
  public:
   static FilterRegistry& global();
   void add(std::string name, FilterBuilder builder);
   const FilterBuilder* find(std::string_view name) const;
   std::vector<std::string> names() const;
+  void add_extension(SnapshotExtension extension);
+  const std::vector<SnapshotExtension>& extensions() const { return extensions_; }
 
  private:
   std::vector<std::pair<std::string, FilterBuilder>> builders_;
+  std::vector<SnapshotExtension> extensions_;
 };
 
 // `static FilterRegistrar kReg{"auth", &build_auth};` in a filter's .cc registers it at start-up.
 struct FilterRegistrar {
   FilterRegistrar(const char* name, FilterBuilder builder) {
     FilterRegistry::global().add(name, std::move(builder));
+  }
+};
+
+// `static SnapshotExtensionRegistrar kReg{&load_plugins};` registers a snapshot extension.
+struct SnapshotExtensionRegistrar {
+  explicit SnapshotExtensionRegistrar(SnapshotExtension extension) {
+    FilterRegistry::global().add_extension(std::move(extension));
   }
 };
 

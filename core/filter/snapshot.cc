@@ -62,6 +62,9 @@ std::shared_ptr<const ConfigSnapshot> ConfigSnapshot::build(
   }
   build_group_routes(*config, *snapshot, snapshot->group_routes_);
 
+  for (const SnapshotExtension& extension : registry.extensions()) {
+    snapshot->extensions_.push_back(extension(*config));
+  }
   for (const auto& spec : config->filters) {
     const FilterBuilder* builder = registry.find(spec.type);
     if (builder == nullptr) {

@@ -42,6 +42,9 @@ class ConfigSnapshot {
 
  private:
   std::shared_ptr<const config::Config> config_;
+  // What the registry's snapshot extensions built (the plugin set): held as long as the
+  // snapshot, and declared before filters_ so the filters go first.
+  std::vector<std::shared_ptr<const void>> extensions_;
   std::vector<std::unique_ptr<FilterFactory>> filters_;
   uint64_t generation_ = 0;
   const config::Provider* default_provider_ = nullptr;

@@ -1,5 +1,7 @@
 #include "core/plugin/plugin_set.h"
 
+#include "core/filter/registry.h"
+
 #include "core/config/node_reader.h"
 #include "core/config/yaml_json.h"
 
@@ -50,5 +52,17 @@ std::vector<std::string> PluginSet::filter_names() const {
   }
   return names;
 }
+
+namespace {
+
+// Every shared-object plugin of `plugins:` is opened when the config loads (a missing or broken
+// one refuses the load, `sluice validate` included), not only when a `- plugin:` filter uses
+// it. The plugin filter's builder finds the same libraries again through the loader's cache.
+const filter::SnapshotExtensionRegistrar kLoadPluginsAtConfigLoad{
+    [](const config::Config& config) -> std::shared_ptr<const void> {
+      return PluginSet::load(config);
+    }};
+
+}  // namespace
 
 }  // namespace sluice::plugin

@@ -43,7 +43,9 @@ std::string error_of(const std::string& text, EnvLookup env = env_of({})) {
 
 std::filesystem::path source_dir() {
   // tests/unit/config_test.cc → the repository root.
-  return std::filesystem::path(__FILE__).parent_path().parent_path().parent_path();
+  // absolute(): a compiler cache may make __FILE__ relative to the build directory, where the
+  // tests run.
+  return std::filesystem::absolute(__FILE__).parent_path().parent_path().parent_path();
 }
 
 const std::string kMinimal = R"(listen: 127.0.0.1:0

@@ -73,6 +73,18 @@ TEST(PluginLoad, WrongMajorVersionIsRefusedNamingBothVersionsAndTheFile) {
                                "sluice speaks ABI 1.0"));
 }
 
+TEST(PluginLoad, APluginNoFilterUsesIsStillOpenedWhenTheConfigLoads) {
+  // No `- plugin:` filter: the snapshot itself opens every plugins: entry (sluice validate too).
+  std::string error = "<no error>";
+  try {
+    build(config_text(SLUICE_TEST_PLUGIN_NO_ENTRY));
+  } catch (const config::ConfigError& e) {
+    error = e.what();
+  }
+  EXPECT_THAT(error, HasSubstr("plugins.t.file"));
+  EXPECT_THAT(error, HasSubstr("sluice_plugin_init"));
+}
+
 TEST(PluginLoad, NewerMinorVersionIsRefused) {
   const std::string so = SLUICE_TEST_PLUGIN_NEWER_MINOR;
   EXPECT_THAT(load_error(config_text(so)),
