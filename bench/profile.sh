@@ -92,7 +92,7 @@ awk -v confdir="$ROOT/conf" -f "$BENCH/default_filters.awk" "$ROOT/conf/sluice.y
   >"$RUN_DIR/default-filters.yaml"
 subst=(-e "s/@LISTEN_PORT@/$PORT_PROXY/; s/@ADMIN_PORT@/$PORT_ADMIN/; s/@UPSTREAM_PORT@/$PORT_MOCK/")
 sed "${subst[@]}" "$BENCH/configs/sluice-empty.yaml.in" >"$RUN_DIR/sluice-empty.yaml"
-sed "${subst[@]}" -e "s#@ACCESS_LOG@#$RUN_DIR/access.log#" \
+sed "${subst[@]}" -e "s#@ACCESS_LOG@#$RUN_DIR/access.log#" -e 's#@LEDGER@##' \
   -e "/^@FILTERS@\$/{r $RUN_DIR/default-filters.yaml" -e 'd}' \
   "$BENCH/configs/sluice-default.yaml.in" >"$RUN_DIR/sluice-default.yaml"
 sed 's#^access_log: .*#access_log: {path: "", format: json}#' "$RUN_DIR/sluice-default.yaml" \

@@ -205,11 +205,22 @@ render_configs() {
       "$BENCH/configs/sluice-empty.yaml.in" >"$RUN_DIR/sluice-empty-$scenario.yaml"
     sed -e "s/@LISTEN_PORT@/$PORT_PROXY/; s/@ADMIN_PORT@/$PORT_ADMIN/; s/@UPSTREAM_PORT@/$up/" \
       -e "s#@ACCESS_LOG@#$RUN_DIR/access-$scenario.log#" \
+      -e "s#@LEDGER@#$RUN_DIR/ledger-$scenario.db#" \
       -e "/^@FILTERS@\$/{r $RUN_DIR/default-filters.yaml" -e 'd}' \
       "$BENCH/configs/sluice-default.yaml.in" >"$RUN_DIR/sluice-default-$scenario.yaml"
+    # Optional contender: the default chain with the spend ledger off.
+    sed -e 's#^state: .*#state: {ledger: ""}#' \
+      "$RUN_DIR/sluice-default-$scenario.yaml" >"$RUN_DIR/sluice-default-noledger-$scenario.yaml"
     # Optional contender (CONTENDERS=... sluice-default-nolog): the default chain, access log off.
     sed -e 's#^access_log: .*#access_log: {path: "", format: json}#' \
       "$RUN_DIR/sluice-default-$scenario.yaml" >"$RUN_DIR/sluice-default-nolog-$scenario.yaml"
+    # Optional Lua contenders: the default chain without its Lua filters (sluice-default-nolua),
+    # and that with one no-op Lua filter after auth (sluice-default-lua-noop): the Lua host's
+    # own cost next to what conf/sluice.yaml's Lua policy (keyword_guard) costs.
+    sed -e '/^ *- lua:/d' "$RUN_DIR/sluice-default-$scenario.yaml" \
+      >"$RUN_DIR/sluice-default-nolua-$scenario.yaml"
+    sed -e "s#^\( *- auth:.*\)\$#\1\n  - lua: {file: $BENCH/lua/noop.lua}#" \
+      "$RUN_DIR/sluice-default-nolua-$scenario.yaml" >"$RUN_DIR/sluice-default-lua-noop-$scenario.yaml"
     dir=$RUN_DIR/nginx-$scenario
     mkdir -p "$dir"
     sed -e "s#@PREFIX@#$dir#g; s/@LISTEN_PORT@/$PORT_PROXY/; s/@UPSTREAM_PORT@/$up/" \
