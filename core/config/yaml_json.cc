@@ -1,5 +1,7 @@
 #include "core/config/yaml_json.h"
 
+#include "core/http/response_builder.h"
+
 #include <charconv>
 #include <cmath>
 #include <cstdint>
@@ -11,33 +13,7 @@ namespace {
 
 void append_string(std::string& out, std::string_view s) {
   out.push_back('"');
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"':
-        out.append("\\\"");
-        break;
-      case '\\':
-        out.append("\\\\");
-        break;
-      case '\n':
-        out.append("\\n");
-        break;
-      case '\r':
-        out.append("\\r");
-        break;
-      case '\t':
-        out.append("\\t");
-        break;
-      default:
-        if (c < 0x20) {
-          char escaped[8];
-          std::snprintf(escaped, sizeof escaped, "\\u%04x", c);
-          out.append(escaped);
-        } else {
-          out.push_back(static_cast<char>(c));  // UTF-8 passes through as is
-        }
-    }
-  }
+  http::append_json_escaped(out, s);  // the escaping every JSON sluice writes uses
   out.push_back('"');
 }
 
