@@ -16,6 +16,10 @@ extern "C" {
 namespace sluice::filters::lua {
 namespace {
 
+// Everything here runs outside a protected call, on tables the plugin made: only raw reads
+// (raw_field, lua_rawgeti, lua_next) and no call into Lua, so no metamethod or global of the
+// plugin can raise — LuaJIT would abort the process.
+
 // One field description of a schema, read from its Lua table.
 struct FieldSpec {
   std::string type = "any";
@@ -61,13 +65,13 @@ class ConfigBuilder {
     lua_newtable(L_);
     const int out = lua_gettop(L_);
     for (const std::string& key : known) {
-      lua_getfield(L_, schema, key.c_str());
+      raw_field(L_, schema, key.c_str());
       const int field = lua_gettop(L_);
       FieldSpec spec = read_spec(field, key);
       const std::string path = settings_.config_path + "." + key;
       const YAML::Node value = config[key];
       if (!value.IsDefined() || value.IsNull()) {
-        lua_getfield(L_, field, "default");
+        raw_field(L_, field, "default");
         if (!lua_isnil(L_, -1)) {
           lua_setfield(L_, out, key.c_str());
         } else {
@@ -103,7 +107,7 @@ class ConfigBuilder {
 
   FieldSpec read_spec(int field, const std::string& key) {
     FieldSpec spec;
-    lua_getfield(L_, field, "type");
+    raw_field(L_, field, "type");
     if (lua_type(L_, -1) == LUA_TSTRING) spec.type = lua_tostring(L_, -1);
     lua_pop(L_, 1);
     static const char* const kTypes[] = {"string", "number", "integer", "boolean",
@@ -111,19 +115,19 @@ class ConfigBuilder {
     bool known = false;
     for (const char* t : kTypes) known = known || spec.type == t;
     if (!known) schema_error("\"" + key + "\" has unknown type \"" + spec.type + "\"");
-    lua_getfield(L_, field, "of");
+    raw_field(L_, field, "of");
     if (lua_type(L_, -1) == LUA_TSTRING) spec.of = lua_tostring(L_, -1);
     lua_pop(L_, 1);
-    lua_getfield(L_, field, "required");
+    raw_field(L_, field, "required");
     spec.required = lua_toboolean(L_, -1) != 0;
     lua_pop(L_, 1);
-    lua_getfield(L_, field, "min");
+    raw_field(L_, field, "min");
     if (lua_type(L_, -1) == LUA_TNUMBER) spec.min = lua_tonumber(L_, -1);
     lua_pop(L_, 1);
-    lua_getfield(L_, field, "max");
+    raw_field(L_, field, "max");
     if (lua_type(L_, -1) == LUA_TNUMBER) spec.max = lua_tonumber(L_, -1);
     lua_pop(L_, 1);
-    lua_getfield(L_, field, "one_of");
+    raw_field(L_, field, "one_of");
     spec.has_one_of = lua_istable(L_, -1);
     lua_pop(L_, 1);
     return spec;
@@ -242,7 +246,7 @@ class ConfigBuilder {
         }
       }
       if (!spec.has_one_of) return;
-      lua_getfield(L_, field, "one_of");
+      raw_field(L_, field, "one_of");
       const int allowed = lua_gettop(L_);
       bool found = false;
       std::string listed;
@@ -253,11 +257,8 @@ class ConfigBuilder {
           break;
         }
         found = found || lua_rawequal(L_, -1, index) != 0;
-        lua_getglobal(L_, "tostring");
-        lua_pushvalue(L_, -2);
-        lua_call(L_, 1, 1);
-        listed += (listed.empty() ? "" : ", ") + std::string(lua_tostring(L_, -1));
-        lua_pop(L_, 2);
+        listed += (listed.empty() ? "" : ", ") + describe(lua_gettop(L_));
+        lua_pop(L_, 1);
       }
       lua_pop(L_, 1);
       if (!found) fail(at, path, "must be one of: " + listed);
@@ -270,6 +271,21 @@ class ConfigBuilder {
       }
     } else {
       check_one(value, node);
+    }
+  }
+
+  // A one_of value as the error lists it. Not the plugin's tostring: no plugin code runs
+  // here, outside a protected call.
+  std::string describe(int index) const {
+    switch (lua_type(L_, index)) {
+      case LUA_TSTRING:
+        return lua_tostring(L_, index);
+      case LUA_TNUMBER:
+        return format_number(lua_tonumber(L_, index));
+      case LUA_TBOOLEAN:
+        return lua_toboolean(L_, index) ? "true" : "false";
+      default:
+        return luaL_typename(L_, index);
     }
   }
 

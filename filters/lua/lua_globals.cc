@@ -18,16 +18,22 @@ namespace {
 // Longest timeout sluice.http accepts: a hook waits at most this long for one call.
 constexpr lua_Number kMaxHttpTimeoutMs = 300'000;
 
+// Longest message a plugin logs in one line (the rest is cut, its size said).
+constexpr size_t kMaxLogBytes = 16 * 1024;
+
+// Upvalue 1: the base library's tostring, taken before the plugin ran (a plugin that drops
+// or replaces the global still logs).
 int sluice_log(lua_State* L) {
   const char* level = luaL_checkstring(L, 1);
-  lua_getglobal(L, "tostring");
+  lua_pushvalue(L, lua_upvalueindex(1));
   lua_pushvalue(L, 2);
   lua_call(L, 1, 1);
   size_t len = 0;
   const char* msg = lua_tolstring(L, -1, &len);
   if (msg == nullptr) msg = "";
   LuaState* state = LuaState::from(L);
-  std::string line = "lua plugin \"" + state->plugin_name() + "\": " + std::string(msg, len);
+  std::string line = "lua plugin \"" + state->plugin_name() +
+                     "\": " + bounded_text(std::string_view(msg, len), kMaxLogBytes);
   const std::string_view lv(level);
   if (lv == "error") {
     log::error(line);
@@ -173,12 +179,13 @@ int sluice_http(lua_State* L) {
   if (request.method.empty()) request.method = "GET";
   request.body = field_string(L, "body", false);
   lua_getfield(L, 1, "timeout");
-  if (lua_type(L, -1) != LUA_TNUMBER || lua_tonumber(L, -1) <= 0 ||
-      lua_tonumber(L, -1) > kMaxHttpTimeoutMs) {
+  const lua_Number timeout = lua_type(L, -1) == LUA_TNUMBER ? lua_tonumber(L, -1) : 0;
+  // Written so that NaN fails too (its cast to an integer would be undefined).
+  if (!(timeout >= 1 && timeout <= kMaxHttpTimeoutMs)) {
     return luaL_error(L, "sluice.http: timeout (milliseconds) is required, between 1 and %d",
                       static_cast<int>(kMaxHttpTimeoutMs));
   }
-  request.timeout = std::chrono::milliseconds(static_cast<int64_t>(lua_tonumber(L, -1)));
+  request.timeout = std::chrono::milliseconds(static_cast<int64_t>(timeout));
   lua_pop(L, 1);
   lua_getfield(L, 1, "headers");
   if (lua_istable(L, -1)) {
@@ -187,8 +194,14 @@ int sluice_http(lua_State* L) {
       if (lua_type(L, -2) != LUA_TSTRING || !lua_isstring(L, -1)) {
         return luaL_error(L, "sluice.http: headers is a table of name = value strings");
       }
-      request.headers.emplace_back(lua_tostring(L, -2), lua_tostring(L, -1));
-      lua_pop(L, 1);
+      // With their lengths (a NUL is refused by the caller, not cut), and a copy of a number
+      // value: lua_tolstring would change it in place under lua_next.
+      lua_pushvalue(L, -1);
+      size_t name_len = 0, value_len = 0;
+      const char* name = lua_tolstring(L, -3, &name_len);
+      const char* value = lua_tolstring(L, -1, &value_len);
+      request.headers.emplace_back(std::string(name, name_len), std::string(value, value_len));
+      lua_pop(L, 2);
     }
   } else if (!lua_isnil(L, -1)) {
     return luaL_error(L, "sluice.http: headers must be a table");
@@ -236,7 +249,9 @@ int push_http_result(lua_State* thread, const plugin::HttpCallResult& result) {
 
 void install_globals(lua_State* L) {
   lua_createtable(L, 0, 6);
-  set_function(L, "log", &sluice_log);
+  lua_getglobal(L, "tostring");
+  lua_pushcclosure(L, &sluice_log, 1);
+  lua_setfield(L, -2, "log");
   set_function(L, "now", &sluice_now);
   set_function(L, "http", &sluice_http);
   push_json_library(L);

@@ -74,7 +74,7 @@ int h_set_header(lua_State* L) {
   require_phase(L, r, "set_header", kRequestPhase | kResponsePhase);
   std::string_view name = check_string(L, 2);
   check_header_name(L, name);
-  std::string_view value = luaL_checkstring(L, 3);
+  std::string_view value = check_string(L, 3);  // with its length: a NUL is refused, not cut
   if (!http::valid_header_value(value)) {
     return luaL_error(L, "invalid value for header \"%s\" (CR, LF and NUL are not allowed)",
                       std::string(name).c_str());
@@ -191,6 +191,8 @@ int h_respond(lua_State* L) {
     return luaL_error(L, "h:respond: status %d is not a final HTTP status (200-599)",
                       static_cast<int>(status));
   }
+  LuaRequest::Reply reply;
+  reply.status = static_cast<int>(status);
   // Headers first: a bad one fails the call before anything is changed.
   if (lua_istable(L, 4)) {
     lua_pushnil(L);
@@ -198,52 +200,45 @@ int h_respond(lua_State* L) {
       if (lua_type(L, -2) != LUA_TSTRING || !lua_isstring(L, -1)) {
         return luaL_error(L, "h:respond: headers is a table of name = value strings");
       }
-      size_t nlen = 0, vlen = 0;
-      const char* n = lua_tolstring(L, -2, &nlen);
-      const char* v = lua_tolstring(L, -1, &vlen);
-      check_header_name(L, std::string_view(n, nlen));
-      if (!http::valid_header_value(std::string_view(v, vlen))) {
-        return luaL_error(L, "h:respond: invalid value for header \"%s\"", n);
+      std::string_view name = check_string(L, -2);
+      check_header_name(L, name);
+      // A copy of a number value: lua_tolstring would change it in place under lua_next.
+      lua_pushvalue(L, -1);
+      std::string_view value = check_string(L, -1);
+      if (!http::valid_header_value(value)) {
+        return luaL_error(L, "h:respond: invalid value for header \"%s\"",
+                          std::string(name).c_str());
       }
-      lua_pop(L, 1);
+      reply.headers.emplace_back(name, value);
+      lua_pop(L, 2);
     }
   } else if (!lua_isnoneornil(L, 4)) {
     return luaL_error(L, "h:respond: headers must be a table");
   }
-  filter::RequestContext& ctx = r.ctx();
   switch (lua_type(L, 3)) {
     case LUA_TNONE:
     case LUA_TNIL:
-      ctx.respond(static_cast<int>(status), error_type_for(static_cast<int>(status)), "",
-                  "Refused by the Lua filter \"" + r.state().plugin_name() + "\".");
+      reply.type = error_type_for(reply.status);
+      reply.message = "Refused by the Lua filter \"" + r.state().plugin_name() + "\".";
       break;
-    case LUA_TSTRING: {
-      size_t len = 0;
-      const char* s = lua_tolstring(L, 3, &len);
-      ctx.respond_json(static_cast<int>(status), std::string(s, len));
+    case LUA_TSTRING:
+      reply.body = std::string(check_string(L, 3));
       break;
-    }
     case LUA_TTABLE: {
-      std::string body;
       std::string error;
-      if (!json_encode(L, 3, body, &error)) {
+      reply.body.emplace();
+      if (!json_encode(L, 3, *reply.body, &error)) {
         lua_pushstring(L, ("h:respond: " + error).c_str());
         return lua_error(L);
       }
-      ctx.respond_json(static_cast<int>(status), std::move(body));
       break;
     }
     default:
       return luaL_error(L, "h:respond: the body is a table (sent as JSON) or a string");
   }
-  if (lua_istable(L, 4)) {
-    lua_pushnil(L);
-    while (lua_next(L, 4) != 0) {
-      ctx.set_response_header(lua_tostring(L, -2), lua_tostring(L, -1));
-      lua_pop(L, 1);
-    }
+  if (!r.set_reply(std::move(reply))) {
+    return luaL_error(L, "h:respond was already called for this request (it answers once)");
   }
-  r.mark_responded();
   return 0;
 }
 

@@ -17,52 +17,56 @@ namespace {
 // The registry key of the array marker metatable (its address is the key).
 const char kArrayMarkerKey = 0;
 
-void push_element(lua_State* L, simdjson::dom::element e, int depth) {
+// Pushes `e`; false (with what it pushed left on the stack) past kMaxJsonDepth, the depth the
+// encoder writes, so whatever decodes can be encoded again.
+bool push_element(lua_State* L, simdjson::dom::element e, int depth) {
+  if (depth > kMaxJsonDepth) return false;
   switch (e.type()) {
     case simdjson::dom::element_type::ARRAY: {
       simdjson::dom::array a = e.get_array().value_unsafe();
       lua_createtable(L, static_cast<int>(a.size()), 0);
       int i = 1;
       for (simdjson::dom::element item : a) {
-        push_element(L, item, depth + 1);
+        if (!push_element(L, item, depth + 1)) return false;
         lua_rawseti(L, -2, i++);
       }
       push_array_marker(L);
       lua_setmetatable(L, -2);
-      return;
+      return true;
     }
     case simdjson::dom::element_type::OBJECT: {
       simdjson::dom::object o = e.get_object().value_unsafe();
       lua_createtable(L, 0, static_cast<int>(o.size()));
       for (simdjson::dom::key_value_pair kv : o) {
         lua_pushlstring(L, kv.key.data(), kv.key.size());
-        push_element(L, kv.value, depth + 1);
+        if (!push_element(L, kv.value, depth + 1)) return false;
         lua_rawset(L, -3);
       }
-      return;
+      return true;
     }
     case simdjson::dom::element_type::STRING: {
       std::string_view s = e.get_string().value_unsafe();
       lua_pushlstring(L, s.data(), s.size());
-      return;
+      return true;
     }
     case simdjson::dom::element_type::INT64:
       lua_pushnumber(L, static_cast<lua_Number>(e.get_int64().value_unsafe()));
-      return;
+      return true;
     case simdjson::dom::element_type::UINT64:
       lua_pushnumber(L, static_cast<lua_Number>(e.get_uint64().value_unsafe()));
-      return;
+      return true;
     case simdjson::dom::element_type::DOUBLE:
       lua_pushnumber(L, e.get_double().value_unsafe());
-      return;
+      return true;
     case simdjson::dom::element_type::BOOL:
       lua_pushboolean(L, e.get_bool().value_unsafe() ? 1 : 0);
-      return;
+      return true;
     case simdjson::dom::element_type::NULL_VALUE:
       lua_pushlightuserdata(L, nullptr);
-      return;
+      return true;
   }
   lua_pushnil(L);
+  return true;
 }
 
 bool has_array_marker(lua_State* L, int index) {
@@ -250,7 +254,12 @@ bool json_decode(lua_State* L, std::string_view text, std::string* error) {
     *error = "out of Lua stack";
     return false;
   }
-  push_element(L, doc, 0);
+  const int top = lua_gettop(L);
+  if (!push_element(L, doc, 0)) {
+    lua_settop(L, top);
+    *error = "nested deeper than " + std::to_string(kMaxJsonDepth) + " levels";
+    return false;
+  }
   return true;
 }
 

@@ -15,7 +15,8 @@ namespace sluice::filters::lua {
 
 inline constexpr int kMaxJsonDepth = 128;
 
-// Pushes the decoded value; false with *error (nothing pushed) on malformed JSON.
+// Pushes the decoded value; false with *error (nothing pushed) on malformed JSON or nesting
+// past kMaxJsonDepth (what decodes can always be encoded again).
 bool json_decode(lua_State* L, std::string_view text, std::string* error);
 // Appends the value at `index` as JSON; false with *error on what JSON cannot hold (a
 // function, a table with mixed keys, NaN, nesting past kMaxJsonDepth).

@@ -71,19 +71,39 @@ filter::RequestStatus LuaRequest::on_request(filter::RequestContext& ctx) {
   return conclude_request(status, thread);
 }
 
+bool LuaRequest::set_reply(Reply reply) {
+  if (reply_) return false;
+  reply_ = std::move(reply);
+  return true;
+}
+
 filter::RequestStatus LuaRequest::conclude_request(RunStatus status, lua_State* thread) {
   switch (status) {
     case RunStatus::Suspended:
       suspended_ = thread;
       return filter::RequestStatus::Stop;
     case RunStatus::Failed:
+      reply_.reset();  // a refusal the hook made before it failed does not stand
       return ctx_.has_local_reply() ? filter::RequestStatus::Respond
                                     : filter::RequestStatus::Continue;
     case RunStatus::Done:
       state_.finish(thread);
-      return responded_ ? filter::RequestStatus::Respond : filter::RequestStatus::Continue;
+      if (!reply_) return filter::RequestStatus::Continue;
+      apply_reply();
+      return filter::RequestStatus::Respond;
   }
   return filter::RequestStatus::Continue;
+}
+
+void LuaRequest::apply_reply() {
+  Reply& r = *reply_;
+  if (r.body) {
+    ctx_.respond_json(r.status, std::move(*r.body));
+  } else {
+    ctx_.respond(r.status, r.type, "", std::move(r.message));
+  }
+  for (const auto& [name, value] : r.headers) ctx_.set_response_header(name, value);
+  reply_.reset();
 }
 
 bool LuaRequest::start_http(lua_State* thread, plugin::HttpCallRequest request,
@@ -129,11 +149,17 @@ void LuaRequest::on_response_chunk(filter::RequestContext& ctx, std::string_view
     rewriting_ = false;  // a broken rewriter leaves the rest of the stream alone
     return;
   }
-  // A string replaces the chunk; nil (or nothing) passes it unchanged.
-  if (lua_gettop(thread) >= 1 && lua_type(thread, 1) == LUA_TSTRING) {
+  // A string replaces the chunk; nil (or nothing) passes it unchanged; anything else is a
+  // plugin bug, reported like an error rather than passed over in silence.
+  const int type = lua_gettop(thread) >= 1 ? lua_type(thread, 1) : LUA_TNIL;
+  if (type == LUA_TSTRING) {
     size_t len = 0;
     const char* s = lua_tolstring(thread, 1, &len);
     ctx.replace_response_chunk(std::string(s, len));
+  } else if (type != LUA_TNIL) {
+    handle_failure(Hook::OnChunk, std::string("on_chunk returned a ") + lua_typename(thread, type) +
+                                      " (it returns the replacement string, or nil)");
+    rewriting_ = false;
   }
   state_.finish(thread);
 }

@@ -15,7 +15,10 @@ extern "C" {
 }
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "core/filter/filter.h"
 #include "filters/lua/lua_globals.h"
@@ -46,8 +49,18 @@ class LuaRequest final : public filter::Filter, public HookHost {
   filter::RequestContext& ctx() { return ctx_; }
   LuaState& state() { return state_; }
   int upstream_status() const { return upstream_status_; }
-  // h:respond() was called in this on_request run.
-  void mark_responded() { responded_ = true; }
+  // What h:respond() asks for: kept until on_request's run ends, and made the request's reply
+  // only if it ends well — a hook that fails after responding leaves no trace of that reply
+  // (on_error: fail answers 500, on_error: continue lets the request go on).
+  struct Reply {
+    int status = 0;
+    std::string type;                 // sluice's error shape (without a body): error.type
+    std::string message;              //   and error.message
+    std::optional<std::string> body;  // JSON, sent as it is
+    std::vector<std::pair<std::string, std::string>> headers;
+  };
+  // false if the hook already responded (a plugin bug the handle reports).
+  bool set_reply(Reply reply);
   int& json_ref() { return json_ref_; }
   int& ctx_table_ref() { return ctx_table_ref_; }
   // Pushes this request's handle (made on first use).
@@ -59,6 +72,8 @@ class LuaRequest final : public filter::Filter, public HookHost {
   RunStatus run(Hook hook, std::string_view extra, bool with_extra, lua_State** thread);
   // After on_request's run ended (at once or after a suspension): what the chain does next.
   filter::RequestStatus conclude_request(RunStatus status, lua_State* thread);
+  // Makes h:respond()'s reply the request's local reply.
+  void apply_reply();
   // Counts, logs and (on_error: fail, in on_request) turns a failure into the 500 reply.
   // Returns true when the request must end with that reply.
   bool handle_failure(Hook hook, const std::string& error);
@@ -76,8 +91,8 @@ class LuaRequest final : public filter::Filter, public HookHost {
   plugin::HttpCall* call_ = nullptr;      // that call
   plugin::HttpCaller* caller_ = nullptr;  // who runs it (the worker's)
   int upstream_status_ = 0;               // from on_response_headers
-  bool responded_ = false;
-  bool rewriting_ = true;  // on_chunk still runs (off after it failed)
+  std::optional<Reply> reply_;            // from h:respond(), until on_request's run ends
+  bool rewriting_ = true;                 // on_chunk still runs (off after it failed)
 };
 
 }  // namespace sluice::filters::lua

@@ -115,11 +115,27 @@ const char* to_string(Hook hook) {
   return kHookNames[static_cast<int>(hook)];
 }
 
+std::string bounded_text(std::string_view text, size_t max_bytes) {
+  if (text.size() <= max_bytes) return std::string(text);
+  size_t cut = max_bytes;
+  // Never inside a UTF-8 sequence: the text ends up in a JSON reply.
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+  return std::string(text.substr(0, cut)) + "... (" + std::to_string(text.size()) + " bytes)";
+}
+
+void raw_field(lua_State* L, int index, const char* key) {
+  if (index < 0 && index > LUA_REGISTRYINDEX) index = lua_gettop(L) + index + 1;
+  lua_pushstring(L, key);
+  lua_rawget(L, index);
+}
+
 std::string error_text(lua_State* L, int index) {
   if (lua_type(L, index) == LUA_TSTRING || lua_type(L, index) == LUA_TNUMBER) {
     size_t len = 0;
     const char* s = lua_tolstring(L, index, &len);
-    return std::string(s, len);
+    // An error message goes to the log and into the 500 reply: a plugin's 60MB string must
+    // not.
+    return bounded_text(std::string_view(s, len), kMaxErrorBytes);
   }
   return std::string("(error object is a ") + luaL_typename(L, index) + " value)";
 }
@@ -244,8 +260,7 @@ void LuaState::run_plugin_file(const LuaFilterSettings& settings, const std::str
   if (luaL_loadbufferx(L_, text.data(), text.size(), chunk_name.c_str(), "t") != 0) {
     fail("Lua syntax error: " + error_text(L_, -1));
   }
-  lua_sethook(L_, &LuaState::count_hook, LUA_MASKCOUNT, static_cast<int>(max_instructions_));
-  over_budget_ = false;
+  arm_limits();
   allocator_->enforce = true;
   const int rc = lua_pcall(L_, 0, 1, 0);
   allocator_->enforce = false;
@@ -256,7 +271,9 @@ void LuaState::run_plugin_file(const LuaFilterSettings& settings, const std::str
                      "function(h, config) ... end}; it returned a ") +
          luaL_typename(L_, -1));
   }
-  lua_getfield(L_, -1, "name");
+  // Raw reads here and below: this runs outside a protected call, where an error raised by
+  // a metamethod of the plugin's table would abort the process.
+  raw_field(L_, -1, "name");
   if (lua_type(L_, -1) == LUA_TSTRING) {
     name_ = lua_tostring(L_, -1);
   } else if (!lua_isnil(L_, -1)) {
@@ -267,7 +284,7 @@ void LuaState::run_plugin_file(const LuaFilterSettings& settings, const std::str
   lua_pop(L_, 1);
   bool any = false;
   for (int i = 0; i < kHookCount; ++i) {
-    lua_getfield(L_, -1, kHookNames[i]);
+    raw_field(L_, -1, kHookNames[i]);
     if (lua_isfunction(L_, -1)) {
       hook_refs_[i] = luaL_ref(L_, LUA_REGISTRYINDEX);
       any = true;
@@ -282,7 +299,7 @@ void LuaState::run_plugin_file(const LuaFilterSettings& settings, const std::str
         "the plugin defines no hook: a filter has at least one of on_request, on_response, "
         "on_chunk, on_complete");
   }
-  lua_getfield(L_, -1, "schema");
+  raw_field(L_, -1, "schema");
   if (lua_istable(L_, -1)) {
     schema_ref_ = luaL_ref(L_, LUA_REGISTRYINDEX);
   } else if (lua_isnil(L_, -1)) {
@@ -326,9 +343,26 @@ std::unique_ptr<LuaState> LuaState::load_from(const LuaFilterSettings& settings,
   }
 }
 
+void LuaState::arm_limits() {
+  over_budget_ = false;
+  instructions_ = 0;
+  c_stack_base_ = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
+  lua_sethook(L_, &LuaState::count_hook, LUA_MASKCOUNT, kHookInterval);
+}
+
 void LuaState::count_hook(lua_State* L, lua_Debug*) {
   LuaState* self = LuaState::from(L);
   if (!self->over_budget_) {
+    // The C stack grows down; the real frame's address (a local's could be on ASan's fake
+    // stack).
+    const uintptr_t here = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
+    if (here < self->c_stack_base_ && self->c_stack_base_ - here > kMaxCStackBytes) {
+      luaL_error(L,
+                 "C stack overflow: nested too deeply (callbacks of string.gsub or table.sort, "
+                 "coroutines or __tostring calling each other?)");
+    }
+    self->instructions_ += kHookInterval;
+    if (self->instructions_ < self->max_instructions_) return;
     self->over_budget_ = true;
     // From now on every instruction fails, so a pcall cannot swallow the stop.
     lua_sethook(L, &LuaState::count_hook, LUA_MASKCOUNT, 1);
@@ -357,9 +391,8 @@ RunStatus LuaState::resume(lua_State* thread, int nargs, HookHost* host, std::st
     lua_gc(L_, LUA_GCCOLLECT, 0);
     allocator_->refused = false;
   }
-  over_budget_ = false;
   http_yield_ = false;
-  lua_sethook(L_, &LuaState::count_hook, LUA_MASKCOUNT, static_cast<int>(max_instructions_));
+  arm_limits();
   running_ = thread;
   running_host_ = host;
   allocator_->enforce = true;

@@ -4,11 +4,16 @@
 // taken to run a hook. The state closes with the snapshot's filter factory, i.e. when the last
 // request pinned to that generation has ended.
 //
-// Limits, both enforced here:
+// Limits, all enforced here:
 //  - max_instructions per hook run: a count hook (JIT off for the whole state — LuaJIT never
 //    calls count hooks inside compiled code, so with the JIT on `while true do end` would hang
 //    the worker). Once the budget is passed the hook fires on every instruction, so a plugin
 //    that catches the error with pcall is stopped again at its next instruction.
+//  - C stack depth per hook run: the same hook (every kHookInterval instructions) measures
+//    how far below the run's start plugin code has nested C frames. LuaJIT bounds its own
+//    stack, not the C one: a string.gsub callback calling string.gsub, a coroutine resuming a
+//    new one, __tostring calling sluice.log... each nests C frames (gsub's 8KiB buffer among
+//    them) and would crash the worker long before the instruction budget ran out.
 //  - max_memory per state: the allocator given to lua_newstate refuses past the cap ("not enough
 //    memory"); the state is fully collected before its next hook, or every later hook would fail
 //    too.
@@ -24,6 +29,7 @@ extern "C" {
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "filters/lua/lua_settings.h"
@@ -106,6 +112,8 @@ class LuaState {
   LuaState() = default;
   void open_sandbox(const LuaFilterSettings& settings);
   void run_plugin_file(const LuaFilterSettings& settings, const std::string& text);
+  // Starts the instruction budget and the C stack bound of a run (or of the load).
+  void arm_limits();
   static void count_hook(lua_State* L, lua_Debug* ar);
   static int require(lua_State* L);
 
@@ -123,7 +131,16 @@ class LuaState {
   };
   std::vector<PooledThread> idle_threads_;
   std::vector<PooledThread> busy_threads_;  // running or suspended
+  // The count hook fires this often: cheap (measured: no visible cost at 100), and often
+  // enough that a string.gsub recursion (~150KiB per 100 instructions) overshoots
+  // kMaxCStackBytes by little.
+  static constexpr int kHookInterval = 100;
+  // Most C stack a run may nest below its start: room for honest nesting; far below a
+  // thread's stack (8MiB by default).
+  static constexpr uintptr_t kMaxCStackBytes = 256 * 1024;
   uint64_t max_instructions_ = 0;
+  uint64_t instructions_ = 0;   // of the run in progress, counted kHookInterval at a time
+  uintptr_t c_stack_base_ = 0;  // the run's start (the C stack grows down from there)
   lua_State* running_ = nullptr;
   HookHost* running_host_ = nullptr;
   bool http_yield_ = false;
@@ -134,7 +151,16 @@ class LuaState {
   std::string plugin_dir_;
 };
 
-// The plugin's error as a one-line string: the message, or "(error object is a <type>)".
+// Longest error message kept from a plugin (the rest is cut, its size said).
+inline constexpr size_t kMaxErrorBytes = 1024;
+
+// The plugin's error as a one-line string: the message (at most kMaxErrorBytes of it), or
+// "(error object is a <type>)".
 std::string error_text(lua_State* L, int index);
+// `text`, or its first `max_bytes` (at a UTF-8 boundary) and "... (N bytes)".
+std::string bounded_text(std::string_view text, size_t max_bytes);
+// Pushes t[key] of the table at `index` without metamethods: for host code that runs outside
+// a protected call, where a plugin's __index could raise (LuaJIT then aborts the process).
+void raw_field(lua_State* L, int index, const char* key);
 
 }  // namespace sluice::filters::lua

@@ -212,6 +212,51 @@ TEST_F(LuaFilterTest, ReloadWithABrokenPluginIsRefusedWhole) {
       5s));
 }
 
+TEST_F(LuaFilterTest, HostileHooksCostOnlyTheirOwnRequests) {
+  // Each of these crashed or aborted the worker before: a C stack nested by plugin callbacks
+  // (LuaJIT bounds only its own stack) and a coroutine resuming a new one without end.
+  start(R"(
+return {name = "hostile", on_request = function(h)
+  local how = h:header("x-hostile")
+  if how == "gsub" then
+    local function f() return (string.gsub("x", "x", f)) end
+    f()
+  elseif how == "coroutines" then
+    local function f() return coroutine.wrap(f)() end
+    f()
+  elseif how == "log" then
+    local t = setmetatable({}, {__tostring = function(t) sluice.log("info", t) return "" end})
+    sluice.log("info", t)
+  end
+end}
+)");
+  for (const char* how : {"gsub", "coroutines", "log"}) {
+    auto bad = chat("hostile", {{"x-hostile", how}});
+    ASSERT_TRUE(bad) << how << ": " << sluice.describe();
+    EXPECT_EQ(bad->status, 500) << how;
+    EXPECT_NE(bad->body.find("stack overflow"), std::string::npos) << how << ": " << bad->body;
+  }
+  auto good = chat("fine");
+  ASSERT_TRUE(good) << sluice.describe();
+  EXPECT_EQ(good->status, 200);
+  EXPECT_EQ(plugin_errors("hostile", "on_request"), 3);
+}
+
+TEST_F(LuaFilterTest, AReloadWithAPluginTableThatRaisesIsRefusedWhole) {
+  start(R"(return {on_request = function(h) h:respond(200, {version = "one"}) end})");
+  // Read outside a protected call, this table's __index aborted the process.
+  sluice.dir().write("filter.lua", R"(
+return setmetatable({}, {__index = function(t, k) error("trap: " .. k) end})
+)");
+  auto reload = sluice.admin_client().request("POST", "/reload");
+  ASSERT_TRUE(reload) << sluice.describe();
+  EXPECT_NE(reload->status, 200) << reload->describe();
+  EXPECT_NE(reload->body.find("defines no hook"), std::string::npos) << reload->body;
+  auto r = chat("v?");
+  ASSERT_TRUE(r) << sluice.describe();
+  EXPECT_NE(r->body.find("\"one\""), std::string::npos) << "the old plugin must keep serving";
+}
+
 TEST_F(LuaFilterTest, ValidateReportsPluginErrorsWithFileAndLine) {
   sluice.dir().write("filter.lua", "return {\n on_request = 42 }");
   config.provider_base_url = mock.base_url();

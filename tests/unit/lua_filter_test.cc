@@ -495,5 +495,172 @@ end}
   EXPECT_EQ(request_.header("x-os").value_or(""), "numbernumberstringnilnilnil");
 }
 
+// ---- hostile plugins: each ends as a clear error for its own request ----------------------------
+
+// Host code reads the plugin's tables outside a protected call (at load, and when a late worker
+// builds its state): LuaJIT aborts the process on an error raised there, so no metamethod and no
+// global of the plugin may run — a reload with such a plugin would take the proxy down.
+TEST_F(LuaFilterTest, ThePluginTablesMetamethodsDoNotRunAtLoad) {
+  EXPECT_THAT(build_error(R"(
+return setmetatable({}, {__index = function(t, k) error("trap: " .. k) end})
+)"),
+              HasSubstr("defines no hook"));
+  auto factory = build(R"(
+return setmetatable({on_request = function(h) h:set_header("x-ok", "yes") end},
+                    {__index = function(t, k) while true do end end})
+)");
+  start_request();
+  EXPECT_EQ(run_request(*factory), filter::RequestStatus::Continue);
+  EXPECT_EQ(request_.header("x-ok").value_or(""), "yes");
+}
+
+TEST_F(LuaFilterTest, TheSchemasMetamethodsAndThePluginsGlobalsDoNotRunAtLoad) {
+  const std::string plugin = R"(
+local trap = {__index = function(t, k) error("schema trap: " .. k) end}
+local schema = {mode = setmetatable({type = "string", one_of = {"deny", "allow"}}, trap)}
+tostring = nil
+setmetatable(_G, {__index = function(_, k) error("no global " .. k) end})
+return {
+  schema = setmetatable(schema, trap),
+  on_request = function(h, config) h:set_header("x-mode", config.mode) end,
+}
+)";
+  EXPECT_THAT(build_error(plugin, "config: {mode: maybe}"),
+              HasSubstr("must be one of: deny, allow"));
+  auto factory = build(plugin, "config: {mode: allow}");
+  start_request();
+  EXPECT_EQ(run_request(*factory), filter::RequestStatus::Continue);
+  EXPECT_EQ(request_.header("x-mode").value_or(""), "allow");
+}
+
+struct Hostile {
+  const char* name;
+  const char* code;     // the body of hostile(h), run when the request has x-hostile
+  const char* message;  // what the 500's message says
+};
+
+class HostileHook : public LuaFilterTest, public ::testing::WithParamInterface<Hostile> {};
+
+TEST_P(HostileHook, EndsItsRequestWithAClearErrorAndTheStateKeepsServing) {
+  auto factory = build(std::string("local function hostile(h)\n") + GetParam().code + R"(
+end
+return {name = "hostile", on_request = function(h)
+  if h:header("x-hostile") then hostile(h) end
+  h:set_header("x-ok", "yes")
+end}
+)",
+                       "max_memory: 16MiB, max_instructions: 10000000");
+  const double before = plugin_errors("hostile", "on_request");
+  start_request();
+  request_.set_header("x-hostile", "1");
+  EXPECT_EQ(run_request(*factory), filter::RequestStatus::Respond);
+  EXPECT_EQ(ctx_.local_reply().status, 500);
+  EXPECT_EQ(ctx_.local_reply().code, "plugin_error");
+  EXPECT_THAT(ctx_.local_reply().message, HasSubstr(GetParam().message));
+  EXPECT_LT(ctx_.local_reply().message.size(), 2048u) << "the error text is bounded";
+  EXPECT_TRUE(ctx_.response_header_edits().empty()) << "nothing of the failed hook stands";
+  EXPECT_EQ(plugin_errors("hostile", "on_request"), before + 1);
+  // The same state serves the next request.
+  start_request();
+  EXPECT_EQ(run_request(*factory), filter::RequestStatus::Continue);
+  EXPECT_EQ(request_.header("x-ok").value_or(""), "yes");
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Lua, HostileHook,
+    ::testing::Values(
+        Hostile{"error_with_a_table", "error({code = 42})", "error object is a table"},
+        Hostile{"error_with_a_huge_string", "error(string.rep('x', 4 * 1024 * 1024), 0)",
+                "4194304 bytes"},
+        Hostile{"string_rep_1e9", "local s = string.rep('x', 1e9)", "out of memory"},
+        Hostile{"concat_past_the_cap", "local s = 'x' for i = 1, 40 do s = s .. s end",
+                "out of memory"},
+        Hostile{"lua_recursion", "local function f() return f() + 1 end f()", "stack overflow"},
+        Hostile{"tostring_recursion",
+                "local t = setmetatable({}, {__tostring = function(t) return '<' .. tostring(t) "
+                ".. '>' end}) tostring(t)",
+                "stack overflow"},
+        Hostile{"log_recursion",
+                "local t = setmetatable({}, {__tostring = function(t) sluice.log('info', t) "
+                "return 'x' end}) sluice.log('info', t)",
+                "stack overflow"},
+        Hostile{"gsub_recursion", "local function f() return (string.gsub('x', 'x', f)) end f()",
+                "stack overflow"},
+        Hostile{"sort_recursion",
+                "local function lt(a, b) table.sort({3, 2, 1}, lt) return a < b end "
+                "table.sort({2, 1}, lt)",
+                "stack overflow"},
+        Hostile{"coroutine_recursion", "local function f() return coroutine.wrap(f)() end f()",
+                "stack overflow"},
+        Hostile{"format_recursion",
+                "local t = setmetatable({}, {__tostring = function(t) return string.format('%s', "
+                "t) end}) tostring(t)",
+                "stack overflow"},
+        Hostile{"globals_trapped",
+                "setmetatable(_G, {__newindex = function(_, k) error('frozen ' .. k) end}) "
+                "leak = 1",
+                "frozen leak"},
+        Hostile{"log_without_tostring",
+                "local saved = tostring tostring = nil sluice.log('info', 'still logs') "
+                "tostring = saved error('after the log')",
+                "after the log"},
+        Hostile{"respond_twice", "h:respond(403, nil, {['x-first'] = 'yes'}) h:respond(401)",
+                "already"},
+        Hostile{"respond_then_error", "h:respond(403, nil, {['x-first'] = 'yes'}) error('late')",
+                "late"},
+        Hostile{"header_with_nul", "h:set_header('x-a', 'a\\0b')", "NUL"},
+        Hostile{"http_timeout_nan", "sluice.http{url = 'http://127.0.0.1:1/', timeout = 0/0}",
+                "timeout (milliseconds) is required"},
+        Hostile{"shared_huge_values",
+                "assert(sluice.shared:set('huge', string.rep('x', 6 * 1024 * 1024))) "
+                "local t = {} for i = 1, 4 do t[i] = sluice.shared:get('huge') .. i end",
+                "out of memory"},
+        Hostile{"decode_deep_json",
+                "assert(sluice.json.decode(string.rep('[', 1000) .. string.rep(']', 1000)))",
+                "nested deeper than 128"},
+        Hostile{"decode_very_deep_json",
+                "assert(sluice.json.decode(string.rep('[', 100000) .. string.rep(']', 100000)))",
+                "invalid JSON"},
+        Hostile{"encode_a_cycle", "local t = {} t.self = t h:set_json(t)", "nested deeper"}),
+    [](const ::testing::TestParamInfo<Hostile>& info) { return std::string(info.param.name); });
+
+TEST_F(LuaFilterTest, ARequireLoopIsALoadError) {
+  write("loop.lua", "return require('loop')");
+  EXPECT_THAT(build_error("require('loop') return {on_request = function() end}"),
+              HasSubstr("stack overflow"));
+}
+
+TEST_F(LuaFilterTest, OnChunkReturningANonStringIsAnError) {
+  auto factory = build(R"(
+return {name = "chunky", on_chunk = function(h, config, chunk) return {chunk} end}
+)");
+  const double before = plugin_errors("chunky", "on_chunk");
+  start_request();
+  auto* f = factory->create(ctx_);
+  f->on_response_headers(ctx_, 200);
+  f->on_response_chunk(ctx_, "one");
+  std::string out;
+  EXPECT_FALSE(ctx_.take_chunk_replacement(out)) << "the chunk passes unchanged";
+  EXPECT_EQ(plugin_errors("chunky", "on_chunk"), before + 1);
+  f->on_response_chunk(ctx_, "two");  // a broken rewriter is not run again for this stream
+  EXPECT_EQ(plugin_errors("chunky", "on_chunk"), before + 1);
+  f->on_complete(ctx_);
+  f->on_log(ctx_);
+}
+
+TEST_F(LuaFilterTest, OnErrorContinueDropsWhatTheFailedHookResponded) {
+  auto factory = build(R"(
+return {on_request = function(h)
+  h:respond(403, nil, {["x-refused"] = "yes"})
+  error("after the refusal")
+end}
+)",
+                       "on_error: continue");
+  start_request();
+  EXPECT_EQ(run_request(*factory), filter::RequestStatus::Continue);
+  EXPECT_FALSE(ctx_.has_local_reply());
+  EXPECT_TRUE(ctx_.response_header_edits().empty());
+}
+
 }  // namespace
 }  // namespace sluice
