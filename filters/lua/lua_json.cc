@@ -6,8 +6,11 @@ extern "C" {
 
 #include <simdjson.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <utility>
+#include <vector>
 
 #include "core/http/response_builder.h"
 
@@ -95,6 +98,59 @@ bool is_array(lua_State* L, int index, size_t* length) {
   return count == *length;
 }
 
+bool encode_value(lua_State* L, int index, std::string& out, std::string* error, int depth);
+
+// The keys of the objects being written, innermost last: (text, stack index of the value).
+// One per thread, reused (no allocation per object); a nested object appends after its parent's
+// keys and truncates back, and entries are reached by position (the vector may grow).
+thread_local std::vector<std::pair<std::string_view, int>> t_keys;
+
+// An object's keys are written sorted (bytewise), so one table always encodes to the same text
+// — Lua's own order changes with the table's history and between runs. Each key, a copy of it
+// turned into text and its value stay on the Lua stack (which anchors them) while the keys sort.
+bool encode_object(lua_State* L, int index, std::string& out, std::string* error, int depth) {
+  const int base = lua_gettop(L);
+  const size_t first = t_keys.size();
+  auto fail = [&](std::string message) {
+    *error = std::move(message);
+    lua_settop(L, base);
+    t_keys.resize(first);
+    return false;
+  };
+  lua_pushnil(L);
+  while (lua_next(L, index) != 0) {
+    const int key_type = lua_type(L, -2);
+    if (key_type != LUA_TSTRING && key_type != LUA_TNUMBER) {
+      return fail(std::string("cannot encode a table key of type ") + luaL_typename(L, -2));
+    }
+    if (!lua_checkstack(L, 2)) return fail("out of Lua stack");
+    // [key, value] -> [key, value, text, key]: lua_next goes on from the key on top; the text
+    // is a copy (lua_tolstring turns a number into a string in place).
+    lua_pushvalue(L, -2);
+    lua_pushvalue(L, -3);
+    size_t len = 0;
+    const char* k = lua_tolstring(L, -2, &len);
+    t_keys.emplace_back(std::string_view(k, len), lua_gettop(L) - 2);
+  }
+  std::sort(t_keys.begin() + static_cast<std::ptrdiff_t>(first), t_keys.end());
+  out.push_back('{');
+  for (size_t i = first; i < t_keys.size(); ++i) {
+    if (i > first) out.push_back(',');
+    out.push_back('"');
+    http::append_json_escaped(out, t_keys[i].first);
+    out.append("\":");
+    if (!encode_value(L, t_keys[i].second, out, error, depth + 1)) {
+      lua_settop(L, base);
+      t_keys.resize(first);
+      return false;
+    }
+  }
+  out.push_back('}');
+  lua_settop(L, base);
+  t_keys.resize(first);
+  return true;
+}
+
 bool encode_value(lua_State* L, int index, std::string& out, std::string* error, int depth) {
   if (depth > kMaxJsonDepth) {
     *error = "nested deeper than " + std::to_string(kMaxJsonDepth) + " levels (a cycle?)";
@@ -153,34 +209,7 @@ bool encode_value(lua_State* L, int index, std::string& out, std::string* error,
         out.push_back(']');
         return true;
       }
-      out.push_back('{');
-      bool first = true;
-      lua_pushnil(L);
-      while (lua_next(L, index) != 0) {
-        const int key_type = lua_type(L, -2);
-        if (key_type != LUA_TSTRING && key_type != LUA_TNUMBER) {
-          lua_pop(L, 2);
-          *error = std::string("cannot encode a table key of type ") + luaL_typename(L, -2);
-          return false;
-        }
-        if (!first) out.push_back(',');
-        first = false;
-        // A copy of the key: lua_tolstring on a number key would confuse lua_next.
-        lua_pushvalue(L, -2);
-        size_t len = 0;
-        const char* k = lua_tolstring(L, -1, &len);
-        out.push_back('"');
-        http::append_json_escaped(out, std::string_view(k, len));
-        out.append("\":");
-        lua_pop(L, 1);
-        if (!encode_value(L, -1, out, error, depth + 1)) {
-          lua_pop(L, 2);
-          return false;
-        }
-        lua_pop(L, 1);
-      }
-      out.push_back('}');
-      return true;
+      return encode_object(L, index, out, error, depth);
     }
     default:
       break;
@@ -193,7 +222,7 @@ int lua_encode(lua_State* L) {
   luaL_checkany(L, 1);
   std::string out;
   std::string error;
-  if (!encode_value(L, 1, out, &error, 0)) {
+  if (!json_encode(L, 1, out, &error)) {
     lua_pushnil(L);
     lua_pushlstring(L, error.data(), error.size());
     return 2;
@@ -264,6 +293,7 @@ bool json_decode(lua_State* L, std::string_view text, std::string* error) {
 }
 
 bool json_encode(lua_State* L, int index, std::string& out, std::string* error) {
+  t_keys.clear();  // what a Lua error (out of memory) unwinding an earlier encode left
   return encode_value(L, index, out, error, 0);
 }
 

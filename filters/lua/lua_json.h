@@ -18,8 +18,9 @@ inline constexpr int kMaxJsonDepth = 128;
 // Pushes the decoded value; false with *error (nothing pushed) on malformed JSON or nesting
 // past kMaxJsonDepth (what decodes can always be encoded again).
 bool json_decode(lua_State* L, std::string_view text, std::string* error);
-// Appends the value at `index` as JSON; false with *error on what JSON cannot hold (a
-// function, a table with mixed keys, NaN, nesting past kMaxJsonDepth).
+// Appends the value at `index` as JSON, objects with their keys sorted (the same table gives
+// the same text in every run); false with *error on what JSON cannot hold (a function, a table
+// with mixed keys, NaN, nesting past kMaxJsonDepth).
 bool json_encode(lua_State* L, int index, std::string& out, std::string* error);
 
 // Puts the array marker metatable in the registry and the `sluice.json` table on the stack.

@@ -7,6 +7,7 @@
 
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -244,6 +245,24 @@ end}
   EXPECT_THAT(json, HasSubstr(R"("c":[1,2])"));
   EXPECT_THAT(json, HasSubstr(R"("n":1.5)"));
   EXPECT_THAT(json, HasSubstr(R"("i":3)"));
+}
+
+TEST_F(LuaFilterTest, EncodeWritesObjectKeysSorted) {
+  auto factory = build(R"(
+return {on_request = function(h)
+  local t = {zeta = 1, alpha = {y = 2, x = sluice.json.array({3, 1})}, [10] = "ten", [2] = "two",
+             mid = sluice.json.null}
+  h:set_header("x-json", sluice.json.encode(t))
+  local ok, err = sluice.json.encode({[true] = 1})
+  h:set_header("x-err", tostring(err))
+end}
+)");
+  start_request();
+  EXPECT_EQ(run_request(*factory), filter::RequestStatus::Continue);
+  // Bytewise order: a number key is its text ("10" before "2").
+  EXPECT_EQ(request_.header("x-json").value_or(""),
+            R"({"10":"ten","2":"two","alpha":{"x":[3,1],"y":2},"mid":null,"zeta":1})");
+  EXPECT_EQ(request_.header("x-err").value_or(""), "cannot encode a table key of type boolean");
 }
 
 TEST_F(LuaFilterTest, CtxIsKeptAcrossTheRequestsHooks) {
@@ -660,6 +679,36 @@ end}
   EXPECT_EQ(run_request(*factory), filter::RequestStatus::Continue);
   EXPECT_FALSE(ctx_.has_local_reply());
   EXPECT_TRUE(ctx_.response_header_edits().empty());
+}
+
+// The cost of sluice.json.encode and h:set_json on a typical chat body (README: key order).
+// Run by hand: unit_lua_filter_test --gtest_also_run_disabled_tests --gtest_filter='*JsonCost*'
+TEST_F(LuaFilterTest, DISABLED_JsonCost) {
+  auto factory = build(R"(
+return {on_request = function(h)
+  local t = h:json()
+  local n = 20000
+  local c0 = os.clock()
+  for i = 1, n do sluice.json.encode(t) end
+  local c1 = os.clock()
+  for i = 1, n do h:set_json(t) end
+  local c2 = os.clock()
+  h:set_header("x-bench", string.format("encode %.2f us, set_json %.2f us, %d bytes",
+                                        (c1 - c0) / n * 1e6, (c2 - c1) / n * 1e6, #h:body()))
+end}
+)",
+                       "max_instructions: 1000000000");
+  start_request(R"({"model":"fast","stream":false,"temperature":0.2,"max_tokens":512,
+"messages":[{"role":"system","content":"You are a helpful assistant. Answer briefly."},
+{"role":"user","content":"What is the weather in Paris today? Please use the tool."},
+{"role":"assistant","content":null,"tool_calls":[{"id":"call_1","type":"function",
+"function":{"name":"get_weather","arguments":"{\"city\":\"Paris\"}"}}]},
+{"role":"tool","tool_call_id":"call_1","content":"{\"temp_c\":21,\"sky\":\"clear\"}"}],
+"tools":[{"type":"function","function":{"name":"get_weather","description":"Weather by city",
+"parameters":{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}}}],
+"metadata":{"team":"blue","trace":"abc123"}})");
+  EXPECT_EQ(run_request(*factory), filter::RequestStatus::Continue);
+  std::printf("%s\n", std::string(request_.header("x-bench").value_or("?")).c_str());
 }
 
 }  // namespace
