@@ -196,10 +196,36 @@ void LuaState::open_sandbox(const LuaFilterSettings& settings) {
   lua_setglobal(L_, "collectgarbage");
   lua_pushcfunction(L_, &LuaState::require);
   lua_setglobal(L_, "require");
+  // coroutine.resume, refusing the threads sluice runs hooks on: a hook that kept its own
+  // coroutine.running() must not be able to resume another request's suspended hook.
+  lua_getglobal(L_, "coroutine");
+  lua_getfield(L_, -1, "resume");
+  lua_pushcclosure(L_, &LuaState::guarded_resume, 1);
+  lua_setfield(L_, -2, "resume");
+  lua_pop(L_, 1);
   lua_newtable(L_);
   loaded_ref_ = luaL_ref(L_, LUA_REGISTRYINDEX);
   install_globals(L_);
   install_handle_metatable(L_);
+}
+
+bool LuaState::is_hook_thread(const lua_State* thread) const {
+  auto same = [&](const PooledThread& t) { return t.thread == thread; };
+  return std::any_of(busy_threads_.begin(), busy_threads_.end(), same) ||
+         std::any_of(idle_threads_.begin(), idle_threads_.end(), same);
+}
+
+int LuaState::guarded_resume(lua_State* L) {
+  lua_State* co = lua_tothread(L, 1);
+  if (co != nullptr && LuaState::from(L)->is_hook_thread(co)) {
+    return luaL_error(L,
+                      "coroutine.resume: that coroutine runs a sluice hook; only coroutines "
+                      "the plugin created itself can be resumed");
+  }
+  lua_pushvalue(L, lua_upvalueindex(1));  // the base library's coroutine.resume
+  lua_insert(L, 1);
+  lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+  return lua_gettop(L);
 }
 
 int LuaState::require(lua_State* L) {

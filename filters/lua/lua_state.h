@@ -116,6 +116,8 @@ class LuaState {
   void arm_limits();
   static void count_hook(lua_State* L, lua_Debug* ar);
   static int require(lua_State* L);
+  static int guarded_resume(lua_State* L);
+  bool is_hook_thread(const lua_State* thread) const;
 
   lua_State* L_ = nullptr;
   std::unique_ptr<Allocator> allocator_;

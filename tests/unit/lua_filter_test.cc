@@ -475,6 +475,25 @@ end}
   EXPECT_EQ(request_.header("x-co").value_or(""), "1,2");
 }
 
+TEST_F(LuaFilterTest, AHookCannotResumeAnotherHooksCoroutine) {
+  auto factory = build(R"(
+kept = nil
+return {on_request = function(h)
+  local mine = coroutine.create(function(x) return x * 2 end)
+  local ok, doubled = coroutine.resume(mine, 21)
+  h:set_header("x-own", tostring(ok) .. "," .. tostring(doubled))
+  if kept then coroutine.resume(kept, {status = 200}) end
+  kept = coroutine.running()
+end}
+)");
+  start_request();
+  EXPECT_EQ(run_request(*factory), filter::RequestStatus::Continue);
+  EXPECT_EQ(request_.header("x-own").value_or(""), "true,42");
+  start_request();
+  EXPECT_EQ(run_request(*factory), filter::RequestStatus::Respond);
+  EXPECT_THAT(ctx_.local_reply().message, HasSubstr("runs a sluice hook"));
+}
+
 TEST_F(LuaFilterTest, HttpOutsideOnRequestOrWithoutWorkerIsReported) {
   auto factory = build(R"(
 return {on_request = function(h)
