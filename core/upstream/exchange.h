@@ -33,7 +33,6 @@ class Exchange : public ListNode<Exchange> {
   uint64_t queue_deadline_ms = 0;      // while Queued: when waiting becomes Overloaded
   Where where = Where::Free;
   bool paused = false;        // the sink asked for back-pressure (pause() without resume())
-  bool retried = false;       // already re-sent once after a keep-alive race
   bool head_request = false;  // the request is HEAD: its response has no body
   Failure deferred{FailureKind::Reset};  // while Deferred: what to report
   std::string deferred_detail;           // owns deferred.detail when it is not static

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "core/upstream/exchange.h"
+#include "core/upstream/idle_probe.h"
 
 namespace sluice::upstream {
 namespace {
@@ -175,13 +176,23 @@ void UpstreamConnection::become_idle() {
 
 void UpstreamConnection::fail_connect(TimeoutKind timeout) {
   if (exchange_) {
-    fail(FailureKind::ConnectFailure, timeout, false);
+    fail(FailureKind::ConnectFailure, timeout);
   } else {
     close();
   }
 }
 
 // ---- one exchange: write the request, read the response -----------------------------------
+
+bool UpstreamConnection::verify_idle() {
+  uv_os_fd_t fd;
+  if (state_ != ConnState::Idle || uv_fileno(reinterpret_cast<uv_handle_t*>(&tcp_), &fd) != 0) {
+    return false;
+  }
+  if (probe_idle_socket(fd) == IdleProbe::Open) return true;
+  close();  // a stale keep-alive connection: nothing of any request was written to it
+  return false;
+}
 
 void UpstreamConnection::assign(Exchange* ex) {
   attach(ex);
@@ -198,7 +209,7 @@ void UpstreamConnection::begin_request() {
   update_reading();
   if (transport_->send(ex->request) == Transport::Status::Failed) {
     detail_ = transport_->error_detail();
-    fail(FailureKind::Reset, TimeoutKind::None, false);
+    fail(FailureKind::Reset, TimeoutKind::None);
     return;
   }
   flags_ |= kRequestQueued;
@@ -259,8 +270,10 @@ void UpstreamConnection::on_write_error(int err) {
     flags_ |= kNotReusable;
     return;
   }
+  // Part of the request may be on the wire already (libuv does not say how much of a failed
+  // write went out): an attempt for the retry policy to judge, never a silent re-send.
   detail_ = "writing the request failed: " + uv_error_text(err);
-  fail(FailureKind::Reset, TimeoutKind::None, served_ > 0);
+  fail(FailureKind::Reset, TimeoutKind::None);
 }
 
 void UpstreamConnection::on_alloc_cb(uv_handle_t* h, size_t, uv_buf_t* buf) {
@@ -284,7 +297,7 @@ void UpstreamConnection::on_bytes(const char* data, size_t len) {
     if (state_ == ConnState::Handshaking) {
       fail_connect();
     } else if (exchange_ && !(flags_ & kCompleted)) {
-      fail(FailureKind::Reset, TimeoutKind::None, false);
+      fail(FailureKind::Reset, TimeoutKind::None);
     } else {
       if (exchange_) finish_exchange();  // complete already; just do not reuse
       if (state_ != ConnState::Closing) close();
@@ -320,7 +333,7 @@ void UpstreamConnection::on_plaintext(const char* data, size_t len) {
     // there is meaningful HTTP/1.1; do not reuse the connection.
     detail_ = "upstream sent data before any request";
     if (exchange_) {
-      fail(FailureKind::Protocol, TimeoutKind::None, false);
+      fail(FailureKind::Protocol, TimeoutKind::None);
     } else {
       close();
     }
@@ -339,7 +352,7 @@ void UpstreamConnection::on_plaintext(const char* data, size_t len) {
       return;
     case ResponseParser::Result::Error:
       detail_ = std::string("invalid response from upstream: ") + parser_.error();
-      fail(FailureKind::Protocol, TimeoutKind::None, false);
+      fail(FailureKind::Protocol, TimeoutKind::None);
       return;
   }
 }
@@ -401,9 +414,11 @@ void UpstreamConnection::on_peer_closed(int err) {
       detail_ = started ? "upstream closed the connection before the response was complete: "
                         : "upstream closed the connection before responding: ";
       detail_ += uv_error_text(err);
-      // A reused connection that the server closed while our request was on its way (the
-      // keep-alive race) is worth one re-send on a fresh connection.
-      fail(FailureKind::Reset, TimeoutKind::None, served_ > 0 && !started);
+      // Even on a reused connection and before any response byte, this is not the harmless
+      // keep-alive race: the request was written, and the provider may have read (and
+      // billed) all of it before dying. verify_idle() caught the race before the write; what
+      // gets here is an attempt the retry filter decides on (DESIGN §10).
+      fail(FailureKind::Reset, TimeoutKind::None);
       return;
     }
     default:
@@ -524,7 +539,7 @@ void UpstreamConnection::on_timer() {
       break;
   }
   if (exchange_) {
-    fail(FailureKind::Timeout, d.kind, false);
+    fail(FailureKind::Timeout, d.kind);
   } else {
     close();
   }
@@ -532,10 +547,10 @@ void UpstreamConnection::on_timer() {
 
 // ---- endings ------------------------------------------------------------------------------
 
-void UpstreamConnection::fail(FailureKind kind, TimeoutKind timeout, bool retryable) {
+void UpstreamConnection::fail(FailureKind kind, TimeoutKind timeout) {
   Exchange* ex = detach();
   close();
-  if (ex) owner_->on_exchange_failed(ex, Failure{kind, timeout, detail_.c_str()}, retryable);
+  if (ex) owner_->on_exchange_failed(ex, Failure{kind, timeout, detail_.c_str()});
 }
 
 void UpstreamConnection::abandon_exchange() {

@@ -54,10 +54,11 @@ class ConnectionOwner {
   virtual void on_connection_closed(UpstreamConnection* c) = 0;
   // The exchange's response completed; it is detached (the connection is idle or closing).
   virtual void on_exchange_done(Exchange* ex) = 0;
-  // The exchange failed; it is detached and the connection is closing. `retryable`: the
-  // failure is a keep-alive race (reused connection, no response byte yet) worth one re-send.
-  // `failure.detail` is valid during the call only.
-  virtual void on_exchange_failed(Exchange* ex, const Failure& failure, bool retryable) = 0;
+  // The exchange failed; it is detached and the connection is closing. Once assign() has run
+  // the request may have reached the provider (DESIGN §10), so the owner never re-sends it on
+  // its own: the failure goes to whoever started the exchange. `failure.detail` is valid
+  // during the call only.
+  virtual void on_exchange_failed(Exchange* ex, const Failure& failure) = 0;
 
  protected:
   ~ConnectionOwner() = default;
@@ -78,6 +79,10 @@ class UpstreamConnection final : public ListNode<AllConnectionsTag>,
 
   // Resolving: starts DNS/connect, on behalf of `ex` (or of nobody if null).
   void open(Exchange* ex);
+  // Idle only, just before assign(): checks that the server has not closed the connection in
+  // the meantime (idle_probe.h). True: assign() may follow. False: the connection is closing
+  // (silently; no request was written to it) and must not be used.
+  bool verify_idle();
   // Idle → Writing: sends `ex`'s request.
   void assign(Exchange* ex);
   // The attached exchange is given up: it gets no more callbacks. A connection still being
@@ -154,7 +159,7 @@ class UpstreamConnection final : public ListNode<AllConnectionsTag>,
   void on_plaintext(const char* data, size_t len);
   void on_peer_closed(int err);
   void finish_exchange();
-  void fail(FailureKind kind, TimeoutKind timeout, bool retryable);
+  void fail(FailureKind kind, TimeoutKind timeout);
   void fail_connect(TimeoutKind timeout = TimeoutKind::None);
   void update_reading();
   Deadline deadline() const;

@@ -2,14 +2,17 @@
 //   1. Requests are served in arrival order: while anyone waits in the queue, a new request
 //      queues behind them.
 //   2. Otherwise it takes the most recently used idle connection (LIFO: the least recently
-//      used ones age out through the keep-alive idle limit).
+//      used ones age out through the keep-alive idle limit) that is still open: one the server
+//      closed in the meantime is dropped before anything is written to it, and the next one
+//      (or rule 3) serves the request instead — the only transparent re-route there is.
 //   3. Otherwise, below max_connections, it opens a new connection bound to itself.
 //   4. Otherwise it waits in a FIFO queue bounded to 4 x max_connections (over it, or after
 //      waiting the connect timeout: Failure Overloaded).
-// A request that fails on a reused connection before any response byte (the server closed
-// the keep-alive connection while the request was on its way) is re-sent once, on a fresh
-// connection. Sinks are never called from inside start() or any dispatching: such failures
-// are delivered on the next loop turn.
+// Once a request has been handed to a connection's socket, the pool never sends it again:
+// whatever happens next (even a reset before any response byte on a reused connection) is the
+// caller's failure to judge, because the provider may have read and billed the request (DESIGN
+// §10; Go's net/http rule). Sinks are never called from inside start() or any dispatching:
+// such failures are delivered on the next loop turn.
 #include <algorithm>
 #include <cstring>
 
@@ -43,11 +46,12 @@ struct UpstreamPool::Impl final : ConnectionOwner {
   void on_connection_closing(UpstreamConnection* c) override;
   void on_connection_closed(UpstreamConnection* c) override;
   void on_exchange_done(Exchange* ex) override;
-  void on_exchange_failed(Exchange* ex, const Failure& failure, bool retryable) override;
+  void on_exchange_failed(Exchange* ex, const Failure& failure) override;
 
-  void dispatch(Exchange* ex, bool fresh_only);
+  UpstreamConnection* take_idle();
+  void dispatch(Exchange* ex);
   void pump();
-  void enqueue(Exchange* ex, bool front);
+  void enqueue(Exchange* ex);
   void fail_exchange(Exchange* ex, const Failure& failure);
   void defer(Exchange* ex, const Failure& failure);
   void deliver_deferred();
@@ -138,7 +142,7 @@ void UpstreamPool::Impl::recycle(Exchange* ex) {
   ex->sink = nullptr;
   ex->conn = nullptr;
   ex->request.clear();  // keeps capacity
-  ex->paused = ex->retried = ex->head_request = false;
+  ex->paused = ex->head_request = false;
   if (free_list.size() < kMaxFreeExchanges) {
     free_list.push_back(ex);
   } else {
@@ -157,17 +161,27 @@ Exchange* UpstreamPool::Impl::start(std::span<const uv_buf_t> request, ResponseS
   if (shutting_down) {
     defer(ex, Failure{FailureKind::Overloaded, TimeoutKind::None, "upstream pool is shut down"});
   } else if (!queue.empty()) {
-    enqueue(ex, false);  // rule 1: behind those already waiting
+    enqueue(ex);  // rule 1: behind those already waiting
   } else {
-    dispatch(ex, false);
+    dispatch(ex);
   }
   --dispatch_depth;
   return ex;
 }
 
-void UpstreamPool::Impl::dispatch(Exchange* ex, bool fresh_only) {
+// The most recently used idle connection that is still open (rule 2). A stale one closes
+// here; its on_connection_closing frees its slot (its pump() is a no-op inside pump, and the
+// queue is empty when start() dispatches).
+UpstreamConnection* UpstreamPool::Impl::take_idle() {
+  while (UpstreamConnection* c = idle.pop_back()) {
+    if (c->verify_idle()) return c;
+  }
+  return nullptr;
+}
+
+void UpstreamPool::Impl::dispatch(Exchange* ex) {
   ++dispatch_depth;
-  if (UpstreamConnection* c = fresh_only ? nullptr : idle.pop_back()) {
+  if (UpstreamConnection* c = take_idle()) {
     c->assign(ex);
   } else if (live < max_connections) {
     auto* c = new UpstreamConnection(&settings, this);
@@ -175,7 +189,7 @@ void UpstreamPool::Impl::dispatch(Exchange* ex, bool fresh_only) {
     ++live;
     c->open(ex);
   } else {
-    enqueue(ex, fresh_only);  // a re-send keeps its place at the head
+    enqueue(ex);
   }
   --dispatch_depth;
 }
@@ -190,25 +204,21 @@ void UpstreamPool::Impl::pump() {
   while (!queue.empty() && (!idle.empty() || live < max_connections)) {
     Exchange* ex = queue.pop_front();
     changed = true;
-    dispatch(ex, false);
+    dispatch(ex);
   }
   pumping = false;
   if (changed) arm_queue_timer();
 }
 
-void UpstreamPool::Impl::enqueue(Exchange* ex, bool front) {
-  if (!front && queue.size() >= max_queue) {
+void UpstreamPool::Impl::enqueue(Exchange* ex) {
+  if (queue.size() >= max_queue) {
     defer(ex, Failure{FailureKind::Overloaded, TimeoutKind::None,
                       "upstream pool queue is full (max_connections reached)"});
     return;
   }
   ex->where = Exchange::Where::Queued;
   ex->queue_deadline_ms = uv_now(loop) + settings.connect_ms;
-  if (front) {
-    queue.push_front(ex);
-  } else {
-    queue.push_back(ex);
-  }
+  queue.push_back(ex);
   arm_queue_timer();
 }
 
@@ -321,7 +331,11 @@ void UpstreamPool::Impl::on_connection_idle(UpstreamConnection* c) {
     c->close();
     return;
   }
-  if (Exchange* ex = queue.pop_front()) {
+  if (!queue.empty()) {
+    // Checked like any idle connection: the server may have closed it right after its last
+    // response. If so it is closing now, and on_connection_closing pumped the queue.
+    if (!c->verify_idle()) return;
+    Exchange* ex = queue.pop_front();
     ++dispatch_depth;
     c->assign(ex);
     --dispatch_depth;
@@ -349,12 +363,7 @@ void UpstreamPool::Impl::on_exchange_done(Exchange* ex) {
   sink->on_upstream_done();
 }
 
-void UpstreamPool::Impl::on_exchange_failed(Exchange* ex, const Failure& failure, bool retryable) {
-  if (retryable && !ex->retried && !shutting_down) {
-    ex->retried = true;
-    dispatch(ex, true);
-    return;
-  }
+void UpstreamPool::Impl::on_exchange_failed(Exchange* ex, const Failure& failure) {
   fail_exchange(ex, failure);
 }
 

@@ -29,6 +29,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/upstream/idle_probe.h"
 #include "core/upstream/upstream_pool.h"
 
 namespace sluice::upstream {
@@ -97,6 +98,8 @@ class ServerConn {
     setsockopt(fd_, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);  // close() below sends RST
     closed_by_handler_ = true;
   }
+  // Sends FIN but keeps reading: what the client writes afterwards still arrives here.
+  void half_close() { ::shutdown(fd_, SHUT_WR); }
   // A graceful close (FIN) now, before the handler returns.
   void close() {
     ::shutdown(fd_, SHUT_RDWR);
@@ -492,12 +495,64 @@ TEST_F(UpstreamPoolTest, IdleConnectionClosedByServerIsDroppedAndNextRequestUses
   EXPECT_EQ(server.connections(), 2);
 }
 
-TEST_F(UpstreamPoolTest, KeepAliveRaceIsRetriedOnceOnAFreshConnection) {
-  TestServer server([](ServerConn& c) {
+// DESIGN §10: a request written to a reused connection is never sent again by the pool, even
+// when the server dies before any response byte — it may have read (and billed) the request.
+// The failure goes to the sink (the retry filter decides); the server saw the request once.
+TEST_F(UpstreamPoolTest, ResetAfterTheWholeRequestOnAReusedConnectionIsNotResent) {
+  for (bool rst : {false, true}) {
+    SCOPED_TRACE(rst ? "RST" : "FIN");
+    std::atomic<int> requests_read{0};
+    TestServer server([&](ServerConn& c) {
+      while (c.read_request()) {
+        if (requests_read.fetch_add(1) == 1) {  // the second request: read whole, then die
+          if (rst) {
+            c.reset();
+          } else {
+            c.close();
+          }
+          return;
+        }
+        c.write(ok_response("one"));
+      }
+    });
+    make_pool(provider(server.port()));
+    Call first(get());
+    start(first);
+    ASSERT_TRUE(run_call(first));
+    ASSERT_TRUE(first.rec.done);
+
+    Call second(
+        "POST /v1/chat/completions HTTP/1.1\r\nHost: upstream\r\nContent-Length: 2\r\n\r\n{}");
+    start(second);
+    ASSERT_TRUE(run_call(second));
+    EXPECT_TRUE(second.rec.failed) << "the pool re-sent a request the server had read";
+    EXPECT_EQ(second.rec.failure_kind, FailureKind::Reset) << second.rec.detail;
+    run_for(50ms);  // a re-send, if any, would reach the server now
+    EXPECT_EQ(requests_read.load(), 2) << "the server must see the second request once";
+    EXPECT_EQ(server.connections(), 1) << "no fresh connection for a re-send";
+    EXPECT_EQ(second.rec.late_calls, 0);
+    shutdown_pool();
+  }
+}
+
+// The keep-alive race itself: the server closed the pooled connection and its FIN is already
+// in sluice's socket, but the loop has not read it yet when the next request picks the
+// connection. Nothing of the request is written to it: the request goes on a fresh connection
+// as if the stale one had never been pooled, and the server sees it exactly once.
+TEST_F(UpstreamPoolTest, StaleKeepAliveConnectionIsReplacedBeforeAnythingIsWritten) {
+  std::atomic<int> requests_on_first{0};
+  std::atomic<bool> may_close{false};
+  std::atomic<bool> first_closed{false};
+  TestServer server([&](ServerConn& c) {
     if (c.index() == 0) {
-      if (c.read_request()) c.write(ok_response("one"));
-      c.read_request();  // the second request arrives... and the server closes instead
-      c.close();
+      if (c.read_request()) {
+        ++requests_on_first;
+        c.write(ok_response("one"));
+      }
+      while (!may_close.load()) std::this_thread::sleep_for(1ms);
+      c.half_close();  // FIN right after the response, without "Connection: close"
+      first_closed = true;
+      if (c.read_request()) ++requests_on_first;  // would be a request sent to a stale conn
       return;
     }
     while (c.read_request()) c.write(ok_response("two"));
@@ -507,34 +562,23 @@ TEST_F(UpstreamPoolTest, KeepAliveRaceIsRetriedOnceOnAFreshConnection) {
   start(first);
   ASSERT_TRUE(run_call(first));
   ASSERT_TRUE(first.rec.done);
+  ASSERT_EQ(pool_->idle_connections(), 1u);
+
+  // The loop does not run from here on, so the pool cannot see the FIN; give it time to arrive.
+  may_close = true;
+  for (int i = 0; i < 200 && !first_closed.load(); ++i) std::this_thread::sleep_for(5ms);
+  ASSERT_TRUE(first_closed.load());
+  std::this_thread::sleep_for(50ms);
+  ASSERT_EQ(pool_->idle_connections(), 1u) << "the test needs the FIN not yet processed";
 
   Call second(get());
   start(second);
   ASSERT_TRUE(run_call(second));
-  EXPECT_TRUE(second.rec.done) << "a keep-alive race must not surface as an error: "
+  EXPECT_TRUE(second.rec.done) << "a stale pooled connection must not surface as an error: "
                                << second.rec.detail;
   EXPECT_EQ(second.rec.body, "two");
   EXPECT_EQ(server.connections(), 2);
-}
-
-TEST_F(UpstreamPoolTest, KeepAliveRaceIsRetriedOnlyOnce) {
-  TestServer server([](ServerConn& c) {
-    if (c.index() == 0 && c.read_request()) c.write(ok_response("one"));
-    c.read_request();  // then every connection drops the request it was sent
-    c.close();
-  });
-  make_pool(provider(server.port()));
-  Call first(get());
-  start(first);
-  ASSERT_TRUE(run_call(first));
-  ASSERT_TRUE(first.rec.done);
-
-  Call second(get());
-  start(second);
-  ASSERT_TRUE(run_call(second));
-  EXPECT_TRUE(second.rec.failed);
-  EXPECT_EQ(second.rec.failure_kind, FailureKind::Reset) << second.rec.detail;
-  EXPECT_EQ(server.connections(), 2) << "one re-send, on one fresh connection";
+  EXPECT_EQ(requests_on_first.load(), 1) << "nothing may be written to the stale connection";
 }
 
 TEST_F(UpstreamPoolTest, CloseBeforeResponseOnAFreshConnectionIsReset) {
@@ -1100,6 +1144,24 @@ TEST(UpstreamFailureNames, MatchTheRetryOnSpelling) {
   EXPECT_STREQ(to_string(FailureKind::Reset), "reset");
   EXPECT_STREQ(to_string(FailureKind::Timeout), "timeout");
   EXPECT_STREQ(to_string(TimeoutKind::FirstByte), "first_byte");
+}
+
+// What the pool checks before it writes to a pooled connection: only Open lets it through, and
+// peeking consumes nothing.
+TEST(IdleProbeTest, TellsOpenFromClosedFromSpokenWithoutConsuming) {
+  int fds[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
+  EXPECT_EQ(probe_idle_socket(fds[0]), IdleProbe::Open);
+  ASSERT_EQ(::send(fds[1], "x", 1, MSG_NOSIGNAL), 1);
+  EXPECT_EQ(probe_idle_socket(fds[0]), IdleProbe::PeerSpoke);
+  EXPECT_EQ(probe_idle_socket(fds[0]), IdleProbe::PeerSpoke) << "the byte must still be there";
+  char c;
+  ASSERT_EQ(::recv(fds[0], &c, 1, 0), 1);
+  ::close(fds[1]);
+  EXPECT_EQ(probe_idle_socket(fds[0]), IdleProbe::PeerClosed);
+  ::close(fds[0]);
+  EXPECT_EQ(probe_idle_socket(fds[0]), IdleProbe::Failed) << "a closed descriptor";
+  EXPECT_STREQ(to_string(IdleProbe::PeerClosed), "peer_closed");
 }
 
 }  // namespace

@@ -79,6 +79,8 @@ std::optional<Behavior> parse_behavior(std::string_view spec, const Behavior& ba
       b.omit_usage = true;
     } else if (name == "usage_in_last_chunk") {
       b.usage_in_last_chunk = true;
+    } else if (name == "close_after") {
+      b.close_after = true;
     } else {
       return bad("unknown behaviour");
     }

@@ -48,6 +48,10 @@ struct Behavior {
   uint32_t cache_write_tokens = 0;
   bool omit_usage = false;
   bool usage_in_last_chunk = false;
+  // `close_after`: a normal reply on a keep-alive connection, then the mock closes it (FIN)
+  // without having said `Connection: close` — a provider dropping a connection that now sits
+  // idle in sluice's pool (its keep-alive timeout, a restart). The next request must not fail.
+  bool close_after = false;
 
   // The spec as given (for the request log).
   std::string spec = "ok";
@@ -56,7 +60,7 @@ struct Behavior {
 // Parses `spec` on top of `base` (so CLI defaults survive unless overridden). Items: ok,
 // status:<100-599>, reset, hang, cut, garbage, slow:<ms>, slow_chunks:<ms>, chunks:<1-10000>,
 // pad:<0-64000000>, retry_after:<0-86400>, cached:<0-1000000>, cache_write:<0-1000000>,
-// no_usage, usage_in_last_chunk.
+// no_usage, usage_in_last_chunk, close_after.
 // nullopt (with `error` set) on an unknown item or a bad number.
 std::optional<Behavior> parse_behavior(std::string_view spec, const Behavior& base,
                                        std::string* error);

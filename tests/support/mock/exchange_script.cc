@@ -72,7 +72,7 @@ Script build_script(const Reply& reply, const Behavior& behavior, bool keep_aliv
       return s;
     }
     write(s, head_of(reply, keep_alive, sequence, framing) + reply.body);
-    end(s, keep_alive ? Step::Kind::Finish : Step::Kind::Close);
+    end(s, keep_alive && !behavior.close_after ? Step::Kind::Finish : Step::Kind::Close);
     return s;
   }
 
@@ -90,7 +90,7 @@ Script build_script(const Reply& reply, const Behavior& behavior, bool keep_aliv
     return s;
   }
   write(s, "0\r\n\r\n");
-  end(s, keep_alive ? Step::Kind::Finish : Step::Kind::Close);
+  end(s, keep_alive && !behavior.close_after ? Step::Kind::Finish : Step::Kind::Close);
   return s;
 }
 
