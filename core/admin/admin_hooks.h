@@ -23,6 +23,9 @@ namespace sluice::admin {
 struct ConfigView {
   std::shared_ptr<const config::Config> config;  // null only before the first load
   uint64_t generation = 0;
+  // Config generations still in memory (the serving one + those in-flight requests pin):
+  // ConfigSnapshot::alive(). 1 when idle; /status and sluice_config_generations_alive.
+  int64_t generations_alive = 0;
 };
 
 // What one POST /reload did.

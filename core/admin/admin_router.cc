@@ -181,6 +181,12 @@ AdminResponse AdminRouter::readyz() const {
 AdminResponse AdminRouter::metrics() const {
   AdminResponse r;
   r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+  // A gauge of something the admin API does not own (config snapshots die on worker threads):
+  // read at scrape time, which is when its value is looked at.
+  if (hooks_.current_config) {
+    metrics_.config_generations_alive.Set(
+        static_cast<double>(hooks_.current_config().generations_alive));
+  }
   r.body = metrics_.serialize();
   return r;
 }

@@ -191,6 +191,7 @@ std::string status_json(const StatusInputs& in) {
   out.begin_object();
   out.key("version").string(SLUICE_VERSION);
   out.key("generation").unsigned_integer(in.config.generation);
+  out.key("generations_alive").integer(in.config.generations_alive);
   out.key("config_source");
   if (in.config.config) {
     out.string(in.config.config->source_path);

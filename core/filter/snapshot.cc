@@ -1,6 +1,7 @@
 #include "core/filter/snapshot.h"
 
 #include <algorithm>
+#include <atomic>
 
 #include "core/config/node_reader.h"
 #include "core/filter/registry.h"
@@ -45,7 +46,22 @@ void build_group_routes(const config::Config& config, const ConfigSnapshot& snap
   }
 }
 
+// Constant-initialized and trivially destructible: safe from any thread and at exit.
+std::atomic<int64_t> g_snapshots_alive{0};
+
 }  // namespace
+
+ConfigSnapshot::ConfigSnapshot() {
+  g_snapshots_alive.fetch_add(1, std::memory_order_relaxed);
+}
+
+ConfigSnapshot::~ConfigSnapshot() {
+  g_snapshots_alive.fetch_sub(1, std::memory_order_relaxed);
+}
+
+int64_t ConfigSnapshot::alive() {
+  return g_snapshots_alive.load(std::memory_order_relaxed);
+}
 
 std::shared_ptr<const ConfigSnapshot> ConfigSnapshot::build(
     std::shared_ptr<const config::Config> config, uint64_t generation) {

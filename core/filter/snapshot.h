@@ -23,6 +23,16 @@ class ConfigSnapshot {
   static std::shared_ptr<const ConfigSnapshot> build(std::shared_ptr<const config::Config> config,
                                                      uint64_t generation);
 
+  ~ConfigSnapshot();
+  ConfigSnapshot(const ConfigSnapshot&) = delete;
+  ConfigSnapshot& operator=(const ConfigSnapshot&) = delete;
+
+  // Snapshots built (including ones whose build failed part-way: they die at once) and not yet
+  // destroyed, process-wide: the serving one plus those still pinned by in-flight requests or
+  // connections, or held by a worker until its retire tick. sluice_config_generations_alive
+  // and /status report it; steady growth means a generation outlives its requests.
+  static int64_t alive();
+
   const config::Config& config() const { return *config_; }
   const std::shared_ptr<const config::Config>& config_ptr() const { return config_; }
   std::span<const std::unique_ptr<FilterFactory>> filters() const { return filters_; }
@@ -41,6 +51,8 @@ class ConfigSnapshot {
   const GroupRoute* group_route(const config::ModelGroup& group) const;
 
  private:
+  ConfigSnapshot();
+
   std::shared_ptr<const config::Config> config_;
   // What the registry's snapshot extensions built (the plugin set): held as long as the
   // snapshot, and declared before filters_ so the filters go first.

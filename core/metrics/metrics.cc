@@ -77,8 +77,12 @@ Metrics::Metrics()
       plugin_errors_total(counter(*registry_, "sluice_plugin_errors_total",
                                   "Plugin hook failures (errors, budgets exceeded), by plugin "
                                   "and hook")),
+      config_generations_alive_family(gauge(*registry_, "sluice_config_generations_alive",
+                                            "Config generations still in memory: the serving "
+                                            "one and those in-flight requests pin")),
       overhead_seconds(overhead_seconds_family.Add({}, overhead_buckets())),
       active_requests(active_requests_family.Add({})),
+      config_generations_alive(config_generations_alive_family.Add({})),
       reloads_success_(config_reloads_total.Add({{"result", "success"}})),
       reloads_failure_(config_reloads_total.Add({{"result", "failure"}})) {}
 

@@ -72,9 +72,14 @@ class Metrics {
   // {plugin,hook}: a plugin hook that failed (error, instruction or memory budget, bad yield).
   prometheus::Family<prometheus::Counter>& plugin_errors_total;
 
+  // No labels: config generations (snapshots) still in memory — the serving one plus those
+  // in-flight requests pin. Set by the admin server at scrape time (ConfigSnapshot::alive()).
+  prometheus::Family<prometheus::Gauge>& config_generations_alive_family;
+
   // The unlabelled children, created once.
   prometheus::Histogram& overhead_seconds;
   prometheus::Gauge& active_requests;
+  prometheus::Gauge& config_generations_alive;
 
  private:
   prometheus::Counter& reloads_success_;

@@ -278,7 +278,8 @@ namespace sluice::server {
 bool Server::start_admin(const config::Config& config, std::string* error) {
   admin::AdminHooks hooks;
   hooks.current_config = [this] {
-    return admin::ConfigView{snapshot_->config_ptr(), snapshot_->generation()};
+    return admin::ConfigView{snapshot_->config_ptr(), snapshot_->generation(),
+                             filter::ConfigSnapshot::alive()};
   };
   hooks.ready = [this] { return ready_; };
   hooks.reload = [this] { return reload("POST /reload"); };
