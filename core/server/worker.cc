@@ -17,12 +17,28 @@
 #include "core/server/reload_fingerprint.h"
 
 namespace sluice::server {
+namespace {
+
+// The snapshot under a control block of this worker's own. Every worker (and the server) shares
+// the published shared_ptr, so its use_count() can never tell one worker that its own
+// connections and requests are done with a snapshot: with two workers each one's retired copy
+// counted the other's, and no generation was ever freed. The aliasing pointer counts only the
+// copies this worker hands out (connections, sessions); it keeps the shared snapshot alive
+// through `holder`, which the worker releases once its own count drops back to one.
+std::shared_ptr<const filter::ConfigSnapshot> pin_for_worker(
+    std::shared_ptr<const filter::ConfigSnapshot> shared) {
+  auto holder = std::make_shared<std::shared_ptr<const filter::ConfigSnapshot>>(std::move(shared));
+  const filter::ConfigSnapshot* raw = holder->get();
+  return std::shared_ptr<const filter::ConfigSnapshot>(std::move(holder), raw);
+}
+
+}  // namespace
 
 Worker::Worker(unsigned index, std::shared_ptr<const filter::ConfigSnapshot> snapshot,
                std::vector<ListenFd> listen_fds, WorkerServices services)
     : index_(index),
       listen_fds_(std::move(listen_fds)),
-      current_(std::move(snapshot)),
+      current_(pin_for_worker(std::move(snapshot))),
       read_buffer_(new char[kReadBufferSize]),
       services_(services) {
   uv_loop_init(&loop_);
@@ -270,7 +286,7 @@ providers::ProviderBackend* Worker::backend_for(const config::Provider& provider
 
 void Worker::adopt(std::shared_ptr<const filter::ConfigSnapshot> next) {
   previous_.push_back(std::move(current_));
-  current_ = std::move(next);
+  current_ = pin_for_worker(std::move(next));
   std::vector<std::string> wanted;
   wanted.reserve(current_->config().providers.size());
   for (const auto& [name, provider] : current_->config().providers) {
@@ -284,7 +300,11 @@ void Worker::adopt(std::shared_ptr<const filter::ConfigSnapshot> next) {
                  " changed or removed: its backend is retired, closing when unused");
     }
   }
+  // What no request or connection of this worker pins goes now, not at the next tick: a burst
+  // of reloads must not pile generations up in memory (each holds its parsed YAML, filter
+  // factories and routes). The tick collects the rest as their requests end.
   start_retire_timer();
+  collect_retired();
 }
 
 void Worker::start_retire_timer() {

@@ -147,8 +147,9 @@ class Worker {
   std::shared_ptr<const filter::ConfigSnapshot> current_;    // worker thread only
   std::unique_ptr<char[]> read_buffer_;
   std::unordered_set<DownstreamConnection*> connections_;
-  // Snapshots this worker replaced that requests (or connections) may still use; dropped by the
-  // retire timer once the worker holds the last reference.
+  // Snapshots this worker replaced that its requests (or connections) may still use; dropped
+  // by the retire timer once the worker holds the last reference. current_ and these are
+  // pin_for_worker() pointers (worker.cc): their use_count() counts this worker's users only.
   std::vector<std::shared_ptr<const filter::ConfigSnapshot>> previous_;
   // Backend lifecycle: Active (current snapshot has its fingerprint) → Retired (retired_at =
   // generation of the snapshot that dropped it; never handed to a new provider object again)
