@@ -40,7 +40,8 @@ LuaFilterSettings read_settings(config::NodeReader& reader, const config::Config
   }
   reader.finish();
   if (!s.config.IsDefined() || s.config.IsNull()) {
-    s.config = YAML::Node(YAML::NodeType::Map);
+    // reset(), not =: assigning to a yaml-cpp node writes into the document it came from.
+    s.config.reset(YAML::Node(YAML::NodeType::Map));
   } else if (!s.config.IsMap()) {
     reader.fail("config", "expected a mapping (the plugin's settings), e.g. {words: [secret]}");
   }
