@@ -68,7 +68,10 @@ fi
 
 AUTH="Bearer sk-sluice-demo"
 MAIN_BODY='{"model":"fast","messages":[{"role":"user","content":"Say hello in one word."}],"max_tokens":16}'
-STREAM_BODY='{"model":"fast","stream":true,"messages":[{"role":"user","content":"Say hello in one word."}],"max_tokens":16}'
+# The client asks for the usage chunk (stream_options.include_usage), so every contender sends
+# all STREAM_CHUNKS + 2 events: without it sluice takes the usage chunk out of what the client
+# sees (DESIGN §8) and the stream would look one event short next to nginx's.
+STREAM_BODY='{"model":"fast","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"Say hello in one word."}],"max_tokens":16}'
 
 PORT_MOCK_MAIN=$((BASE_PORT + 1))
 PORT_MOCK_STREAM=$((BASE_PORT + 2))
