@@ -323,7 +323,9 @@ sluice_status shared_get(sluice_str key, sluice_value* value, char* buf, size_t 
     const std::string& s = std::get<std::string>(*found);
     value->type = SLUICE_VALUE_STRING;
     const size_t n = std::min(cap, s.size());
-    if (n > 0 && buf != nullptr) std::memcpy(buf, s.data(), n);
+    // Pointer + length, as every sluice_str (plugin.h): no NUL terminator is promised.
+    if (n > 0 && buf != nullptr)
+      std::memcpy(buf, s.data(), n);  // NOLINT(bugprone-not-null-terminated-result)
     value->str = sluice_str{buf, s.size()};
     if (s.size() > cap) return SLUICE_TRUNCATED;
   }

@@ -209,7 +209,9 @@ class ConfigBuilder {
       for (auto it = node.begin(); it != node.end(); ++it) {
         if (it->second.IsNull()) continue;
         const std::string key = it->first.as<std::string>();
-        push_free_form(it->second, path + "." + key);
+        std::string key_path = path;
+        key_path.append(".").append(key);
+        push_free_form(it->second, key_path);
         lua_setfield(L_, -2, key.c_str());
       }
     } else if (node.IsSequence()) {

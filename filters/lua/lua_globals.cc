@@ -19,7 +19,7 @@ namespace {
 constexpr lua_Number kMaxHttpTimeoutMs = 300'000;
 
 // Longest message a plugin logs in one line (the rest is cut, its size said).
-constexpr size_t kMaxLogBytes = 16 * 1024;
+constexpr size_t kMaxLogBytes = size_t{16} * 1024;
 
 // Upvalue 1: the base library's tostring, taken before the plugin ran (a plugin that drops
 // or replaces the global still logs).

@@ -139,7 +139,7 @@ class LuaState {
   static constexpr int kHookInterval = 100;
   // Most C stack a run may nest below its start: room for honest nesting; far below a
   // thread's stack (8MiB by default).
-  static constexpr uintptr_t kMaxCStackBytes = 256 * 1024;
+  static constexpr uintptr_t kMaxCStackBytes = uintptr_t{256} * 1024;
   uint64_t max_instructions_ = 0;
   uint64_t instructions_ = 0;   // of the run in progress, counted kHookInterval at a time
   uintptr_t c_stack_base_ = 0;  // the run's start (the C stack grows down from there)
