@@ -6,17 +6,13 @@
 #include <string>
 
 #include "core/config/load_steps.h"
+#include "core/http/request.h"
 
 namespace sluice::config::load {
 namespace {
 
 const std::vector<std::string> kBuiltinTypes = {"openai", "anthropic", "mock"};
 constexpr const char* kAnthropicBaseUrl = "https://api.anthropic.com/v1";
-
-bool is_token_char(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-         std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-}
 
 std::string lower(std::string text) {
   for (char& c : text) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
@@ -32,7 +28,7 @@ void read_headers(NodeReader& provider, Provider& out) {
   }
   for (const std::string& name : names) {
     auto value = headers.string(name);
-    if (name.empty() || !std::all_of(name.begin(), name.end(), is_token_char)) {
+    if (!http::is_token(name)) {
       headers.fail(name, "\"" + name + "\" is not a valid HTTP header name");
     }
     const std::string key = lower(name);

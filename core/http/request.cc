@@ -79,14 +79,18 @@ void HttpRequest::set_header(std::string_view name, std::string_view value) {
   headers_.push_back(ref);
 }
 
-bool valid_header_name(std::string_view name) {
-  if (name.empty() || name.size() > 256) return false;
-  for (char c : name) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-    if (!ok) return false;
+bool is_token(std::string_view s) {
+  if (s.empty()) return false;
+  for (char c : s) {
+    const bool tchar = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                       std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+    if (!tchar) return false;
   }
   return true;
+}
+
+bool valid_header_name(std::string_view name) {
+  return name.size() <= 256 && is_token(name);
 }
 
 bool valid_header_value(std::string_view value) {

@@ -41,8 +41,10 @@ inline bool iequals(std::string_view a, std::string_view b) {
   return true;
 }
 
-// RFC 9110 token characters for a header name; a value without CR, LF or NUL. What a plugin
-// sets is checked with these before it reaches a head.
+// An RFC 9110 token (a method, a header name): one or more tchars.
+bool is_token(std::string_view s);
+// A token of at most 256 bytes; a value without CR, LF or NUL. What a plugin sets is checked
+// with these before it reaches a head.
 bool valid_header_name(std::string_view name);
 bool valid_header_value(std::string_view value);
 

@@ -9,20 +9,6 @@
 namespace sluice::plugin {
 namespace {
 
-// RFC 9110 tchar.
-bool is_tchar(unsigned char c) {
-  if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) return true;
-  return std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
-}
-
-bool is_token(std::string_view s) {
-  if (s.empty()) return false;
-  for (char c : s) {
-    if (!is_tchar(static_cast<unsigned char>(c))) return false;
-  }
-  return true;
-}
-
 // Headers the caller may not set: sluice owns the framing and the connection.
 constexpr std::array<std::string_view, 8> kReservedHeaders = {
     "content-length",   "transfer-encoding",
@@ -51,7 +37,8 @@ bool prepare_http_call(const HttpCallRequest& request, PreparedHttpCall* out, st
                            std::to_string(HttpCaller::kMaxTimeout.count()) + "ms, got " +
                            std::to_string(request.timeout.count()) + "ms");
   }
-  if (!is_token(request.method)) return fail(error, "invalid method \"" + request.method + "\"");
+  if (!http::is_token(request.method))
+    return fail(error, "invalid method \"" + request.method + "\"");
   if (http::iequals(request.method, "CONNECT"))
     return fail(error, "method CONNECT is not supported");
 
@@ -93,7 +80,7 @@ bool prepare_http_call(const HttpCallRequest& request, PreparedHttpCall* out, st
   head += " HTTP/1.1\r\n";
   bool host_given = false;
   for (const auto& [name, value] : request.headers) {
-    if (!is_token(name)) return fail(error, "invalid header name \"" + name + "\"");
+    if (!http::is_token(name)) return fail(error, "invalid header name \"" + name + "\"");
     for (std::string_view reserved : kReservedHeaders) {
       if (http::iequals(name, reserved)) {
         return fail(error, "header \"" + name + "\" is set by sluice, not by the plugin");
