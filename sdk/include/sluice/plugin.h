@@ -12,7 +12,7 @@
  * sluice reads sluice_plugin_abi_version first and refuses the plugin unless its major equals
  * SLUICE_PLUGIN_ABI_VERSION_MAJOR and its minor is <= sluice's minor (a plugin built against a
  * newer header may call what this sluice does not have). Then init registers what the plugin
- * implements (filters now; providers and tools are reserved, see register_provider/tool).
+ * implements: filters, provider types and client APIs (tools are reserved: register_tool).
  *
  * Compatibility rules (SQLite's sqlite3_api_routines, Envoy's dynamic-modules abi.h):
  *  - every table (struct of function pointers or of fields) starts with `size`, its sizeof in
@@ -46,7 +46,7 @@ extern "C" {
 /* ---- version --------------------------------------------------------------------------- */
 
 #define SLUICE_PLUGIN_ABI_VERSION_MAJOR 1
-#define SLUICE_PLUGIN_ABI_VERSION_MINOR 0
+#define SLUICE_PLUGIN_ABI_VERSION_MINOR 1
 /* "SLPG": tells a real sluice_plugin_abi_version from an unrelated symbol of that name. */
 #define SLUICE_PLUGIN_ABI_MAGIC 0x534C5047u
 
@@ -193,16 +193,142 @@ typedef struct sluice_filter_vtable {
   void (*on_complete)(void* config, sluice_request* req, void** request_data);
 } sluice_filter_vtable;
 
-/* ---- providers and tools (reserved: issues 12 and 13) ---------------------------------- */
+/* ---- providers (ABI 1.1) --------------------------------------------------------------- */
 
-/* Declared now so that they arrive without a breaking change. In ABI 1.0 host->register_provider
- * and host->register_tool return SLUICE_UNSUPPORTED and keep nothing; a plugin that wants to run
- * on 1.0 must treat that as "not available" rather than fail its init. Their fields will be
- * defined in a later minor version, after `size`. */
+/* A provider plugin teaches sluice another provider API (DESIGN §9 "Providers and tools as
+ * plugins"). It only translates; sluice keeps the connection, pool, TLS, timeouts, retries,
+ * fallbacks, health checks and cost accounting. Two directions, two tables:
+ *
+ *   sluice_provider_vtable   (host->register_provider, per `providers.*.type`)
+ *       the client's OpenAI-shaped request  -> the provider's request (path, headers, body)
+ *       the provider's answer (JSON, or each stream event) -> OpenAI's shape, plus its usage
+ *
+ *   sluice_client_api_vtable (host->register_client_api, per client endpoint)
+ *       a request in another API's shape (Anthropic's /v1/messages) -> OpenAI chat, so any
+ *       provider can answer it, and the OpenAI-shaped answer back into that API's shape.
+ *
+ * Both translate through the same opaque handle, one per attempt: sluice_translation. Its
+ * input is read and its output written only with the host->translation_* functions, only
+ * during the hook that received it. Hooks run on the worker of the request (several workers at
+ * once: the provider config is read-only after create_config); they must not block.
+ *
+ * Per attempt, in order: on_request; then either on_response (a whole answer, any status:
+ * errors come here too) or on_stream_event for each event and on_stream_end when the stream
+ * ended cleanly; then on_end, exactly once, even when an earlier hook failed or the client
+ * left (free *data there). A retry or fallback is a new attempt with a new translation. */
+
+/* Client endpoints, as bits of a mask. */
+typedef uint32_t sluice_endpoint;
+#define SLUICE_ENDPOINT_CHAT_COMPLETIONS (1u << 0) /* POST /v1/chat/completions */
+#define SLUICE_ENDPOINT_COMPLETIONS (1u << 1)      /* POST /v1/completions */
+#define SLUICE_ENDPOINT_EMBEDDINGS (1u << 2)       /* POST /v1/embeddings */
+#define SLUICE_ENDPOINT_RESPONSES (1u << 3)        /* POST /v1/responses */
+#define SLUICE_ENDPOINT_MESSAGES (1u << 4)         /* POST /v1/messages (Anthropic's API) */
+
+/* How the provider frames a streamed answer (a 2xx whose content type is text/event-stream
+ * or application/x-ndjson): SSE events (each hook call gets the `event:` name and the data
+ * lines joined by "\n"), or newline-delimited JSON (one line per call, empty event name). */
+typedef int32_t sluice_stream_framing;
+#define SLUICE_STREAM_SSE 0
+#define SLUICE_STREAM_NDJSON 1
+
+/* What a translation hook returns.
+ *   OK      - go on.
+ *   INVALID - on_request only: the client's request cannot be expressed for this API (a
+ *             content type it lacks, a field out of range). The client gets 400
+ *             invalid_request_error with the message given to host->translation_fail (name the
+ *             field: "messages[2].content[0].type: 'input_audio' has no Anthropic equivalent");
+ *             nothing is sent upstream.
+ *   ERROR   - the plugin could not translate (the provider's answer is not what its API
+ *             promises, a bug): the attempt fails like a protocol error - 502 upstream_error
+ *             naming the plugin and the message of host->translation_fail, or, once a stream
+ *             has started, an error event that ends it. */
+typedef int32_t sluice_translate_result;
+#define SLUICE_TRANSLATE_OK 0
+#define SLUICE_TRANSLATE_INVALID 1
+#define SLUICE_TRANSLATE_ERROR 2
+
+/* One attempt's translation (opaque, owned by sluice): valid from on_request until on_end
+ * returns. */
+typedef struct sluice_translation sluice_translation;
+
+/* A provider type: `providers: {NAME: {type: TYPE, base_url, api_key, headers, config}}`. */
 typedef struct sluice_provider_vtable {
-  uint32_t size;
+  uint32_t size; /* sizeof(sluice_provider_vtable) */
+  /* Endpoints the provider's API serves as the client sent them (SLUICE_ENDPOINT_* mask): the
+   * body goes upstream with only "model" replaced by the target's model, the answer comes
+   * back byte for byte and sluice reads its usage (OpenAI and Anthropic usage shapes).
+   * on_request still runs, to set the path and headers (it must not set a body); no response
+   * hook runs. */
+  uint32_t native_endpoints;
+  /* Endpoints it translates (today: SLUICE_ENDPOINT_CHAT_COMPLETIONS): the request arrives in
+   * OpenAI's shape, the answer must leave in it. Requests of a client API (Anthropic's
+   * /v1/messages) reach a translating provider through that API's client_api table first. */
+  uint32_t translated_endpoints;
+  sluice_stream_framing stream_framing;
+  /* base_url used when the provider entry has none (NUL-terminated, static), or NULL to make
+   * base_url required. Its path ("/v1") prefixes every path on_request sets. */
+  const char* default_base_url;
+
+  /* Builds the per-provider object from the provider entry, as JSON text:
+   *   {"name":"claude","type":"anthropic","base_url":"https://api.anthropic.com/v1",
+   *    "api_key":"...","config":{...}|null}
+   * (`config` is the entry's free-form `config:`; api_key is secret: never log it). Main
+   * thread, at config load, once per provider entry and config generation. To refuse it,
+   * host->buf_set(error, "why") and return SLUICE_ERROR: the load fails at that entry. The
+   * entry's `headers:` are added to every request by sluice; they override the plugin's. */
+  sluice_status (*create_config)(const sluice_host_api* host, sluice_str provider_json,
+                                 void** out_config, sluice_buf* error);
+  void (*destroy_config)(void* config);
+
+  /* The upstream request: read host->translation_endpoint/_body/_model/_stream; set the path
+   * (required; relative to base_url's path: "/messages"), headers (auth and version headers
+   * are the plugin's to add) and, for a translated endpoint, the body (required). */
+  sluice_translate_result (*on_request)(void* config, sluice_translation* t, void** data);
+  /* A whole answer of any status (JSON as the provider sent it; not necessarily valid).
+   * Write the client's body with host->translation_emit, its status with
+   * host->translation_set_status (default: the provider's; map the provider's error statuses
+   * and shapes to OpenAI's), the usage with host->translation_set_usage. sluice sends it with
+   * Content-Length and content-type application/json. */
+  sluice_translate_result (*on_response)(void* config, sluice_translation* t, void** data,
+                                         int32_t status, sluice_str body);
+  /* One stream event (see sluice_stream_framing); `event` and `payload` are borrowed for the
+   * call. Emit zero or more complete client events (OpenAI chat chunks: "data: {...}\n\n");
+   * report usage as it becomes known (the last report wins). */
+  sluice_translate_result (*on_stream_event)(void* config, sluice_translation* t, void** data,
+                                             sluice_str event, sluice_str payload);
+  /* The provider's stream ended cleanly: emit what closes the client's stream ("data:
+   * [DONE]\n\n", and the usage chunk when host->translation_stream_usage says the client
+   * asked for one). Not called when the stream was cut: sluice ends it with an error event. */
+  sluice_translate_result (*on_stream_end)(void* config, sluice_translation* t, void** data);
+  /* Exactly once per on_request: free *data. No host->translation_* call is allowed here. */
+  void (*on_end)(void* config, void* data);
 } sluice_provider_vtable;
 
+/* A client API: requests in another API's shape, answered by any provider through OpenAI's.
+ * on_request reads the client's body (host->translation_body) and sets an OpenAI chat
+ * completions body (model: host->translation_model; stream_options.include_usage: true when
+ * streaming, so the answer carries usage). The answer arrives in OpenAI's shape - a whole JSON
+ * (any status) in on_response, or each SSE event's data (including "[DONE]") in
+ * on_stream_event - and leaves in the client's shape, like a provider's. `state` is what
+ * create_state made from the plugin's own config (may be NULL). */
+typedef struct sluice_client_api_vtable {
+  uint32_t size;            /* sizeof(sluice_client_api_vtable) */
+  sluice_endpoint endpoint; /* the one client endpoint it serves: SLUICE_ENDPOINT_MESSAGES */
+  void* state;              /* handed to every hook; the plugin owns and frees it in fini */
+  sluice_translate_result (*on_request)(void* state, sluice_translation* t, void** data);
+  sluice_translate_result (*on_response)(void* state, sluice_translation* t, void** data,
+                                         int32_t status, sluice_str body);
+  sluice_translate_result (*on_stream_event)(void* state, sluice_translation* t, void** data,
+                                             sluice_str event, sluice_str payload);
+  sluice_translate_result (*on_stream_end)(void* state, sluice_translation* t, void** data);
+  void (*on_end)(void* state, void* data);
+} sluice_client_api_vtable;
+
+/* ---- tools (reserved: issue 13) ---------------------------------------------------------- */
+
+/* Declared now so that it arrives without a breaking change: host->register_tool returns
+ * SLUICE_UNSUPPORTED and keeps nothing; its fields will be defined after `size`. */
 typedef struct sluice_tool_vtable {
   uint32_t size;
 } sluice_tool_vtable;
@@ -265,13 +391,17 @@ typedef struct sluice_value {
   sluice_str str;  /* SLUICE_VALUE_STRING */
 } sluice_value;
 
-/* Token usage of the attempt that answered (on_complete). */
+/* Token usage: of the attempt that answered (host->usage in on_complete), or as a provider's
+ * answer reports it (host->translation_set_usage; `estimated` is ignored there). Anthropic's
+ * input_tokens excludes its cache reads and writes: add them to input_tokens here. */
 typedef struct sluice_usage {
   uint32_t size; /* sizeof(sluice_usage): the caller sets it, sluice fills what fits */
-  uint64_t input_tokens;
+  uint64_t input_tokens; /* every prompt token, cached ones and cache writes included */
   uint64_t output_tokens;
-  uint64_t cached_tokens;
+  uint64_t cached_tokens;      /* part of input_tokens: read from the provider's cache */
   int32_t estimated; /* 1: counted by sluice from the bytes, the provider reported none */
+  /* ABI 1.1 */
+  uint64_t cache_write_tokens; /* part of input_tokens: written to the provider's cache */
 } sluice_usage;
 
 /* ---- the host API ---------------------------------------------------------------------- */
@@ -291,7 +421,10 @@ struct sluice_host_api {
    * vtable or create_config; SLUICE_ERROR when this plugin already registered that name. */
   sluice_status (*register_filter)(sluice_registry* reg, sluice_str name,
                                    const sluice_filter_vtable* vtable);
-  /* Reserved (issue 12): returns SLUICE_UNSUPPORTED in ABI 1.0. */
+  /* Registers provider type `type` (ABI 1.1; 1.0 returned SLUICE_UNSUPPORTED). `type` and the
+   * table are copied. SLUICE_INVALID for an empty type, a NULL table or a table without
+   * create_config/on_request; SLUICE_ERROR when the type is a built-in one (openai, mock) or
+   * this plugin registered it already. */
   sluice_status (*register_provider)(sluice_registry* reg, sluice_str type,
                                      const sluice_provider_vtable* vtable);
   /* Reserved (issue 13): returns SLUICE_UNSUPPORTED in ABI 1.0. */
@@ -420,6 +553,36 @@ struct sluice_host_api {
    * request). Reserved: SLUICE_UNSUPPORTED in ABI 1.0; its argument types come with it. */
   sluice_status (*call_model)(sluice_request* req, const void* reserved_request,
                               void* reserved_callback, void* user);
+
+  /* -- providers and client APIs (ABI 1.1; check SLUICE_HAS before use on an older host) --- */
+
+  /* Registers a client API (only during sluice_plugin_init; the table is copied). SLUICE_ERROR
+   * when another plugin of the config serves that endpoint already. */
+  sluice_status (*register_client_api)(sluice_registry* reg, const sluice_client_api_vtable* api);
+
+  /* Inputs (any translation hook; strings valid until the hook returns). */
+  sluice_endpoint (*translation_endpoint)(sluice_translation* t); /* the client's endpoint */
+  /* on_request: the body to translate - the client's (or the client API's OpenAI body). */
+  sluice_str (*translation_body)(sluice_translation* t);
+  sluice_str (*translation_model)(sluice_translation* t); /* the target's model */
+  int32_t (*translation_stream)(sluice_translation* t);   /* 1: the client asked to stream */
+  /* 1: the client asked for the usage chunk (stream_options.include_usage). */
+  int32_t (*translation_stream_usage)(sluice_translation* t);
+  sluice_str (*translation_request_id)(sluice_translation* t);
+
+  /* Outputs of on_request (SLUICE_WRONG_PHASE elsewhere; SLUICE_INVALID for CR/LF in a
+   * header or a path not starting with "/"). Everything is copied. */
+  sluice_status (*translation_set_path)(sluice_translation* t, sluice_str path);
+  sluice_status (*translation_add_header)(sluice_translation* t, sluice_str name,
+                                          sluice_str value);
+  sluice_status (*translation_set_body)(sluice_translation* t, sluice_str body);
+
+  /* Outputs of the response hooks. emit appends (copied) to what the client gets. */
+  sluice_status (*translation_emit)(sluice_translation* t, sluice_str bytes);
+  sluice_status (*translation_set_status)(sluice_translation* t, int32_t status);
+  sluice_status (*translation_set_usage)(sluice_translation* t, const sluice_usage* usage);
+  /* Why the hook returns INVALID or ERROR (copied; the last call wins). */
+  void (*translation_fail)(sluice_translation* t, sluice_str message);
 };
 
 /* ---- what a plugin exports -------------------------------------------------------------- */
