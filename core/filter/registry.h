@@ -13,6 +13,7 @@
 #include "core/config/config.h"
 #include "core/config/node_reader.h"
 #include "core/filter/filter.h"
+#include "core/providers/translation.h"
 
 namespace sluice::filter {
 
@@ -20,10 +21,13 @@ using FilterBuilder = std::function<std::unique_ptr<FilterFactory>(config::NodeR
                                                                    const config::Config& config)>;
 
 // Something a config load builds once per snapshot, before its filters, and the snapshot keeps
-// for its life — the shared-object plugins of `plugins:` (DESIGN §9: dlopen at config load,
-// whether or not the chain uses them). Registered like a filter builder, so core/filter does
-// not depend on what provides it. Throws config::ConfigError to refuse the load.
-using SnapshotExtension = std::function<std::shared_ptr<const void>(const config::Config& config)>;
+// for its life — the shared-object plugins and the Lua plugins of `plugins:` (DESIGN §9: loaded
+// at config load, whether or not the chain uses them). What they offer besides filters — the
+// provider types and client APIs — the snapshot asks through ProviderTypeSource. Registered
+// like a filter builder, so core/filter does not depend on what provides it. Throws
+// config::ConfigError to refuse the load.
+using SnapshotExtension = std::function<std::shared_ptr<const providers::ProviderTypeSource>(
+    const config::Config& config)>;
 
 class FilterRegistry {
  public:

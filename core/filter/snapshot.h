@@ -12,6 +12,7 @@
 #include "core/config/config.h"
 #include "core/filter/filter.h"
 #include "core/filter/group_route.h"
+#include "core/providers/translation.h"
 #include "core/state/process_state.h"
 
 namespace sluice::filter {
@@ -56,7 +57,7 @@ class ConfigSnapshot {
   std::shared_ptr<const config::Config> config_;
   // What the registry's snapshot extensions built (the plugin set): held as long as the
   // snapshot, and declared before filters_ so the filters go first.
-  std::vector<std::shared_ptr<const void>> extensions_;
+  std::vector<std::shared_ptr<const providers::ProviderTypeSource>> extensions_;
   std::vector<std::unique_ptr<FilterFactory>> filters_;
   uint64_t generation_ = 0;
   const config::Provider* default_provider_ = nullptr;

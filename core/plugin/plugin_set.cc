@@ -53,13 +53,28 @@ std::vector<std::string> PluginSet::filter_names() const {
   return names;
 }
 
+std::shared_ptr<const providers::ProviderCodec> PluginSet::provider_codec(
+    const config::Provider&) const {
+  return nullptr;
+}
+
+std::string PluginSet::default_base_url(std::string_view) const {
+  return {};
+}
+
+std::shared_ptr<const providers::ClientApiCodec> PluginSet::client_api(filter::Endpoint) const {
+  return nullptr;
+}
+
+void PluginSet::provider_types(std::vector<std::string>&) const {}
+
 namespace {
 
 // Every shared-object plugin of `plugins:` is opened when the config loads (a missing or broken
 // one refuses the load, `sluice validate` included), not only when a `- plugin:` filter uses
 // it. The plugin filter's builder finds the same libraries again through the loader's cache.
 const filter::SnapshotExtensionRegistrar kLoadPluginsAtConfigLoad{
-    [](const config::Config& config) -> std::shared_ptr<const void> {
+    [](const config::Config& config) -> std::shared_ptr<const providers::ProviderTypeSource> {
       return PluginSet::load(config);
     }};
 

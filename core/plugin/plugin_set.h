@@ -10,6 +10,7 @@
 
 #include "core/config/config.h"
 #include "core/plugin/plugin_library.h"
+#include "core/providers/translation.h"
 
 namespace sluice::plugin {
 
@@ -19,7 +20,7 @@ struct FoundFilter {
   const FilterRegistration* registration = nullptr;
 };
 
-class PluginSet {
+class PluginSet final : public providers::ProviderTypeSource {
  public:
   // Loads every shared-object plugin of config.plugins (a .lua entry is left to the Lua
   // host). Throws config::ConfigError at the entry's `file` (missing file, not a plugin, wrong
@@ -31,6 +32,14 @@ class PluginSet {
   // Every filter name the plugins registered, for error messages.
   std::vector<std::string> filter_names() const;
   const std::vector<std::shared_ptr<PluginLibrary>>& libraries() const { return libraries_; }
+
+  // ProviderTypeSource
+  std::shared_ptr<const providers::ProviderCodec> provider_codec(
+      const config::Provider& provider) const override;
+  std::string default_base_url(std::string_view type) const override;
+  std::shared_ptr<const providers::ClientApiCodec> client_api(
+      filter::Endpoint endpoint) const override;
+  void provider_types(std::vector<std::string>& out) const override;
 
  private:
   std::vector<std::shared_ptr<PluginLibrary>> libraries_;
