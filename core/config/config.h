@@ -98,6 +98,8 @@ struct Provider {
   std::optional<HealthCheck> health_check;
   CircuitBreakerSettings circuit_breaker;
   MockSettings mock;
+  // A plugin type's own settings (`config:`), as JSON text for the plugin; "null" when absent.
+  std::string config_json = "null";
 };
 
 struct Target {

@@ -5,7 +5,6 @@
 #include "core/config/load_steps.h"
 
 namespace sluice::config::load {
-namespace {
 
 bool follows(const std::string& name, NameRule rule) {
   if (name.empty()) return false;
@@ -21,8 +20,6 @@ bool follows(const std::string& name, NameRule rule) {
   }
   return true;
 }
-
-}  // namespace
 
 std::vector<std::pair<std::string, NodeReader>> named_entries(NodeReader& root,
                                                               std::string_view key, NameRule rule) {

@@ -1,18 +1,20 @@
 // providers.*: the physical upstreams (DESIGN §4). Built in: `openai` (any OpenAI-compatible
-// API), `anthropic` (Anthropic's Messages API) and `mock` (in-process, offline). DESIGN has
-// Messages-speaking providers come from a plugin; until the plugin ABI exists `anthropic` is
-// built in. Types registered by plugins are not supported yet.
+// API) and `mock` (in-process, offline). Any other type is a provider type a plugin registers
+// (`anthropic` is plugins/anthropic): which plugin has it is known only once the plugins are
+// loaded, so the snapshot build resolves it (core/filter/snapshot.cc) and refuses an unknown
+// one there, at this entry's position. For such a type base_url may be left to the plugin's
+// default, and `config:` is the plugin's own (handed to it as JSON).
 #include <algorithm>
 #include <string>
 
 #include "core/config/load_steps.h"
+#include "core/config/yaml_json.h"
 #include "core/http/request.h"
 
 namespace sluice::config::load {
 namespace {
 
-const std::vector<std::string> kBuiltinTypes = {"openai", "anthropic", "mock"};
-constexpr const char* kAnthropicBaseUrl = "https://api.anthropic.com/v1";
+const std::vector<std::string> kBuiltinTypes = {"openai", "mock"};
 
 std::string lower(std::string text) {
   for (char& c : text) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
@@ -122,34 +124,41 @@ Provider read_provider(const std::string& name, NodeReader& reader) {
   provider.tls_verify = reader.boolean("tls_verify").value_or(true);
   const bool has_mock = reader.has("mock");
   provider.mock = read_mock(reader.child("mock"));
+  const bool has_config = reader.has("config");
+  if (has_config) provider.config_json = yaml_to_json(reader.child("config").node());
   reader.finish();
 
-  if (!type) reader.fail("type", "required: openai, anthropic or mock");
-  if (std::find(kBuiltinTypes.begin(), kBuiltinTypes.end(), *type) == kBuiltinTypes.end()) {
-    auto guess = did_you_mean(*type, kBuiltinTypes);
-    reader.fail("type", "unknown provider type \"" + *type + "\"" +
-                            (guess ? " (did you mean \"" + *guess + "\"?)" : "") +
-                            ": the built-in types are openai, anthropic and mock (provider "
-                            "types registered by plugins are not supported yet)");
+  if (!type || type->empty()) {
+    reader.fail("type", "required: openai, mock, or a type a plugin registers (anthropic, ...)");
   }
   provider.type = *type;
-  if (provider.type == "openai" || provider.type == "anthropic") {
-    if (has_mock) reader.fail("mock", "only applies to providers of type: mock");
-    // Anthropic has one public endpoint; an OpenAI-compatible API can be anywhere.
-    if (provider.type == "anthropic" && (!base_url || base_url->empty())) {
-      base_url = kAnthropicBaseUrl;
-    }
-    if (!base_url || base_url->empty()) {
+  if (!follows(provider.type, NameRule::Identifier)) {
+    reader.fail("type", "\"" + provider.type + "\" is not a type name (letters, digits, _ and -)");
+  }
+  const bool builtin =
+      std::find(kBuiltinTypes.begin(), kBuiltinTypes.end(), *type) != kBuiltinTypes.end();
+  if (has_mock && provider.type != "mock") {
+    reader.fail("mock", "only applies to providers of type: mock");
+  }
+  if (has_config && builtin) {
+    reader.fail("config", "only applies to provider types a plugin registers");
+  }
+  if (provider.type == "mock") {
+    if (base_url) provider.base_url = *base_url;  // kept as written; the mock runs in-process
+    return provider;
+  }
+  if (!base_url || base_url->empty()) {
+    // A plugin's type may have a default (the snapshot applies it); openai has none.
+    if (provider.type == "openai") {
       reader.fail("base_url", "required for type openai, e.g. https://api.openai.com/v1");
     }
-    std::string error;
-    auto url = parse_url(*base_url, error);
-    if (!url) reader.fail("base_url", error);
-    provider.base_url = *base_url;
-    provider.url = *url;
-  } else if (base_url) {
-    provider.base_url = *base_url;  // kept as written; the mock provider runs in-process
+    return provider;
   }
+  std::string error;
+  auto url = parse_url(*base_url, error);
+  if (!url) reader.fail("base_url", error);
+  provider.base_url = *base_url;
+  provider.url = *url;
   return provider;
 }
 

@@ -37,6 +37,9 @@ enum class NameRule {
   AnyText,     // any non-empty text without spaces: model names agents ask for ("qwen3:8b")
 };
 
+// Whether `name` is spelled as `rule` wants.
+bool follows(const std::string& name, NameRule rule);
+
 // The entries of a mapping keyed by names the user chooses (providers.*, models.*, ...), each
 // with a reader over its value. Duplicate names are rejected.
 std::vector<std::pair<std::string, NodeReader>> named_entries(NodeReader& root,

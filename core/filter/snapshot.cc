@@ -46,6 +46,75 @@ void build_group_routes(const config::Config& config, const ConfigSnapshot& snap
   }
 }
 
+bool is_builtin_type(const std::string& type) {
+  return type == "openai" || type == "mock";
+}
+
+// Provider types a plugin registers may leave base_url to the plugin's default. The config a
+// snapshot serves is then a copy with those filled in (the loaded one is shared and const).
+std::shared_ptr<const config::Config> with_default_base_urls(
+    std::shared_ptr<const config::Config> config,
+    const std::vector<std::shared_ptr<const providers::ProviderTypeSource>>& sources) {
+  std::shared_ptr<config::Config> copy;
+  for (const auto& [name, provider] : config->providers) {
+    if (is_builtin_type(provider.type) || !provider.base_url.empty()) continue;
+    std::string fallback;
+    for (const auto& source : sources) {
+      if (source && (fallback = source->default_base_url(provider.type), !fallback.empty())) break;
+    }
+    if (fallback.empty()) continue;  // resolve_codecs says what is wrong with it
+    if (!copy) copy = std::make_shared<config::Config>(*config);
+    config::Provider& p = copy->providers.at(name);
+    std::string error;
+    auto url = config::parse_url(fallback, error);
+    if (!url) {
+      throw config::ConfigError(
+          p.mark, "providers." + name + ".base_url",
+          "the default base_url of type " + p.type + " (" + fallback + ") is not a URL: " + error);
+    }
+    p.base_url = fallback;
+    p.url = *url;
+  }
+  return copy ? copy : config;
+}
+
+// Every provider of a plugin type gets its codec; a type nobody registered refuses the load.
+void resolve_codecs(
+    const config::Config& config,
+    const std::vector<std::shared_ptr<const providers::ProviderTypeSource>>& sources,
+    std::vector<
+        std::pair<const config::Provider*, std::shared_ptr<const providers::ProviderCodec>>>& out) {
+  for (const auto& [name, provider] : config.providers) {
+    if (is_builtin_type(provider.type)) continue;
+    std::shared_ptr<const providers::ProviderCodec> codec;
+    for (const auto& source : sources) {
+      if (source && (codec = source->provider_codec(provider))) break;
+    }
+    if (!codec) {
+      std::vector<std::string> types = {"openai", "mock"};
+      for (const auto& source : sources) {
+        if (source) source->provider_types(types);
+      }
+      std::string message = "unknown provider type \"" + provider.type + "\"";
+      if (auto guess = config::did_you_mean(provider.type, types)) {
+        message += " (did you mean \"" + *guess + "\"?)";
+      }
+      message += ": the types here are";
+      for (size_t i = 0; i < types.size(); ++i) message += (i ? ", " : " ") + types[i];
+      message +=
+          " (a plugin's type needs its plugins: entry, or the shipped plugin "
+          "libsluice_" +
+          provider.type + ".so in sluice's plugin directory)";
+      throw config::ConfigError(provider.mark, "providers." + name + ".type", message);
+    }
+    if (provider.base_url.empty()) {
+      throw config::ConfigError(provider.mark, "providers." + name + ".base_url",
+                                "required: type " + provider.type + " has no default base_url");
+    }
+    out.emplace_back(&provider, std::move(codec));
+  }
+}
+
 // Constant-initialized and trivially destructible: safe from any thread and at exit.
 std::atomic<int64_t> g_snapshots_alive{0};
 
@@ -66,9 +135,18 @@ int64_t ConfigSnapshot::alive() {
 std::shared_ptr<const ConfigSnapshot> ConfigSnapshot::build(
     std::shared_ptr<const config::Config> config, uint64_t generation) {
   auto snapshot = std::shared_ptr<ConfigSnapshot>(new ConfigSnapshot());
-  snapshot->config_ = config;
   snapshot->generation_ = generation;
   const auto& registry = FilterRegistry::global();
+  // The plugins first: what they register decides which provider types exist.
+  for (const SnapshotExtension& extension : registry.extensions()) {
+    snapshot->extensions_.push_back(extension(*config));
+  }
+  config = with_default_base_urls(std::move(config), snapshot->extensions_);
+  snapshot->config_ = config;
+  resolve_codecs(*config, snapshot->extensions_, snapshot->provider_codecs_);
+  for (const auto& source : snapshot->extensions_) {
+    if (source && (snapshot->messages_api_ = source->client_api(Endpoint::Messages))) break;
+  }
   state::ProcessState& process_state = state::ProcessState::process();
   for (const auto& [name, provider] : config->providers) {
     snapshot->provider_states_.emplace_back(&provider, process_state.provider(name));
@@ -78,9 +156,6 @@ std::shared_ptr<const ConfigSnapshot> ConfigSnapshot::build(
   }
   build_group_routes(*config, *snapshot, snapshot->group_routes_);
 
-  for (const SnapshotExtension& extension : registry.extensions()) {
-    snapshot->extensions_.push_back(extension(*config));
-  }
   for (const auto& spec : config->filters) {
     const FilterBuilder* builder = registry.find(spec.type);
     if (builder == nullptr) {
@@ -133,6 +208,18 @@ std::atomic<uint64_t>* ConfigSnapshot::group_cursor(const config::ModelGroup& gr
     if (g == &group) return cursor;
   }
   return state::ProcessState::process().group_cursor(group.name);
+}
+
+const providers::ProviderCodec* ConfigSnapshot::provider_codec(
+    const config::Provider& provider) const {
+  for (const auto& [p, codec] : provider_codecs_) {
+    if (p == &provider) return codec.get();
+  }
+  return nullptr;
+}
+
+const providers::ClientApiCodec* ConfigSnapshot::client_api(Endpoint endpoint) const {
+  return endpoint == Endpoint::Messages ? messages_api_.get() : nullptr;
 }
 
 const GroupRoute* ConfigSnapshot::group_route(const config::ModelGroup& group) const {

@@ -51,6 +51,13 @@ class ConfigSnapshot {
   // fallback order, weighted sequence); null for a group that is not of this config.
   const GroupRoute* group_route(const config::ModelGroup& group) const;
 
+  // The codec of a provider whose type a plugin registers (resolved at build); null for the
+  // built-in types (openai, mock).
+  const providers::ProviderCodec* provider_codec(const config::Provider& provider) const;
+  // The client API that turns `endpoint`'s requests into OpenAI chat (a plugin's: Anthropic's
+  // /v1/messages from plugins/anthropic), or null.
+  const providers::ClientApiCodec* client_api(Endpoint endpoint) const;
+
  private:
   ConfigSnapshot();
 
@@ -63,6 +70,9 @@ class ConfigSnapshot {
   const config::Provider* default_provider_ = nullptr;
   std::vector<std::pair<const config::Provider*, state::ProviderState*>> provider_states_;
   std::vector<std::pair<const config::ModelGroup*, std::atomic<uint64_t>*>> group_cursors_;
+  std::vector<std::pair<const config::Provider*, std::shared_ptr<const providers::ProviderCodec>>>
+      provider_codecs_;
+  std::shared_ptr<const providers::ClientApiCodec> messages_api_;
   // Node-based: GroupRoute::plan points at other entries, which must not move.
   std::unordered_map<const config::ModelGroup*, GroupRoute> group_routes_;
 };

@@ -21,9 +21,10 @@ namespace {
 // is a few loop turns; only a DNS lookup in flight (not cancellable) can hold it up.
 constexpr std::chrono::seconds kStopWait{5};
 
-// The network types: OpenAI-compatible APIs and Anthropic's both answer GET <base>/models.
+// Every type but the in-process mock is a network API (OpenAI-compatible ones and Anthropic's
+// answer GET <base>/models; a plugin type's probe carries the provider's `headers:`).
 bool probed(const config::Provider& p) {
-  return p.health_check.has_value() && (p.type == "openai" || p.type == "anthropic");
+  return p.health_check.has_value() && p.type != "mock";
 }
 
 // The health of a provider that is not probed (see the table in health_checker.h).

@@ -44,10 +44,54 @@ sluice_status register_filter(sluice_registry* reg, sluice_str name,
   return SLUICE_OK;
 }
 
-// Reserved for issues 12 (providers) and 13 (tools): declared in ABI 1.0, not implemented.
-sluice_status register_provider(sluice_registry*, sluice_str, const sluice_provider_vtable*) {
-  return SLUICE_UNSUPPORTED;
+// A table from an older (smaller) or newer (larger) header: copy what both know, zero the rest.
+template <typename Table>
+Table normalised(const Table* from) {
+  Table out;
+  std::memset(&out, 0, sizeof out);
+  std::memcpy(&out, from, std::min<size_t>(from->size, sizeof out));
+  out.size = sizeof out;
+  return out;
 }
+
+sluice_status register_provider(sluice_registry* reg, sluice_str type,
+                                const sluice_provider_vtable* vtable) {
+  if (reg == nullptr || reg->providers == nullptr) return SLUICE_WRONG_PHASE;
+  const std::string_view t = view(type);
+  if (t.empty() || vtable == nullptr ||
+      vtable->size < offsetof(sluice_provider_vtable, on_request) + sizeof(void*) ||
+      vtable->create_config == nullptr || vtable->on_request == nullptr) {
+    return SLUICE_INVALID;
+  }
+  if (t == "openai" || t == "mock") return SLUICE_ERROR;
+  for (const auto& existing : *reg->providers) {
+    if (existing.type == t) return SLUICE_ERROR;
+  }
+  ProviderRegistration registration;
+  registration.type.assign(t);
+  registration.vtable = normalised(vtable);
+  if (registration.vtable.default_base_url != nullptr) {
+    registration.default_base_url = registration.vtable.default_base_url;
+  }
+  registration.vtable.default_base_url = nullptr;
+  reg->providers->push_back(std::move(registration));
+  return SLUICE_OK;
+}
+
+sluice_status register_client_api(sluice_registry* reg, const sluice_client_api_vtable* api) {
+  if (reg == nullptr || reg->client_apis == nullptr) return SLUICE_WRONG_PHASE;
+  if (api == nullptr || api->size < offsetof(sluice_client_api_vtable, on_end) + sizeof(void*) ||
+      api->on_request == nullptr || api->endpoint != SLUICE_ENDPOINT_MESSAGES) {
+    return SLUICE_INVALID;  // today only Anthropic's Messages API is a client API
+  }
+  for (const auto& existing : *reg->client_apis) {
+    if (existing.vtable.endpoint == api->endpoint) return SLUICE_ERROR;
+  }
+  reg->client_apis->push_back(ClientApiRegistration{normalised(api)});
+  return SLUICE_OK;
+}
+
+// Reserved for issue 13 (tools): declared in ABI 1.0, not implemented.
 sluice_status register_tool(sluice_registry*, sluice_str, const sluice_tool_vtable*) {
   return SLUICE_UNSUPPORTED;
 }
@@ -376,6 +420,7 @@ sluice_status usage(sluice_request* req, sluice_usage* out) {
   full.input_tokens = u.input_tokens;
   full.output_tokens = u.output_tokens;
   full.cached_tokens = u.cached_input_tokens;
+  full.cache_write_tokens = u.cache_write_tokens;
   full.estimated = u.source == usage::Usage::Source::Estimated ? 1 : 0;
   // Fill what the caller's (possibly older, smaller) struct has room for.
   const uint32_t size = out->size;
@@ -449,6 +494,8 @@ sluice_host_api make_table() {
   t.cost_usd = &cost_usd;
   t.duration_ms = &duration_ms;
   t.call_model = &call_model;
+  t.register_client_api = &register_client_api;
+  fill_translation_api(t);
   return t;
 }
 

@@ -16,6 +16,8 @@ struct sluice_registry {
   std::string_view plugin_name;
   std::string_view config_json;
   std::vector<sluice::plugin::FilterRegistration>* filters = nullptr;
+  std::vector<sluice::plugin::ProviderRegistration>* providers = nullptr;
+  std::vector<sluice::plugin::ClientApiRegistration>* client_apis = nullptr;
   std::string error;  // set by registry_fail
 };
 
@@ -27,6 +29,9 @@ namespace sluice::plugin {
 
 // The table (static storage, valid for the life of the process).
 const sluice_host_api& host_api();
+
+// The translation_* entries (plugin_translation.cc), filled into the table.
+void fill_translation_api(sluice_host_api& table);
 
 inline std::string_view view(sluice_str s) {
   return s.data == nullptr ? std::string_view() : std::string_view(s.data, s.len);

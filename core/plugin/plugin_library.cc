@@ -216,6 +216,8 @@ std::shared_ptr<PluginLibrary> PluginLibrary::open(const Spec& spec, std::string
   registry.plugin_name = lib->spec_.name;
   registry.config_json = lib->spec_.config_json;
   registry.filters = &lib->filters_;
+  registry.providers = &lib->providers_;
+  registry.client_apis = &lib->client_apis_;
   const sluice_status status = init(&host_api(), &registry);
   if (status != SLUICE_OK) {
     *error = "plugin " + spec.file + ": " + kInitSymbol + " failed (status " +
@@ -242,6 +244,13 @@ PluginLibrary::~PluginLibrary() {
 const FilterRegistration* PluginLibrary::find_filter(std::string_view name) const {
   for (const auto& f : filters_) {
     if (f.name == name) return &f;
+  }
+  return nullptr;
+}
+
+const ProviderRegistration* PluginLibrary::find_provider(std::string_view type) const {
+  for (const auto& p : providers_) {
+    if (p.type == type) return &p;
   }
   return nullptr;
 }

@@ -33,6 +33,16 @@ struct FilterRegistration {
   sluice_filter_vtable vtable;  // copied at registration, normalised to this sluice's size
 };
 
+struct ProviderRegistration {
+  std::string type;
+  sluice_provider_vtable vtable;  // copied, normalised; vtable.default_base_url is not used
+  std::string default_base_url;   // copied from the table's ("" when it had none)
+};
+
+struct ClientApiRegistration {
+  sluice_client_api_vtable vtable;  // copied, normalised
+};
+
 class PluginLibrary {
  public:
   // What to load: the plugin's name (the key under plugins:), its file, its own config as JSON.
@@ -59,6 +69,9 @@ class PluginLibrary {
   const std::string& content_hash() const { return content_hash_; }  // sha256 hex of the file
   const std::vector<FilterRegistration>& filters() const { return filters_; }
   const FilterRegistration* find_filter(std::string_view name) const;
+  const std::vector<ProviderRegistration>& providers() const { return providers_; }
+  const ProviderRegistration* find_provider(std::string_view type) const;
+  const std::vector<ClientApiRegistration>& client_apis() const { return client_apis_; }
 
   // Libraries loaded in this process right now (tests: the old one closes when unused).
   static size_t open_count();
@@ -72,6 +85,8 @@ class PluginLibrary {
   std::string copy_path_;     // the private copy that was dlopened
   void* handle_ = nullptr;    // dlopen handle
   std::vector<FilterRegistration> filters_;
+  std::vector<ProviderRegistration> providers_;
+  std::vector<ClientApiRegistration> client_apis_;
 };
 
 }  // namespace sluice::plugin

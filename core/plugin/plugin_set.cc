@@ -1,11 +1,55 @@
 #include "core/plugin/plugin_set.h"
 
-#include "core/filter/registry.h"
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
 
 #include "core/config/node_reader.h"
 #include "core/config/yaml_json.h"
+#include "core/filter/registry.h"
+#include "core/plugin/plugin_translation.h"
 
 namespace sluice::plugin {
+namespace {
+
+bool is_builtin_type(std::string_view type) {
+  return type == "openai" || type == "mock";
+}
+
+// Where the plugins shipped with sluice are (DESIGN §9): $SLUICE_PLUGIN_PATH (a list of
+// directories, ':'-separated), else plugins/ next to the sluice binary.
+std::vector<std::filesystem::path> plugin_directories() {
+  std::vector<std::filesystem::path> dirs;
+  if (const char* env = std::getenv("SLUICE_PLUGIN_PATH"); env != nullptr && *env != '\0') {
+    std::string_view rest(env);
+    while (!rest.empty()) {
+      const size_t colon = rest.find(':');
+      std::string_view dir = rest.substr(0, colon);
+      if (!dir.empty()) dirs.emplace_back(dir);
+      if (colon == std::string_view::npos) break;
+      rest.remove_prefix(colon + 1);
+    }
+    return dirs;
+  }
+  std::error_code ec;
+  auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (!ec) dirs.push_back(exe.parent_path() / "plugins");
+  return dirs;
+}
+
+// The shipped plugin of that name (libsluice_<name>.so), or "" when there is none.
+std::string find_shipped(std::string_view name) {
+  for (const auto& dir : plugin_directories()) {
+    auto file = dir / ("libsluice_" + std::string(name) + ".so");
+    std::error_code ec;
+    if (std::filesystem::is_regular_file(file, ec)) return file.string();
+  }
+  return {};
+}
+
+}  // namespace
 
 bool is_shared_object_plugin(const config::PluginSpec& spec) {
   return !spec.file.ends_with(".lua");
@@ -13,6 +57,12 @@ bool is_shared_object_plugin(const config::PluginSpec& spec) {
 
 std::shared_ptr<const PluginSet> PluginSet::load(const config::Config& config) {
   auto set = std::make_shared<PluginSet>();
+  set->load_declared(config);
+  set->load_shipped(config);
+  return set;
+}
+
+void PluginSet::load_declared(const config::Config& config) {
   for (const auto& [name, spec] : config.plugins) {
     if (!is_shared_object_plugin(spec)) continue;
     PluginLibrary::Spec what{name, spec.file, config::yaml_to_json(spec.config)};
@@ -25,7 +75,7 @@ std::shared_ptr<const PluginSet> PluginSet::load(const config::Config& config) {
     // One name, one filter: which of two plugins `- plugin: {name: X}` means must not depend
     // on the order of plugins:.
     for (const auto& f : library->filters()) {
-      FoundFilter other = set->find_filter(f.name);
+      FoundFilter other = find_filter(f.name);
       if (other.library) {
         throw config::ConfigError(spec.mark, "plugins." + name,
                                   "plugin \"" + name + "\" registers filter \"" + f.name +
@@ -33,9 +83,64 @@ std::shared_ptr<const PluginSet> PluginSet::load(const config::Config& config) {
                                       "\" already registers: rename one of them");
       }
     }
-    set->libraries_.push_back(std::move(library));
+    for (const auto& p : library->providers()) {
+      if (const PluginLibrary* other = provider_library(p.type)) {
+        throw config::ConfigError(spec.mark, "plugins." + name,
+                                  "plugin \"" + name + "\" registers provider type \"" + p.type +
+                                      "\", which plugin \"" + other->name() +
+                                      "\" already registers: declare only one of them");
+      }
+    }
+    libraries_.push_back(std::move(library));
   }
-  return set;
+}
+
+void PluginSet::load_shipped(const config::Config& config) {
+  // A provider type nobody declared is looked up among the shipped plugins by name, so
+  // `type: anthropic` works without a plugins: entry. A Lua plugin's key is its type.
+  auto declared_lua = [&](const std::string& type) {
+    auto it = config.plugins.find(type);
+    return it != config.plugins.end() && !is_shared_object_plugin(it->second);
+  };
+  std::vector<std::string> wanted;
+  bool any_network_provider = false;
+  for (const auto& [name, provider] : config.providers) {
+    if (provider.type != "mock") any_network_provider = true;
+    if (is_builtin_type(provider.type) || provider_library(provider.type) != nullptr ||
+        declared_lua(provider.type) || config.plugins.count(provider.type) != 0) {
+      continue;
+    }
+    if (std::find(wanted.begin(), wanted.end(), provider.type) == wanted.end()) {
+      wanted.push_back(provider.type);
+    }
+  }
+  // Anthropic's clients reach every other provider through the anthropic plugin's client API:
+  // loaded when there is a provider to reach and no plugin of the config offers that API.
+  const bool has_messages_api =
+      std::any_of(libraries_.begin(), libraries_.end(),
+                  [](const auto& l) { return !l->client_apis().empty(); });
+  if (any_network_provider && !has_messages_api && config.plugins.count("anthropic") == 0 &&
+      std::find(wanted.begin(), wanted.end(), "anthropic") == wanted.end()) {
+    wanted.push_back("anthropic");
+  }
+  for (const std::string& name : wanted) {
+    const std::string file = find_shipped(name);
+    if (file.empty()) continue;  // resolve_codecs reports an unknown type
+    std::string error;
+    auto library = PluginLibrary::open(PluginLibrary::Spec{name, file, "null"}, &error);
+    if (!library) {
+      throw config::ConfigError(config::SourceMark{config.source_path, 1, 1}, "plugins",
+                                "the shipped plugin " + name + " cannot be loaded: " + error);
+    }
+    libraries_.push_back(std::move(library));
+  }
+}
+
+const PluginLibrary* PluginSet::provider_library(std::string_view type) const {
+  for (const auto& library : libraries_) {
+    if (library->find_provider(type) != nullptr) return library.get();
+  }
+  return nullptr;
 }
 
 FoundFilter PluginSet::find_filter(std::string_view name) const {
@@ -54,19 +159,40 @@ std::vector<std::string> PluginSet::filter_names() const {
 }
 
 std::shared_ptr<const providers::ProviderCodec> PluginSet::provider_codec(
-    const config::Provider&) const {
+    const config::Provider& provider) const {
+  for (const auto& library : libraries_) {
+    if (const ProviderRegistration* type = library->find_provider(provider.type)) {
+      return std::make_shared<PluginProviderCodec>(library, *type, provider);
+    }
+  }
   return nullptr;
 }
 
-std::string PluginSet::default_base_url(std::string_view) const {
+std::string PluginSet::default_base_url(std::string_view type) const {
+  for (const auto& library : libraries_) {
+    if (const ProviderRegistration* p = library->find_provider(type)) return p->default_base_url;
+  }
   return {};
 }
 
-std::shared_ptr<const providers::ClientApiCodec> PluginSet::client_api(filter::Endpoint) const {
+std::shared_ptr<const providers::ClientApiCodec> PluginSet::client_api(
+    filter::Endpoint endpoint) const {
+  const sluice_endpoint bit = endpoint_bit(endpoint);
+  for (const auto& library : libraries_) {
+    for (const auto& api : library->client_apis()) {
+      if (api.vtable.endpoint == bit) {
+        return std::make_shared<PluginClientApiCodec>(library, api);
+      }
+    }
+  }
   return nullptr;
 }
 
-void PluginSet::provider_types(std::vector<std::string>&) const {}
+void PluginSet::provider_types(std::vector<std::string>& out) const {
+  for (const auto& library : libraries_) {
+    for (const auto& p : library->providers()) out.push_back(p.type);
+  }
+}
 
 namespace {
 

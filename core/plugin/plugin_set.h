@@ -23,8 +23,9 @@ struct FoundFilter {
 class PluginSet final : public providers::ProviderTypeSource {
  public:
   // Loads every shared-object plugin of config.plugins (a .lua entry is left to the Lua
-  // host). Throws config::ConfigError at the entry's `file` (missing file, not a plugin, wrong
-  // ABI, missing entry point, init failed) — the load is refused whole.
+  // host), then the shipped plugins the config needs but does not declare (load_shipped). Throws
+  // config::ConfigError at the entry's `file` (missing file, not a plugin, wrong ABI, missing entry
+  // point, init failed) — the load is refused whole.
   static std::shared_ptr<const PluginSet> load(const config::Config& config);
 
   // library == nullptr when no plugin registered `name`.
@@ -42,6 +43,12 @@ class PluginSet final : public providers::ProviderTypeSource {
   void provider_types(std::vector<std::string>& out) const override;
 
  private:
+  void load_declared(const config::Config& config);
+  // Shipped plugins (found by name in the plugin directory) for provider types nobody
+  // declared, and the anthropic plugin's client API when no declared plugin has one.
+  void load_shipped(const config::Config& config);
+  const PluginLibrary* provider_library(std::string_view type) const;
+
   std::vector<std::shared_ptr<PluginLibrary>> libraries_;
 };
 

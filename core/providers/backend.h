@@ -12,6 +12,7 @@
 #include "core/filter/request_context.h"
 #include "core/http/request.h"
 #include "core/json/request_fields.h"
+#include "core/providers/translation.h"
 #include "core/upstream/upstream_pool.h"
 
 namespace sluice::providers {
@@ -28,12 +29,12 @@ struct AttemptRequest {
   // sets it; the openai backend splices it into the body, the mock backend answers as if it
   // had been sent. The session then removes the extra usage chunk before the client sees it.
   bool ask_stream_usage = false;
+  // Set when a translation built the upstream request (attempt_translator.h): its path
+  // replaces the client's, its headers are added (the provider's own `headers:` still win),
+  // and its body, when set, is sent as it is instead of the client's — with none of the
+  // client's headers, which belong to another API. Borrowed for start() only.
+  const TranslatedRequest* translated = nullptr;
 };
-
-// Whether a provider of this config can answer this endpoint: Anthropic Messages
-// (/v1/messages) goes only to providers that speak it (type anthropic, and mock), the OpenAI
-// endpoints only to the others. The router skips (with a note) a target that cannot.
-bool speaks(const config::Provider& provider, filter::Endpoint endpoint);
 
 class AttemptHandle;  // opaque, owned by the backend
 
@@ -48,7 +49,8 @@ class ProviderBackend {
   virtual void shutdown(void (*done)(void* arg), void* arg) = 0;
 };
 
-// Makes the backend for a provider type ("openai", "mock"); nullptr for an unknown type.
+// Makes the backend for a provider: the in-process mock for type mock, else the HTTP backend
+// (openai, and every type a plugin registers: its codec translates, the HTTP is the same).
 std::unique_ptr<ProviderBackend> make_backend(uv_loop_t* loop, const config::Provider& provider);
 
 }  // namespace sluice::providers

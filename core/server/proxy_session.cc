@@ -97,6 +97,7 @@ void ProxySession::start(http::HttpRequest& request,
   attempt_counted_ = false;
   upstream_retry_after_.reset();
   scanning_usage_ = false;
+  translating_ = false;
   asked_stream_usage_ = false;
   broken_code_ = {};
   broken_message_.clear();
@@ -222,12 +223,10 @@ void ProxySession::next_attempt() {
 }
 
 bool ProxySession::may_try(const filter::Candidate& c) {
-  if (!providers::speaks(*c.provider, ctx_.endpoint)) {
+  if (!dialect_of(c).speaks) {
     ++skipped_;
-    route_notes_.append(c.provider->name).append(": skipped (type ").append(c.provider->type);
-    route_notes_.append(ctx_.endpoint == filter::Endpoint::Messages
-                            ? " does not speak the Anthropic Messages API); "
-                            : " speaks only the Anthropic Messages API); ");
+    route_notes_.append(c.provider->name).append(": skipped (");
+    route_notes_.append(providers::why_not_spoken(*c.provider, ctx_.endpoint)).append("); ");
     return false;
   }
   if (!ignore_health_ && !c.state->routable()) {
@@ -265,6 +264,39 @@ void ProxySession::send_plan_exhausted() {
   send_error(503, "api_error", "all_providers_unavailable", std::move(message));
 }
 
+providers::Dialect ProxySession::dialect_of(const filter::Candidate& c) const {
+  return providers::dialect_for(*c.provider, snapshot_->provider_codec(*c.provider),
+                                snapshot_->client_api(ctx_.endpoint), ctx_.endpoint);
+}
+
+bool ProxySession::prepare_translation(const filter::Candidate& candidate) {
+  translating_ = false;
+  const providers::Dialect dialect = dialect_of(candidate);
+  if (dialect.provider == nullptr && dialect.client == nullptr) return true;
+  providers::TranslateInput in{ctx_.endpoint,
+                               request_->body,
+                               candidate.physical_model,
+                               ctx_.fields.stream,
+                               ctx_.fields.stream && ctx_.fields.include_usage,
+                               ctx_.request_id};
+  switch (translator_.prepare(dialect.provider, dialect.client, worker_.index(), in, this)) {
+    case providers::TranslateStatus::Ok:
+      translating_ = true;
+      return true;
+    case providers::TranslateStatus::Invalid:
+      // The client's request cannot be said in the target's API: no target of another API
+      // would do better on a request this one refuses, so the client hears it now.
+      send_error(400, "invalid_request_error", "unsupported_for_target", translator_.message());
+      return false;
+    case providers::TranslateStatus::Failed:
+      break;
+  }
+  send_error(502, "api_error", "upstream_error",
+             "The provider plugin failed to translate the request for " + candidate.provider->name +
+                 ": " + translator_.message() + ".");
+  return false;
+}
+
 void ProxySession::start_attempt(const filter::Candidate& candidate) {
   providers::ProviderBackend* backend = worker_.backend_for(*candidate.provider);
   if (backend == nullptr) {
@@ -273,6 +305,7 @@ void ProxySession::start_attempt(const filter::Candidate& candidate) {
     next_attempt();
     return;
   }
+  if (!prepare_translation(candidate)) return;
   state_ = State::Upstream;
   if (!fallback_from_.empty() && fallback_from_ != candidate.provider->name) {
     worker_.count_fallback(fallback_from_, candidate.provider->name);
@@ -296,9 +329,20 @@ void ProxySession::start_attempt(const filter::Candidate& candidate) {
                                 ctx_.request_id};
   // OpenAI streams carry usage only when asked (stream_options.include_usage): sluice asks, so
   // a stream is charged what it used, and hides the answer from a client that did not.
-  req.ask_stream_usage = asks_stream_usage(ctx_.endpoint, ctx_.fields);
+  // A translated attempt's body is the translation's, which asks for what it needs itself.
+  req.ask_stream_usage = !translating_ && asks_stream_usage(ctx_.endpoint, ctx_.fields);
   asked_stream_usage_ = req.ask_stream_usage;
-  attempt_ = backend->start(req, this);
+  if (!translating_) {
+    attempt_ = backend->start(req, this);
+    return;
+  }
+  req.translated = &translator_.request();
+  if (!translator_.translates_answer()) {
+    attempt_ = backend->start(req, this);  // a native endpoint: the answer needs nothing
+    return;
+  }
+  attempt_ = backend->start(req, &translator_);
+  translator_.attach(backend, attempt_);
 }
 
 void ProxySession::end_attempt_accounting() {
@@ -370,6 +414,7 @@ void ProxySession::client_gone() {
   if (attempt_ != nullptr) {
     upstream_seconds_ += seconds_between(attempt_started_, Clock::now());
     backend_->abort(attempt_);
+    translator_.reset();
     attempt_ = nullptr;
     // The provider got the prompt and may be generating: it bills that, so sluice does too.
     if (!scanning_usage_) estimate_unanswered_attempt();

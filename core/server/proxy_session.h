@@ -16,7 +16,9 @@
 #include "core/filter/filter.h"
 #include "core/filter/request_context.h"
 #include "core/filter/snapshot.h"
+#include "core/providers/attempt_translator.h"
 #include "core/providers/backend.h"
+#include "core/providers/dialect.h"
 #include "core/server/router.h"
 #include "core/upstream/upstream_pool.h"
 #include "core/usage/usage_scanner.h"
@@ -78,6 +80,11 @@ class ProxySession final : public upstream::ResponseSink, public filter::ChainRe
   void route();
   void next_attempt();
   void start_attempt(const filter::Candidate& candidate);
+  // Whether and how the candidate's provider speaks the client's endpoint.
+  providers::Dialect dialect_of(const filter::Candidate& c) const;
+  // Translates the request when the candidate needs it; false when it answered the client
+  // instead (400: the request cannot be expressed for the target; 502: the plugin failed).
+  bool prepare_translation(const filter::Candidate& candidate);
   void end_attempt_accounting();
   filter::AttemptDecision decide(filter::AttemptOutcome& outcome);
   // After a failed attempt a filter decided Retry or Fallback: waits ctx.retry_delay, then
@@ -149,7 +156,11 @@ class ProxySession final : public upstream::ResponseSink, public filter::ChainRe
   std::string rewritten_chunk_;        // a filter's replacement of the chunk being forwarded
   std::string rewritten_hold_;         // the replacement later filters and the client see
   usage::UsageScanner usage_scanner_;  // reads usage from the answering attempt's body
-  bool scanning_usage_ = false;        // the current attempt's answer is being scanned
+  // The current attempt's translations, when its provider or the client's API needs them;
+  // it reports the usage the translated answer carried, which wins over the scanner's.
+  providers::AttemptTranslator translator_;
+  bool translating_ = false;
+  bool scanning_usage_ = false;  // the current attempt's answer is being scanned
   // sluice asked the current attempt's provider for stream usage the client did not ask for
   // (AttemptRequest::ask_stream_usage): the usage-only chunk is taken out of the answer.
   bool asked_stream_usage_ = false;

@@ -128,6 +128,10 @@ void ProxySession::settle_usage() {
   if (!scanning_usage_) return;
   scanning_usage_ = false;
   ctx_.usage = usage_scanner_.finish();
+  // A translated answer's usage as the provider reported it, in its own shape (cache writes
+  // included), beats what the scanner read in the translated bytes.
+  if (translating_ && translator_.reported_usage().known())
+    ctx_.usage = translator_.reported_usage();
   if (ctx_.usage.source == usage::Usage::Source::None) {
     ctx_.usage.input_tokens = ctx_.prompt_tokens_estimate;
     ctx_.usage.output_tokens = usage::estimate_tokens_from_bytes(usage_scanner_.content_bytes());

@@ -1,6 +1,7 @@
-// The anthropic provider type as its API sees it: which auth headers reach Anthropic (and which
-// of the agent's never do), the upstream path of /v1/messages, and what the built-in mock
-// provider answers on /v1/messages — Anthropic's message JSON and SSE event sequence.
+// The HTTP backend's request head: which auth headers reach a provider (and which of the
+// agent's never do), for an untranslated request and for one a plugin's translation shaped
+// (its path and headers; with its own body, none of the client's headers); and what the
+// built-in mock provider answers on /v1/messages — Anthropic's message JSON and SSE events.
 #include <gtest/gtest.h>
 #include <simdjson.h>
 #include <uv.h>
@@ -10,8 +11,8 @@
 
 #include "core/http/request_parser.h"
 #include "core/json/request_fields.h"
+#include "core/providers/http_backend.h"
 #include "core/providers/mock_backend.h"
-#include "core/providers/openai_backend.h"
 #include "core/providers/provider_auth.h"
 
 namespace sluice::providers {
@@ -20,7 +21,7 @@ namespace {
 config::Provider anthropic_provider() {
   config::Provider p;
   p.name = "claude";
-  p.type = "anthropic";
+  p.type = "anthropic";  // a plugin's type: core adds no auth header of its own
   p.api_key = "sk-ant-provider";
   p.base_url = "https://api.anthropic.com/v1";
   p.url.host_header = "api.anthropic.com";
@@ -30,9 +31,8 @@ config::Provider anthropic_provider() {
 
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
-TEST(ProviderAuth, AnthropicSendsTheKeyAsXApiKeyWithAVersion) {
-  EXPECT_EQ(provider_auth_headers(anthropic_provider()),
-            (Headers{{"x-api-key", "sk-ant-provider"}, {"anthropic-version", "2023-06-01"}}));
+TEST(ProviderAuth, APluginTypeGetsNoAuthHeaderFromCore) {
+  EXPECT_TRUE(provider_auth_headers(anthropic_provider()).empty());
 }
 
 TEST(ProviderAuth, OpenAiSendsABearerToken) {
@@ -43,11 +43,10 @@ TEST(ProviderAuth, OpenAiSendsABearerToken) {
   EXPECT_TRUE(provider_auth_headers(p).empty());
 }
 
-TEST(ProviderAuth, ConfiguredHeadersReplaceTheDefaults) {
+TEST(ProviderAuth, AConfiguredAuthorizationReplacesTheBearerToken) {
   config::Provider p = anthropic_provider();
-  p.headers = {{"Anthropic-Version", "2023-01-01"}};
-  EXPECT_EQ(provider_auth_headers(p), (Headers{{"x-api-key", "sk-ant-provider"}}));
-  p.headers = {{"X-Api-Key", "other"}, {"anthropic-version", "2023-01-01"}};
+  p.type = "openai";
+  p.headers = {{"authorization", "Token abc"}};
   EXPECT_TRUE(provider_auth_headers(p).empty());
 }
 
@@ -73,17 +72,37 @@ std::string messages_request(std::string_view body, std::string_view extra_heade
          "\r\n\r\n" + std::string(body);
 }
 
-TEST(AnthropicBackend, HeadCarriesTheProvidersKeyAndVersionNeverTheAgents) {
+// Runs `check` on a backend for `provider`, then shuts it down on a private loop.
+template <typename Check>
+void with_backend(const config::Provider& provider, Check check) {
   uv_loop_t loop;
   uv_loop_init(&loop);
   {
-    OpenAiBackend backend(&loop, anthropic_provider());
-    Downstream in(messages_request(
-        R"({"model":"claude","max_tokens":5,"messages":[]})",
-        "x-api-key: sk-agent\r\nAuthorization: Bearer sk-agent\r\nanthropic-version: 2023-06-01\r\n"
-        "anthropic-beta: tools-2024-04-04\r\n"));
+    HttpBackend backend(&loop, provider);
+    check(backend);
+    bool closed = false;
+    backend.shutdown([](void* arg) { *static_cast<bool*>(arg) = true; }, &closed);
+    while (!closed) uv_run(&loop, UV_RUN_ONCE);
+  }
+  uv_run(&loop, UV_RUN_DEFAULT);
+  EXPECT_EQ(uv_loop_close(&loop), 0);
+}
+
+constexpr const char* kAgentHeaders =
+    "x-api-key: sk-agent\r\nAuthorization: Bearer sk-agent\r\nanthropic-version: 2023-06-01\r\n"
+    "anthropic-beta: tools-2024-04-04\r\n";
+
+TEST(HttpBackend, ANativeTranslationSetsPathAndHeadersAndKeepsTheClientsOthers) {
+  with_backend(anthropic_provider(), [](HttpBackend& backend) {
+    Downstream in(
+        messages_request(R"({"model":"claude","max_tokens":5,"messages":[]})", kAgentHeaders));
+    TranslatedRequest t;
+    t.path = "/messages";
+    t.headers = {{"x-api-key", "sk-ant-provider"}, {"anthropic-version", "2023-06-01"}};
+    AttemptRequest a = in.attempt("claude-3-5-haiku");
+    a.translated = &t;
     std::string head;
-    backend.build_head(in.attempt("claude-3-5-haiku"), 42, head);
+    backend.build_head(a, 42, head);
     EXPECT_EQ(head.rfind("POST /v1/messages HTTP/1.1\r\nHost: api.anthropic.com\r\n", 0), 0u)
         << head;
     EXPECT_NE(head.find("\r\nx-api-key: sk-ant-provider\r\n"), std::string::npos) << head;
@@ -94,12 +113,42 @@ TEST(AnthropicBackend, HeadCarriesTheProvidersKeyAndVersionNeverTheAgents) {
     EXPECT_EQ(head.find("Authorization"), std::string::npos) << head;
     // Exactly one version header (the client's copy is dropped, not sent twice).
     EXPECT_EQ(head.find("anthropic-version"), head.rfind("anthropic-version")) << head;
-    bool closed = false;
-    backend.shutdown([](void* arg) { *static_cast<bool*>(arg) = true; }, &closed);
-    while (!closed) uv_run(&loop, UV_RUN_ONCE);
-  }
-  uv_run(&loop, UV_RUN_DEFAULT);
-  EXPECT_EQ(uv_loop_close(&loop), 0);
+  });
+}
+
+TEST(HttpBackend, ATranslatedBodyGoesWithNoneOfTheClientsHeaders) {
+  with_backend(anthropic_provider(), [](HttpBackend& backend) {
+    Downstream in(
+        messages_request(R"({"model":"claude","max_tokens":5,"messages":[]})", kAgentHeaders));
+    TranslatedRequest t;
+    t.path = "/chat/completions";
+    t.body = "{}";
+    AttemptRequest a = in.attempt("gpt-4o");
+    a.translated = &t;
+    std::string head;
+    backend.build_head(a, 2, head);
+    EXPECT_EQ(head.rfind("POST /v1/chat/completions HTTP/1.1\r\n", 0), 0u) << head;
+    EXPECT_EQ(head.find("anthropic-"), std::string::npos) << head;
+    EXPECT_EQ(head.find("sk-agent"), std::string::npos) << head;
+    EXPECT_NE(head.find("\r\nx-request-id: req-1\r\n"), std::string::npos) << head;
+  });
+}
+
+TEST(HttpBackend, TheProvidersOwnHeadersWinOverATranslations) {
+  config::Provider p = anthropic_provider();
+  p.headers = {{"anthropic-version", "2024-01-01"}};
+  with_backend(p, [](HttpBackend& backend) {
+    Downstream in(messages_request(R"({"model":"claude","messages":[]})", ""));
+    TranslatedRequest t;
+    t.path = "/messages";
+    t.headers = {{"anthropic-version", "2023-06-01"}};
+    AttemptRequest a = in.attempt("claude");
+    a.translated = &t;
+    std::string head;
+    backend.build_head(a, 2, head);
+    EXPECT_NE(head.find("anthropic-version: 2024-01-01"), std::string::npos) << head;
+    EXPECT_EQ(head.find("2023-06-01"), std::string::npos) << head;
+  });
 }
 
 // The built-in mock on /v1/messages.

@@ -1,10 +1,12 @@
-// OpenAiBackend: any OpenAI-compatible HTTP API (OpenAI, DeepSeek, vLLM, Ollama, llama.cpp…),
-// and Anthropic's Messages API (type anthropic): the two differ only in the auth headers
-// (provider_auth.h) — the path is the client's own after /v1 (/v1/messages → <base>/messages).
-// Builds the upstream request head once per attempt into a reused buffer, sends the body as
-// borrowed pieces around the spliced values — the physical model, and include_usage when the
-// session asks for stream usage (upstream_body.h) — with no body copy, no re-serialisation;
-// injects the provider's api_key and headers, never forwards the agent's credentials.
+// HttpBackend: a provider reached over HTTP — any OpenAI-compatible API (type openai: OpenAI,
+// DeepSeek, vLLM, Ollama, llama.cpp…) and every provider type a plugin registers (its codec
+// has already translated the request: AttemptRequest::translated).
+// Untranslated, the path is the client's own after /v1 and the body goes as borrowed pieces
+// around the spliced values — the physical model, and include_usage when the session asks for
+// stream usage (upstream_body.h) — with no body copy, no re-serialisation. Translated, the
+// path, headers and body are the translation's. Either way the head is built once per attempt
+// into a reused buffer, the provider's api_key (openai) and headers are injected, and the
+// agent's credentials are never forwarded.
 #pragma once
 
 #include <memory>
@@ -16,10 +18,10 @@
 
 namespace sluice::providers {
 
-class OpenAiBackend final : public ProviderBackend {
+class HttpBackend final : public ProviderBackend {
  public:
-  OpenAiBackend(uv_loop_t* loop, const config::Provider& provider);
-  ~OpenAiBackend() override;
+  HttpBackend(uv_loop_t* loop, const config::Provider& provider);
+  ~HttpBackend() override;
 
   AttemptHandle* start(const AttemptRequest& request, upstream::ResponseSink* sink) override;
   void abort(AttemptHandle* attempt) override;
@@ -29,6 +31,9 @@ class OpenAiBackend final : public ProviderBackend {
 
   // The request head for one attempt (exposed for unit tests).
   void build_head(const AttemptRequest& request, size_t body_length, std::string& out) const;
+
+  // Whether a header named `name` is one the provider's config sets (those win).
+  bool provider_sets(std::string_view name) const;
 
  private:
   struct Attempt;
