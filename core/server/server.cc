@@ -97,7 +97,7 @@ int Server::run() {
   // Probes run on their own thread, so their first verdicts are under way while the workers
   // start; until a verdict, a provider's health is Unknown, which routes like up.
   health_ = std::make_unique<health::HealthChecker>();
-  health_->start(config);
+  health_->start(snapshot_->config_ptr());  // with plugin types' default base_urls
 
   WorkerServices services;
   services.access_log = access_log_.get();
@@ -184,7 +184,7 @@ admin::ReloadResult Server::reload(const char* trigger, bool only_if_changed) {
     snapshot_ = next;
     for (auto& w : workers_) w->publish(next);
     apply_listener_changes(std::move(listeners));
-    if (health_) health_->apply(config);
+    if (health_) health_->apply(next->config_ptr());  // plugin types' base_url defaults in
     result.ok = true;
     log::info(std::string("config reloaded (") + trigger + "): generation " +
               std::to_string(generation_));
