@@ -53,7 +53,7 @@ bool is_builtin_type(const std::string& type) {
 // Provider types a plugin registers may leave base_url to the plugin's default. The config a
 // snapshot serves is then a copy with those filled in (the loaded one is shared and const).
 std::shared_ptr<const config::Config> with_default_base_urls(
-    std::shared_ptr<const config::Config> config,
+    const std::shared_ptr<const config::Config>& config,
     const std::vector<std::shared_ptr<const providers::ProviderTypeSource>>& sources) {
   std::shared_ptr<config::Config> copy;
   for (const auto& [name, provider] : config->providers) {
@@ -68,9 +68,13 @@ std::shared_ptr<const config::Config> with_default_base_urls(
     std::string error;
     auto url = config::parse_url(fallback, error);
     if (!url) {
-      throw config::ConfigError(
-          p.mark, "providers." + name + ".base_url",
-          "the default base_url of type " + p.type + " (" + fallback + ") is not a URL: " + error);
+      throw config::ConfigError(p.mark, "providers." + name + ".base_url",
+                                std::string("the default base_url of type ")
+                                    .append(p.type)
+                                    .append(" (")
+                                    .append(fallback)
+                                    .append(") is not a URL: ")
+                                    .append(error));
     }
     p.base_url = fallback;
     p.url = *url;
@@ -141,7 +145,7 @@ std::shared_ptr<const ConfigSnapshot> ConfigSnapshot::build(
   for (const SnapshotExtension& extension : registry.extensions()) {
     snapshot->extensions_.push_back(extension(*config));
   }
-  config = with_default_base_urls(std::move(config), snapshot->extensions_);
+  config = with_default_base_urls(config, snapshot->extensions_);
   snapshot->config_ = config;
   resolve_codecs(*config, snapshot->extensions_, snapshot->provider_codecs_);
   for (const auto& source : snapshot->extensions_) {

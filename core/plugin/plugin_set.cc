@@ -130,7 +130,10 @@ void PluginSet::load_shipped(const config::Config& config) {
     auto library = PluginLibrary::open(PluginLibrary::Spec{name, file, "null"}, &error);
     if (!library) {
       throw config::ConfigError(config::SourceMark{config.source_path, 1, 1}, "plugins",
-                                "the shipped plugin " + name + " cannot be loaded: " + error);
+                                std::string("the shipped plugin ")
+                                    .append(name)
+                                    .append(" cannot be loaded: ")
+                                    .append(error));
     }
     libraries_.push_back(std::move(library));
   }
