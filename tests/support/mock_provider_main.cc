@@ -7,9 +7,13 @@
 //
 // Per request, the behaviour comes from the `x-mock-behavior` header, else from the rules queued
 // with POST /__control {"behavior": "status:500", "count": 2, "path": "/v1/chat"}, else from
-// the command line. Behaviours (comma-separated): ok, status:<code>, reset, hang, cut, garbage,
-// slow:<ms>, slow_chunks:<ms>, chunks:<n>, pad:<bytes>. GET /__requests returns the last 100
-// requests (with the reply each got), POST /__reset clears rules and that log, GET /__stats counts connections.
+// the command line. Behaviours (comma-separated; the full list in mock/behavior.h): ok,
+// status:<code>, reset, hang, cut, cut_after:<n>, cut_in_tool, garbage, slow:<ms>,
+// slow_chunks:<ms>, chunks:<n>, pad:<bytes>, tool_calls:<n>, tool_preamble, no_tools,
+// arg_chunk:<bytes>, error_event, unknown_events, thinking, strict, ... A request that offers
+// tools gets a tool call (mock/tool_use.h). GET /__requests returns the last 100 requests
+// (headers, body, and the reply each got), POST /__reset clears rules and that log, GET
+// /__stats counts connections.
 #include <uv.h>
 
 #include <unistd.h>

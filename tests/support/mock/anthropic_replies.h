@@ -5,6 +5,9 @@
 // `cache_write:<n>` as cache_creation_input_tokens, so cost tests can price cached tokens;
 // `no_usage` leaves every usage object out. Failures use Anthropic's error body
 // {"type":"error","error":{"type","message"}} with their status → type table.
+// A request that offers tools is answered with tool_use blocks (tool_use.h: stop_reason
+// tool_use, input_json_delta fragments in a stream); the behaviours error_event, cut_in_tool,
+// unknown_events, thinking and strict (behavior.h) give translators the hard cases.
 #pragma once
 
 #include <cstdint>

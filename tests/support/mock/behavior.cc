@@ -52,6 +52,14 @@ std::optional<Behavior> parse_behavior(std::string_view spec, const Behavior& ba
       b.ending = Behavior::Ending::Hang;
     } else if (name == "cut") {
       b.ending = Behavior::Ending::Cut;
+      b.cut_events = 2;
+    } else if (name == "cut_after") {
+      if (!parse_number(arg, 1, 1'000'000, n)) return bad("cut_after needs an event count");
+      b.ending = Behavior::Ending::Cut;
+      b.cut_events = static_cast<uint32_t>(n);
+    } else if (name == "cut_in_tool") {
+      b.ending = Behavior::Ending::Cut;
+      b.cut_in_tool = true;
     } else if (name == "garbage") {
       b.ending = Behavior::Ending::Garbage;
     } else if (name == "slow") {
@@ -81,6 +89,24 @@ std::optional<Behavior> parse_behavior(std::string_view spec, const Behavior& ba
       b.usage_in_last_chunk = true;
     } else if (name == "close_after") {
       b.close_after = true;
+    } else if (name == "no_tools") {
+      b.ignore_tools = true;
+    } else if (name == "tool_calls") {
+      if (!parse_number(arg, 1, 16, n)) return bad("tool_calls needs a count 1-16");
+      b.tool_calls = static_cast<uint32_t>(n);
+    } else if (name == "tool_preamble") {
+      b.tool_preamble = true;
+    } else if (name == "arg_chunk") {
+      if (!parse_number(arg, 1, 1'000'000, n)) return bad("arg_chunk needs a byte count");
+      b.arg_chunk = static_cast<uint32_t>(n);
+    } else if (name == "error_event") {
+      b.error_event = true;
+    } else if (name == "unknown_events") {
+      b.unknown_events = true;
+    } else if (name == "thinking") {
+      b.thinking = true;
+    } else if (name == "strict") {
+      b.strict = true;
     } else {
       return bad("unknown behaviour");
     }

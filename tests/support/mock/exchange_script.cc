@@ -78,9 +78,11 @@ Script build_script(const Reply& reply, const Behavior& behavior, bool keep_aliv
 
   // A stream: the head goes out at once (like a real provider), then one HTTP chunk per event.
   write(s, head_of(reply, keep_alive, sequence, "Transfer-Encoding: chunked\r\n"));
+  size_t cut_at = behavior.cut_events;
+  if (behavior.cut_in_tool && reply.tool_cut_events > 0) cut_at = reply.tool_cut_events;
   size_t sent = 0;
   for (const std::string& event : reply.events) {
-    if (cut && sent == 2) break;
+    if (cut && sent == cut_at) break;
     if (sent > 0) wait(s, behavior.chunk_delay_ms);
     write(s, http_chunk(event));
     ++sent;

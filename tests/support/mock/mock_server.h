@@ -1,5 +1,6 @@
 // The mock provider's HTTP/1.1 server: one libuv loop, keep-alive, pipelined requests answered
-// in order, every buffer bounded. API calls get OpenAI-shaped replies (openai_replies.h) played
+// in order, every buffer bounded. API calls get OpenAI-shaped replies (openai_replies.h), or
+// Anthropic's on /v1/messages (anthropic_replies.h), played
 // through a script (exchange_script.h) chosen by the request's behaviour; /__control,
 // /__requests, /__reset and /__stats let tests steer and inspect it.
 #pragma once

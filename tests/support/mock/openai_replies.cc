@@ -1,11 +1,13 @@
 #include "tests/support/mock/openai_replies.h"
 
+#include <algorithm>
 #include <cstring>
 #include <ctime>
 #include <functional>
 #include <optional>
 
 #include "tests/support/json.h"
+#include "tests/support/mock/tool_use.h"
 
 namespace sluice::mock {
 
@@ -141,12 +143,61 @@ std::string reply_text(const std::string& model, const std::string& user_text, u
   return text;
 }
 
+// The tool part of a chat request (tool_use.h): its function tools, tool_choice, and whether
+// the conversation ends with tool results (role "tool" messages).
+ToolRequest tool_request_of(const Json& body) {
+  ToolRequest t;
+  for (const Json& tool : body["tools"].items()) {
+    const Json& f = tool["function"];
+    if (f["name"].is_string()) t.tools.emplace_back(f["name"].str(), f["parameters"]);
+  }
+  const Json& choice = body["tool_choice"];
+  if (choice.is_string()) {
+    if (choice.str() == "none") t.choice = ToolRequest::Choice::None;
+    if (choice.str() == "required") t.choice = ToolRequest::Choice::Required;
+  } else if (choice["function"]["name"].is_string()) {
+    t.choice = ToolRequest::Choice::Named;
+    t.named = choice["function"]["name"].str();
+  }
+  const std::vector<Json>& messages = body["messages"].items();
+  size_t first_result = messages.size();
+  while (first_result > 0 && messages[first_result - 1]["role"].str() == "tool") --first_result;
+  for (size_t i = first_result; i < messages.size(); ++i) {
+    t.after_tool_result = true;
+    if (!t.tool_result_text.empty()) t.tool_result_text += ' ';
+    t.tool_result_text += content_text(messages[i]["content"]);
+  }
+  return t;
+}
+
+Json tool_calls_json(const std::vector<ToolCall>& calls) {
+  Json list = Json::array();
+  for (const ToolCall& c : calls) {
+    Json function = Json::object();
+    function.set("name", c.name);
+    function.set("arguments", c.arguments);
+    Json call = Json::object();
+    call.set("id", c.id);
+    call.set("type", "function");
+    call.set("function", function);
+    list.push_back(call);
+  }
+  return list;
+}
+
 Reply chat_completion(const Call& call, const Behavior& b, uint64_t seq) {
   Prompt prompt = read_messages(call.body["messages"]);
-  std::string content = reply_text(call.model, prompt.last_user, b.pad_bytes);
+  const ToolRequest tools = tool_request_of(call.body);
+  const std::vector<ToolCall> calls =
+      choose_tool_calls(tools, b, prompt.last_user, "call_mock_", seq);
+  const std::string& echoed = tools.after_tool_result ? tools.tool_result_text : prompt.last_user;
+  const std::string preamble =
+      calls.empty() || !b.tool_preamble ? std::string() : tool_preamble_text(calls);
+  std::string content = calls.empty() ? reply_text(call.model, echoed, b.pad_bytes) : preamble;
   int prompt_tokens = count_tokens(prompt.all_text);
   std::string id = "chatcmpl-mock-" + std::to_string(seq);
   int64_t created = static_cast<int64_t>(std::time(nullptr));
+  const char* finish_reason = calls.empty() ? "stop" : "tool_calls";
 
   auto head = [&](const char* object) {
     Json j = Json::object();
@@ -154,50 +205,112 @@ Reply chat_completion(const Call& call, const Behavior& b, uint64_t seq) {
     j.set("object", object);
     j.set("created", created);
     j.set("model", call.model);
+    if (b.unknown_events) j.set("mock_future_field", Json::object().set("since", "2099"));
     return j;
   };
 
   if (!call.stream) {
     Json message = Json::object();
     message.set("role", "assistant");
-    message.set("content", content);
+    if (calls.empty()) {
+      message.set("content", content);
+    } else {
+      message.set("content", preamble.empty() ? Json() : Json(preamble));
+      message.set("tool_calls", tool_calls_json(calls));
+    }
     Json choice = Json::object();
     choice.set("index", 0);
     choice.set("message", message);
     choice.set("logprobs", nullptr);
-    choice.set("finish_reason", "stop");
+    choice.set("finish_reason", finish_reason);
     Json body = head("chat.completion");
     body.set("choices", Json::array().push_back(choice));
-    if (!b.omit_usage) body.set("usage", usage_json(prompt_tokens, count_tokens(content), b));
+    const int completion_tokens =
+        calls.empty() ? count_tokens(content) : tool_output_tokens(calls, preamble);
+    if (!b.omit_usage) body.set("usage", usage_json(prompt_tokens, completion_tokens, b));
     return json_reply(body);
   }
 
   Reply r;
   r.stream = true;
-  std::vector<std::string> pieces = stream_pieces(content, b.chunks);
-  for (size_t i = 0; i < pieces.size(); ++i) {
-    Json delta = Json::object();
-    if (i == 0) delta.set("role", "assistant");
-    delta.set("content", pieces[i]);
+  if (b.unknown_events) r.events.push_back(": mock keep-alive comment, to be ignored\n\n");
+  size_t first_delta = r.events.size();  // the first event carrying content or arguments
+  auto push_delta = [&](Json delta) {
     Json choice = Json::object();
     choice.set("index", 0);
-    choice.set("delta", delta);
+    choice.set("delta", std::move(delta));
     choice.set("logprobs", nullptr);
     choice.set("finish_reason", nullptr);
     Json chunk = head("chat.completion.chunk");
     chunk.set("choices", Json::array().push_back(choice));
     if (call.include_usage) chunk.set("usage", nullptr);
     r.events.push_back(sse(chunk));
+  };
+  std::vector<std::string> pieces;
+  if (calls.empty() || !preamble.empty())
+    pieces = stream_pieces(content, calls.empty() ? b.chunks : -1);
+  for (size_t i = 0; i < pieces.size(); ++i) {
+    Json delta = Json::object();
+    if (i == 0) delta.set("role", "assistant");
+    delta.set("content", pieces[i]);
+    push_delta(std::move(delta));
+  }
+  for (size_t i = 0; i < calls.size(); ++i) {
+    // The call's head (index, id, name, empty arguments), then its argument fragments.
+    Json function = Json::object();
+    function.set("name", calls[i].name);
+    function.set("arguments", "");
+    Json start = Json::object();
+    start.set("index", static_cast<int>(i));
+    start.set("id", calls[i].id);
+    start.set("type", "function");
+    start.set("function", function);
+    Json delta = Json::object();
+    if (i == 0 && pieces.empty()) {
+      delta.set("role", "assistant");
+      delta.set("content", nullptr);
+    }
+    delta.set("tool_calls", Json::array().push_back(start));
+    if (i == 0 && pieces.empty()) first_delta = r.events.size() + 1;
+    push_delta(std::move(delta));
+    const size_t started = r.events.size();
+    for (const std::string& fragment : calls[i].fragments) {
+      Json args = Json::object();
+      args.set("arguments", fragment);
+      Json part = Json::object();
+      part.set("index", static_cast<int>(i));
+      part.set("function", args);
+      Json d = Json::object();
+      d.set("tool_calls", Json::array().push_back(part));
+      push_delta(std::move(d));
+    }
+    if (i == 0) r.tool_cut_events = started + std::max<size_t>(1, calls[i].fragments.size() / 2);
+  }
+  const int completion_tokens =
+      calls.empty() ? static_cast<int>(pieces.size()) : tool_output_tokens(calls, preamble);
+  if (b.error_event) {
+    // OpenAI's mid-stream failure: a chunk holding only an error object, then the end.
+    r.events.resize(std::min(r.events.size(), first_delta + 1));
+    Json error = Json::object();
+    error.set("message", "mock provider: the server had an error while processing the stream");
+    error.set("type", "server_error");
+    error.set("param", nullptr);
+    error.set("code", nullptr);
+    Json chunk = Json::object();
+    chunk.set("error", error);
+    r.events.push_back(sse(chunk));
+    r.tool_cut_events = 0;
+    return r;
   }
   Json last_choice = Json::object();
   last_choice.set("index", 0);
   last_choice.set("delta", Json::object());
   last_choice.set("logprobs", nullptr);
-  last_choice.set("finish_reason", "stop");
+  last_choice.set("finish_reason", finish_reason);
   Json last = head("chat.completion.chunk");
   last.set("choices", Json::array().push_back(last_choice));
   if (b.usage_in_last_chunk && !b.omit_usage) {
-    last.set("usage", usage_json(prompt_tokens, static_cast<int>(pieces.size()), b));
+    last.set("usage", usage_json(prompt_tokens, completion_tokens, b));
   } else if (call.include_usage) {
     last.set("usage", nullptr);
   }
@@ -205,7 +318,7 @@ Reply chat_completion(const Call& call, const Behavior& b, uint64_t seq) {
   if (call.include_usage && !b.usage_in_last_chunk) {
     Json usage = head("chat.completion.chunk");
     usage.set("choices", Json::array());
-    usage.set("usage", usage_json(prompt_tokens, static_cast<int>(pieces.size()), b));
+    usage.set("usage", usage_json(prompt_tokens, completion_tokens, b));
     r.events.push_back(sse(usage));
   }
   r.events.push_back("data: [DONE]\n\n");
@@ -393,6 +506,167 @@ Reply responses(const Call& call, const Behavior& b, uint64_t seq) {
   return r;
 }
 
+// ---- `strict`: a chat request checked as OpenAI checks it -----------------------------------
+
+Reply invalid_param(std::string_view message, const Json& param, const Json& code) {
+  Json error = Json::object();
+  error.set("message", message);
+  error.set("type", "invalid_request_error");
+  error.set("param", param);
+  error.set("code", code);
+  Json body = Json::object();
+  body.set("error", error);
+  Reply r = json_reply(body);
+  r.status = 400;
+  return r;
+}
+
+// The request fields OpenAI's chat completions accept; any other is refused.
+bool known_chat_field(const std::string& name) {
+  static const char* const kFields[] = {"model",
+                                        "messages",
+                                        "stream",
+                                        "stream_options",
+                                        "max_tokens",
+                                        "max_completion_tokens",
+                                        "temperature",
+                                        "top_p",
+                                        "n",
+                                        "stop",
+                                        "presence_penalty",
+                                        "frequency_penalty",
+                                        "logit_bias",
+                                        "logprobs",
+                                        "top_logprobs",
+                                        "user",
+                                        "tools",
+                                        "tool_choice",
+                                        "parallel_tool_calls",
+                                        "response_format",
+                                        "seed",
+                                        "service_tier",
+                                        "metadata",
+                                        "store",
+                                        "reasoning_effort",
+                                        "modalities",
+                                        "audio",
+                                        "prediction",
+                                        "functions",
+                                        "function_call",
+                                        "web_search_options",
+                                        "verbosity",
+                                        "prompt_cache_key",
+                                        "safety_identifier"};
+  for (const char* f : kFields)
+    if (name == f) return true;
+  return false;
+}
+
+std::optional<Reply> check_chat_request(const Json& body) {
+  for (const auto& [name, value] : body.members()) {
+    if (!known_chat_field(name))
+      return invalid_param("Unrecognized request argument supplied: " + name, Json(), Json());
+  }
+  const Json& messages = body["messages"];
+  if (!messages.is_array())
+    return invalid_param("Missing required parameter: 'messages'.", "messages",
+                         "missing_required_parameter");
+  if (messages.size() == 0)
+    return invalid_param("[] is too short - 'messages'", "messages", "empty_array");
+  for (size_t t = 0; t < body["tools"].size(); ++t) {
+    const Json& tool = body["tools"][t];
+    const std::string at = "tools[" + std::to_string(t) + "]";
+    if (tool["type"].str() != "function")
+      return invalid_param("Invalid value: '" + tool["type"].str() +
+                               "'. Supported values are: 'function' and 'custom'.",
+                           at + ".type", "invalid_value");
+    if (!tool["function"]["name"].is_string())
+      return invalid_param("Missing required parameter: '" + at + ".function.name'.",
+                           at + ".function.name", "missing_required_parameter");
+  }
+  std::vector<std::string> open_calls;  // ids of the last assistant tool_calls not yet answered
+  size_t open_at = 0;
+  for (size_t i = 0; i < messages.size(); ++i) {
+    const Json& m = messages[i];
+    const std::string at = "messages[" + std::to_string(i) + "]";
+    const std::string role = m["role"].str();
+    if (role != "system" && role != "developer" && role != "user" && role != "assistant" &&
+        role != "tool" && role != "function")
+      return invalid_param("Invalid value: '" + role +
+                               "'. Supported values are: 'system', 'assistant', 'user', "
+                               "'function', 'tool', and 'developer'.",
+                           at + ".role", "invalid_value");
+    if (role != "tool" && !open_calls.empty()) {
+      std::string ids;
+      for (const std::string& id : open_calls) ids += (ids.empty() ? "" : ", ") + id;
+      return invalid_param(
+          "An assistant message with 'tool_calls' must be followed by tool messages responding "
+          "to each 'tool_call_id'. The following tool_call_ids did not have response messages: " +
+              ids,
+          "messages.[" + std::to_string(open_at) + "].role", Json());
+    }
+    if (role == "tool") {
+      const std::string& id = m["tool_call_id"].str();
+      auto it = std::find(open_calls.begin(), open_calls.end(), id);
+      if (!m["tool_call_id"].is_string() || it == open_calls.end())
+        return invalid_param(
+            "Invalid parameter: messages with role 'tool' must be a response to a preceeding "
+            "message with 'tool_calls'.",
+            "messages.[" + std::to_string(i) + "].role", Json());
+      open_calls.erase(it);
+      continue;
+    }
+    if (role == "assistant") {
+      const Json& calls = m["tool_calls"];
+      for (size_t c = 0; c < calls.size(); ++c) {
+        const Json& tc = calls[c];
+        const std::string cat = at + ".tool_calls[" + std::to_string(c) + "]";
+        for (const char* field : {"id", "function"}) {
+          if (tc[field].is_null())
+            return invalid_param("Missing required parameter: '" + cat + "." + field + "'.",
+                                 cat + "." + field, "missing_required_parameter");
+        }
+        if (!tc["function"]["arguments"].is_string() || !tc["function"]["name"].is_string())
+          return invalid_param(
+              "Invalid type for '" + cat + ".function.arguments': expected a string.",
+              cat + ".function.arguments", "invalid_type");
+        open_calls.push_back(tc["id"].str());
+        open_at = i;
+      }
+      if (calls.size() == 0 && m["content"].is_null())
+        return invalid_param("Invalid value for '" + at + ".content': expected a string, got null.",
+                             at + ".content", "invalid_type");
+    }
+    const Json& content = m["content"];
+    for (size_t p = 0; p < content.size() && content.is_array(); ++p) {
+      const Json& part = content[p];
+      const std::string pat = at + ".content[" + std::to_string(p) + "]";
+      const std::string type = part["type"].str();
+      if (type == "text") {
+        if (!part["text"].is_string())
+          return invalid_param("Missing required parameter: '" + pat + ".text'.", pat + ".text",
+                               "missing_required_parameter");
+      } else if (type == "image_url") {
+        if (!part["image_url"]["url"].is_string())
+          return invalid_param("Missing required parameter: '" + pat + ".image_url.url'.",
+                               pat + ".image_url.url", "missing_required_parameter");
+      } else if (type != "input_audio" && type != "file" && type != "refusal") {
+        return invalid_param("Invalid value: '" + type +
+                                 "'. Supported values are: 'text', 'image_url', 'input_audio', "
+                                 "'refusal', 'audio', and 'file'.",
+                             pat + ".type", "invalid_value");
+      }
+    }
+  }
+  if (!open_calls.empty())
+    return invalid_param(
+        "An assistant message with 'tool_calls' must be followed by tool messages responding to "
+        "each 'tool_call_id'. The following tool_call_ids did not have response messages: " +
+            open_calls.front(),
+        "messages.[" + std::to_string(open_at) + "].role", Json());
+  return std::nullopt;
+}
+
 Reply model_list() {
   Json data = Json::array();
   for (const char* id : {"mock-model", "mock-embedding"}) {
@@ -464,6 +738,9 @@ Reply openai_reply(std::string_view method, std::string_view path, std::string_v
     Call call;
     if (auto error = read_call(body, call)) return *error;
     apply_omit_usage(call, behavior);
+    if (behavior.strict && endpoint == "/chat/completions") {
+      if (auto invalid = check_chat_request(call.body)) return *invalid;
+    }
     if (endpoint == "/chat/completions")
       reply = chat_completion(call, behavior, sequence);
     else if (endpoint == "/completions")

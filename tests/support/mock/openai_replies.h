@@ -21,6 +21,9 @@ struct Reply {
   std::string body;                 // the whole body when !stream
   bool stream = false;              // true: `events` are sent as chunked text/event-stream
   std::vector<std::string> events;  // each a complete SSE event, blank line included
+  // How many events a `cut_in_tool` cut sends: the first tool call's start and about half of
+  // its argument deltas. 0 when the reply calls no tool (the cut then sends 2, as `cut`).
+  size_t tool_cut_events = 0;
 };
 
 // The reply to one API call. `path` has no query string. An unknown path gets a 404 error
