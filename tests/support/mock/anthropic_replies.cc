@@ -468,9 +468,13 @@ std::string check_messages_request(const Json& body) {
         } else if (kind == "url") {
           if (!source["url"].is_string()) return bat + ".image.source.url.url: Field required";
         } else {
-          return bat + ".image.source: Input tag '" + kind +
-                 "' found using 'type' does not match any of the expected tags: 'base64', "
-                 "'url', 'file'";
+          std::string why = bat;
+          why += ".image.source: Input tag '";
+          why += kind;
+          why +=
+              "' found using 'type' does not match any of the expected tags: 'base64', 'url', "
+              "'file'";
+          return why;
         }
       } else if (type == "tool_use") {
         if (role != "assistant")
@@ -484,16 +488,24 @@ std::string check_messages_request(const Json& body) {
         if (role != "user") return bat + ": tool_result blocks may only appear in user messages";
         const std::string& id = block["tool_use_id"].str();
         if (std::find(previous_tool_uses.begin(), previous_tool_uses.end(), id) ==
-            previous_tool_uses.end())
-          return bat + ": unexpected `tool_use_id` found in `tool_result` blocks: " + id +
-                 ". Each `tool_result` block must have a corresponding `tool_use` block in the "
-                 "previous message.";
+            previous_tool_uses.end()) {
+          std::string why = bat;
+          why += ": unexpected `tool_use_id` found in `tool_result` blocks: ";
+          why += id;
+          why +=
+              ". Each `tool_result` block must have a corresponding `tool_use` block in the "
+              "previous message.";
+          return why;
+        }
         answered.push_back(id);
       } else if (type != "document" && type != "thinking" && type != "redacted_thinking" &&
                  type != "search_result" && type != "server_tool_use" &&
                  type != "web_search_tool_result" && type != "container_upload") {
-        return bat + ".type: Input tag '" + type +
-               "' found using 'type' does not match any of the expected tags";
+        std::string why = bat;
+        why += ".type: Input tag '";
+        why += type;
+        why += "' found using 'type' does not match any of the expected tags";
+        return why;
       }
     }
     // Every tool_use of the previous (assistant) message needs its tool_result here.
