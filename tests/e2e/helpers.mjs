@@ -111,9 +111,11 @@ function adminPortOf(line) {
   return m && Number(m[1]) > 0 ? Number(m[1]) : null;
 }
 
-// Starts tests/support's mock provider on an ephemeral port.
-export async function startMockProvider() {
-  const child = new Child('sluice_mock_provider', mockProviderBinary, ['--port', '0'], {});
+// Starts tests/support's mock provider on an ephemeral port. `behavior` is its default
+// behaviour for every request (e.g. 'strict': requests checked as the real APIs check them).
+export async function startMockProvider({ behavior } = {}) {
+  const args = ['--port', '0', ...(behavior ? ['--behavior', behavior] : [])];
+  const child = new Child('sluice_mock_provider', mockProviderBinary, args, {});
   const port = await child.waitForLine(apiPortOf, { what: '"listening on 127.0.0.1:<port>"' });
   const origin = `http://127.0.0.1:${port}`;
   return {
@@ -121,12 +123,12 @@ export async function startMockProvider() {
     port,
     baseURL: `${origin}/v1`,
     // Queues a behaviour ("status:500", "reset", "cut", "hang", "slow:200", ...) for the next
-    // `count` requests the mock receives.
-    async control(behavior, count = 1) {
+    // `count` requests the mock receives (only those whose path starts with `path`, if given).
+    async control(behavior, count = 1, path = undefined) {
       const res = await fetch(`${origin}/__control`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ behavior, count }),
+        body: JSON.stringify({ behavior, count, ...(path ? { path } : {}) }),
       });
       if (!res.ok) throw new Error(`mock /__control ${behavior}: HTTP ${res.status} ${await res.text()}`);
     },
@@ -135,6 +137,20 @@ export async function startMockProvider() {
       const res = await fetch(`${origin}/__requests`);
       if (!res.ok) throw new Error(`mock /__requests: HTTP ${res.status} ${await res.text()}`);
       return res.json();
+    },
+    // The last request the mock received, its body parsed (`json`; null when not JSON).
+    async lastRequest() {
+      const seen = (await this.requests()).at(-1);
+      if (!seen) throw new Error('the mock received no request');
+      let json = null;
+      try {
+        json = JSON.parse(seen.body);
+      } catch {}
+      return { ...seen, json };
+    },
+    async reset() {
+      const res = await fetch(`${origin}/__reset`, { method: 'POST' });
+      if (!res.ok) throw new Error(`mock /__reset: HTTP ${res.status}`);
     },
     stop: () => child.stop(),
   };
