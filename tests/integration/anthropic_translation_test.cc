@@ -8,12 +8,12 @@
 // that the translated request was valid. Each test checks what the client got and what the
 // provider received (the mock records every request).
 //
-// WAITS ON CORE + PLUGIN: every test here needs plugins/anthropic and the core wiring of
-// issue 12. Until <build>/plugins/libsluice_anthropic.so exists (or SLUICE_TEST_ANTHROPIC_PLUGIN
-// names one), the fixture skips each test with that reason; once the plugin is built they run
-// and must pass. Expected behaviour comes from sdk/include/sluice/plugin.h (ABI 1.1
-// "providers"), core/providers/translation.h, docs/anthropic.md and docs/policies.md (retry,
-// fallback, error events).
+// WAITS ON THE PLUGIN: every test here needs plugins/anthropic (the core wiring of issue 12 is
+// on main: core/providers/attempt_translator.h). Until <build>/plugins/libsluice_anthropic.so
+// exists (or SLUICE_TEST_ANTHROPIC_PLUGIN names one), the fixture skips each test with that
+// reason; once the plugin is built they run and must pass. Expected behaviour comes from
+// sdk/include/sluice/plugin.h (ABI 1.1 "providers"), core/providers/translation.h,
+// docs/anthropic.md and docs/policies.md (retry, fallback, error events).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -211,8 +211,7 @@ class AnthropicTranslationTest : public ::testing::Test {
  protected:
   void SetUp() override {
     if (!std::filesystem::exists(plugin_))
-      GTEST_SKIP() << "waits on plugins/anthropic + core wiring (issue 12): " << plugin_
-                   << " is not built";
+      GTEST_SKIP() << "waits on plugins/anthropic (issue 12): " << plugin_ << " is not built";
     ASSERT_TRUE(mock.ok());
     GatewayConfig config;
     config.provider_base_url = mock.base_url();
@@ -532,6 +531,7 @@ TEST_F(AnthropicTranslationTest, AnUnrepresentableRequestIs400NamingTheFieldAndN
   auto r = chat(with(chat_body(kClaudeModel, "two answers please"), "n", 2));
   ASSERT_TRUE(r);
   EXPECT_TRUE(is_openai_error(r, 400, "invalid_request_error"));
+  EXPECT_EQ(r->json().value_or(Json())["error"]["code"].str(), "unsupported_for_target");
   const Json error = r->json().value_or(Json())["error"];
   const std::string message = error["message"].str();
   const bool names_n =
