@@ -218,11 +218,18 @@ extern "C" SLUICE_PLUGIN_EXPORT sluice_status sluice_plugin_init(const sluice_ho
   shout.on_response_headers = &shout_headers;
   shout.on_response_chunk = &shout_chunk;
 
-  // The reserved entries answer "unsupported" in ABI 1.0, and must not fail a plugin's init.
+  // A reserved entry answers "unsupported" and must not fail a plugin's init; a provider table
+  // without its required hooks is refused as invalid, not kept.
+  sluice_tool_vtable tool{};
+  tool.size = sizeof tool;
+  if (h->register_tool(reg, S("later"), &tool) != SLUICE_UNSUPPORTED) {
+    h->registry_fail(reg, S("register_tool should be unsupported in ABI 1.1"));
+    return SLUICE_ERROR;
+  }
   sluice_provider_vtable provider{};
   provider.size = sizeof provider;
-  if (h->register_provider(reg, S("later"), &provider) != SLUICE_UNSUPPORTED) {
-    h->registry_fail(reg, S("register_provider should be unsupported in ABI 1.0"));
+  if (h->register_provider(reg, S("hookless"), &provider) != SLUICE_INVALID) {
+    h->registry_fail(reg, S("a provider without create_config/on_request should be invalid"));
     return SLUICE_ERROR;
   }
   if (h->register_filter(reg, S("picky"), &picky) != SLUICE_OK ||
