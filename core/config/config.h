@@ -100,6 +100,9 @@ struct Provider {
   MockSettings mock;
   // A plugin type's own settings (`config:`), as JSON text for the plugin; "null" when absent.
   std::string config_json = "null";
+  // The headers a plugin's type adds to every request it translates (its auth), learnt at
+  // snapshot build; the health probe sends them. Empty for the built-in types.
+  std::vector<std::pair<std::string, std::string>> plugin_headers;
 };
 
 struct Target {

@@ -50,21 +50,28 @@ bool is_builtin_type(const std::string& type) {
   return type == "openai" || type == "mock";
 }
 
-// Provider types a plugin registers may leave base_url to the plugin's default. The config a
-// snapshot serves is then a copy with those filled in (the loaded one is shared and const).
-std::shared_ptr<const config::Config> with_default_base_urls(
-    const std::shared_ptr<const config::Config>& config,
-    const std::vector<std::shared_ptr<const providers::ProviderTypeSource>>& sources) {
-  std::shared_ptr<config::Config> copy;
+// What a provider of a plugin's type gets from its plugin: a default base_url when it has
+// none, and the headers the plugin adds to every request (its auth: the health probe sends
+// them too). The config a snapshot serves is then a copy with those filled in (the loaded one
+// is shared and const); nullptr when no provider has a plugin's type.
+std::shared_ptr<config::Config> copy_for_plugin_types(
+    const std::shared_ptr<const config::Config>& config) {
   for (const auto& [name, provider] : config->providers) {
-    if (is_builtin_type(provider.type) || !provider.base_url.empty()) continue;
+    if (!is_builtin_type(provider.type)) return std::make_shared<config::Config>(*config);
+  }
+  return nullptr;
+}
+
+void apply_default_base_urls(
+    config::Config& config,
+    const std::vector<std::shared_ptr<const providers::ProviderTypeSource>>& sources) {
+  for (auto& [name, p] : config.providers) {
+    if (is_builtin_type(p.type) || !p.base_url.empty()) continue;
     std::string fallback;
     for (const auto& source : sources) {
-      if (source && (fallback = source->default_base_url(provider.type), !fallback.empty())) break;
+      if (source && (fallback = source->default_base_url(p.type), !fallback.empty())) break;
     }
     if (fallback.empty()) continue;  // resolve_codecs says what is wrong with it
-    if (!copy) copy = std::make_shared<config::Config>(*config);
-    config::Provider& p = copy->providers.at(name);
     std::string error;
     auto url = config::parse_url(fallback, error);
     if (!url) {
@@ -79,16 +86,29 @@ std::shared_ptr<const config::Config> with_default_base_urls(
     p.base_url = fallback;
     p.url = *url;
   }
-  return copy ? copy : config;
+}
+
+// The headers the codec's translation puts on a request (an innocuous one: the native
+// endpoint's, else a one-message chat), for the health probe.
+std::vector<std::pair<std::string, std::string>> headers_of(const providers::ProviderCodec& codec) {
+  static constexpr std::string_view kProbeBody =
+      R"({"model":"health-check","max_tokens":1,"messages":[{"role":"user","content":"ping"}]})";
+  const Endpoint endpoint =
+      codec.native(Endpoint::Messages) ? Endpoint::Messages : Endpoint::ChatCompletions;
+  providers::TranslateInput in{endpoint, kProbeBody, "health-check", false, false, "health"};
+  providers::TranslatedRequest out;
+  auto translation = codec.begin(0);
+  if (translation->request(in, out) != providers::TranslateStatus::Ok) return {};
+  return std::move(out.headers);
 }
 
 // Every provider of a plugin type gets its codec; a type nobody registered refuses the load.
 void resolve_codecs(
-    const config::Config& config,
+    config::Config& config,
     const std::vector<std::shared_ptr<const providers::ProviderTypeSource>>& sources,
     std::vector<
         std::pair<const config::Provider*, std::shared_ptr<const providers::ProviderCodec>>>& out) {
-  for (const auto& [name, provider] : config.providers) {
+  for (auto& [name, provider] : config.providers) {
     if (is_builtin_type(provider.type)) continue;
     std::shared_ptr<const providers::ProviderCodec> codec;
     for (const auto& source : sources) {
@@ -115,6 +135,7 @@ void resolve_codecs(
       throw config::ConfigError(provider.mark, "providers." + name + ".base_url",
                                 "required: type " + provider.type + " has no default base_url");
     }
+    provider.plugin_headers = headers_of(*codec);
     out.emplace_back(&provider, std::move(codec));
   }
 }
@@ -145,9 +166,12 @@ std::shared_ptr<const ConfigSnapshot> ConfigSnapshot::build(
   for (const SnapshotExtension& extension : registry.extensions()) {
     snapshot->extensions_.push_back(extension(*config));
   }
-  config = with_default_base_urls(config, snapshot->extensions_);
+  if (auto copy = copy_for_plugin_types(config)) {
+    apply_default_base_urls(*copy, snapshot->extensions_);
+    resolve_codecs(*copy, snapshot->extensions_, snapshot->provider_codecs_);
+    config = std::move(copy);
+  }
   snapshot->config_ = config;
-  resolve_codecs(*config, snapshot->extensions_, snapshot->provider_codecs_);
   for (const auto& source : snapshot->extensions_) {
     if (source && (snapshot->messages_api_ = source->client_api(Endpoint::Messages))) break;
   }

@@ -40,10 +40,17 @@ std::string probe_request(const config::Provider& provider) {
       .append(" HTTP/1.1\r\nHost: ")
       .append(provider.url.host_header)
       .append("\r\n");
-  // Authenticated as the provider's requests are (Bearer, or x-api-key + anthropic-version):
+  // Authenticated as the provider's requests are (Bearer; a plugin type's own headers, e.g.
+  // x-api-key + anthropic-version):
   // a probe refused with 401 would count as healthy but prove little.
   for (const auto& [name, value] : providers::provider_auth_headers(provider)) {
     out.append(name).append(": ").append(value).append("\r\n");
+  }
+  for (const auto& [name, value] : provider.plugin_headers) {
+    const bool overridden =
+        std::any_of(provider.headers.begin(), provider.headers.end(),
+                    [&](const auto& h) { return http::iequals(h.first, name); });
+    if (!overridden) out.append(name).append(": ").append(value).append("\r\n");
   }
   for (const auto& [name, value] : provider.headers) {
     out.append(name).append(": ").append(value).append("\r\n");
