@@ -31,7 +31,7 @@ struct FieldSpec {
 
 class ConfigBuilder {
  public:
-  ConfigBuilder(lua_State* L, const LuaFilterSettings& settings) : L_(L), settings_(settings) {}
+  ConfigBuilder(lua_State* L, const LuaPluginSettings& settings) : L_(L), settings_(settings) {}
 
   // Pushes the config table.
   void build(int schema_ref) {
@@ -298,15 +298,19 @@ class ConfigBuilder {
   }
 
   lua_State* L_;
-  const LuaFilterSettings& settings_;
+  const LuaPluginSettings& settings_;
 };
 
 }  // namespace
 
-void load_config(LuaState& state, const LuaFilterSettings& settings) {
+int build_config(LuaState& state, const LuaPluginSettings& settings) {
   lua_State* L = state.L();
   ConfigBuilder(L, settings).build(state.schema_ref());
-  state.set_config_ref(luaL_ref(L, LUA_REGISTRYINDEX));
+  return luaL_ref(L, LUA_REGISTRYINDEX);
+}
+
+void load_config(LuaState& state, const LuaPluginSettings& settings) {
+  state.set_config_ref(build_config(state, settings));
 }
 
 }  // namespace sluice::filters::lua

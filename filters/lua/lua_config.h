@@ -26,8 +26,10 @@ extern "C" {
 namespace sluice::filters::lua {
 
 // Checks settings.config against the state's schema (throws config::ConfigError with the
-// config's file:line:column and key path), builds the config table in the state and sets its
-// config_ref.
-void load_config(LuaState& state, const LuaFilterSettings& settings);
+// config's file:line:column and key path) and builds the config table in the state; returns
+// its registry reference. A state may hold several (one per provider of a Lua provider type).
+int build_config(LuaState& state, const LuaPluginSettings& settings);
+// The same, made the state's config_ref (a filter's: one config per state).
+void load_config(LuaState& state, const LuaPluginSettings& settings);
 
 }  // namespace sluice::filters::lua

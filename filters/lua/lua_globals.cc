@@ -168,6 +168,12 @@ int sluice_http(lua_State* L) {
                       "sluice.http must be called by the hook itself (not at load time, and "
                       "not from a coroutine the plugin created)");
   }
+  if (is_provider_hook(host->phase())) {
+    return luaL_error(L,
+                      "sluice.http is not available in a provider's hooks (called in %s): a "
+                      "provider translates, sluice makes the upstream call",
+                      to_string(host->phase()));
+  }
   if (host->phase() != Hook::OnRequest) {
     return luaL_error(L, "sluice.http is available in on_request only (called in %s)",
                       to_string(host->phase()));

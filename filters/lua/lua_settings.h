@@ -1,6 +1,7 @@
-// The `lua` filter's settings (DESIGN §4, §9):
+// The settings of a Lua plugin's states (DESIGN §4, §9): what a `lua` filter entry says,
 //   - lua: {file: ../plugins/lua/keyword_guard.lua, config: {...}, on_error: fail,
 //           max_instructions: 1000000, max_memory: 64MiB}
+// and what a Lua provider is built from (a `plugins:` entry and a provider's `config:`).
 #pragma once
 
 #include <yaml-cpp/yaml.h>
@@ -19,16 +20,20 @@ namespace sluice::filters::lua {
 //              returned nothing.
 enum class OnError : uint8_t { Fail, Continue };
 
-struct LuaFilterSettings {
+// What every Lua plugin state is built from, and the config its hooks receive.
+struct LuaPluginSettings {
   std::string file;                // absolute path of the plugin file
   std::string plugin_dir;          // its directory: where require() looks
   YAML::Node config;               // the plugin's own config (free-form; checked by its schema)
-  config::SourceMark config_mark;  // of `config` (or of the filter entry without one)
-  std::string config_path;         // "filters[1].lua.config"
+  config::SourceMark config_mark;  // of `config` (or of the entry without one)
+  std::string config_path;         // "filters[1].lua.config", "providers.local.config"
   std::string source_file;         // the YAML file, for error marks
-  OnError on_error = OnError::Fail;
   uint64_t max_instructions = 1'000'000;     // VM instructions per hook run
   uint64_t max_memory = uint64_t{64} << 20;  // bytes per Lua state
+};
+
+struct LuaFilterSettings : LuaPluginSettings {
+  OnError on_error = OnError::Fail;
 };
 
 // Reads and checks the settings (file exists and is readable). Throws config::ConfigError.

@@ -46,7 +46,9 @@ void* capped_alloc(void* ud, void* ptr, size_t old_size, size_t new_size) {
   return p;
 }
 
-const char* const kHookNames[kHookCount] = {"on_request", "on_response", "on_chunk", "on_complete"};
+const char* const kHookNames[kHookCount] = {
+    "on_request",        "on_response",        "on_chunk",        "on_complete",
+    "transform_request", "transform_response", "transform_chunk", "transform_end"};
 
 // Text only: LuaJIT bytecode ("\x1bLJ") could do anything the VM can.
 int load_text(lua_State* L) {
@@ -115,6 +117,10 @@ const char* to_string(Hook hook) {
   return kHookNames[static_cast<int>(hook)];
 }
 
+bool is_provider_hook(Hook hook) {
+  return hook >= Hook::TransformRequest;
+}
+
 std::string bounded_text(std::string_view text, size_t max_bytes) {
   if (text.size() <= max_bytes) return std::string(text);
   size_t cut = max_bytes;
@@ -154,7 +160,7 @@ LuaState::~LuaState() {
   if (L_ != nullptr) lua_close(L_);
 }
 
-void LuaState::open_sandbox(const LuaFilterSettings& settings) {
+void LuaState::open_sandbox(const LuaPluginSettings& settings) {
   allocator_ = std::make_unique<Allocator>();
   allocator_->owner = this;
   allocator_->cap = settings.max_memory;
@@ -277,7 +283,7 @@ int LuaState::require(lua_State* L) {
   return 1;
 }
 
-void LuaState::run_plugin_file(const LuaFilterSettings& settings, const std::string& text) {
+void LuaState::run_plugin_file(const LuaPluginSettings& settings, const std::string& text) {
   const std::string chunk_name = "@" + settings.file;
   auto fail = [&](const std::string& message) {
     lua_settop(L_, 0);
@@ -293,8 +299,9 @@ void LuaState::run_plugin_file(const LuaFilterSettings& settings, const std::str
   lua_sethook(L_, nullptr, 0, 0);
   if (rc != 0) fail("Lua error while loading the plugin: " + error_text(L_, -1));
   if (!lua_istable(L_, -1)) {
-    fail(std::string("a Lua filter plugin must return a table like {name = \"x\", on_request = "
-                     "function(h, config) ... end}; it returned a ") +
+    fail(std::string("a Lua plugin must return a table: a filter like {name = \"x\", on_request "
+                     "= function(h, config) ... end}, or a provider like {name = \"x\", "
+                     "transform_request = ..., transform_response = ...}; it returned a ") +
          luaL_typename(L_, -1));
   }
   // Raw reads here and below: this runs outside a protected call, where an error raised by
@@ -308,23 +315,17 @@ void LuaState::run_plugin_file(const LuaFilterSettings& settings, const std::str
     name_ = std::filesystem::path(settings.file).stem().string();
   }
   lua_pop(L_, 1);
-  bool any = false;
   for (int i = 0; i < kHookCount; ++i) {
     raw_field(L_, -1, kHookNames[i]);
     if (lua_isfunction(L_, -1)) {
       hook_refs_[i] = luaL_ref(L_, LUA_REGISTRYINDEX);
-      any = true;
     } else if (lua_isnil(L_, -1)) {
       lua_pop(L_, 1);
     } else {
       fail(std::string(kHookNames[i]) + " must be a function, not a " + luaL_typename(L_, -1));
     }
   }
-  if (!any) {
-    fail(
-        "the plugin defines no hook: a filter has at least one of on_request, on_response, "
-        "on_chunk, on_complete");
-  }
+  if (std::string problem = classify(); !problem.empty()) fail(problem);
   raw_field(L_, -1, "schema");
   if (lua_istable(L_, -1)) {
     schema_ref_ = luaL_ref(L_, LUA_REGISTRYINDEX);
@@ -337,7 +338,36 @@ void LuaState::run_plugin_file(const LuaFilterSettings& settings, const std::str
   lua_gc(L_, LUA_GCCOLLECT, 0);
 }
 
-std::unique_ptr<LuaState> LuaState::load(const LuaFilterSettings& settings, SourceTexts& sources) {
+std::string LuaState::classify() {
+  bool filter = false;
+  bool provider = false;
+  for (int i = 0; i < kHookCount; ++i) {
+    if (hook_refs_[i] == LUA_NOREF) continue;
+    (is_provider_hook(static_cast<Hook>(i)) ? provider : filter) = true;
+  }
+  if (filter && provider) {
+    return "the plugin defines both filter hooks (on_*) and provider hooks (transform_*): a "
+           "plugin is a filter or a provider; split it in two files";
+  }
+  if (provider) {
+    for (Hook required : {Hook::TransformRequest, Hook::TransformResponse}) {
+      if (!has_hook(required)) {
+        return std::string("the provider plugin has no ") + to_string(required) +
+               " (a provider defines transform_request and transform_response)";
+      }
+    }
+    kind_ = PluginKind::Provider;
+    return {};
+  }
+  if (!filter) {
+    return "the plugin defines no hook: a filter has at least one of on_request, on_response, "
+           "on_chunk, on_complete; a provider has transform_request and transform_response";
+  }
+  kind_ = PluginKind::Filter;
+  return {};
+}
+
+std::unique_ptr<LuaState> LuaState::load(const LuaPluginSettings& settings, SourceTexts& sources) {
   std::unique_ptr<LuaState> state(new LuaState());
   state->open_sandbox(settings);
   std::string text;
@@ -354,7 +384,7 @@ std::unique_ptr<LuaState> LuaState::load(const LuaFilterSettings& settings, Sour
   return state;
 }
 
-std::unique_ptr<LuaState> LuaState::load_from(const LuaFilterSettings& settings,
+std::unique_ptr<LuaState> LuaState::load_from(const LuaPluginSettings& settings,
                                               const SourceTexts& sources, std::string* error) {
   try {
     std::unique_ptr<LuaState> state(new LuaState());

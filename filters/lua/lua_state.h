@@ -1,8 +1,9 @@
-// LuaState: one sandboxed LuaJIT state running one Lua filter plugin on one worker (DESIGN §9).
-// A `lua` filter entry of a config generation has one per worker; each is only ever touched by
-// its worker's thread once the load that built it has published the snapshot, so no lock is
-// taken to run a hook. The state closes with the snapshot's filter factory, i.e. when the last
-// request pinned to that generation has ended.
+// LuaState: one sandboxed LuaJIT state running one Lua plugin (a filter or a provider) on one
+// worker (DESIGN §9). A `lua` filter entry, or a Lua provider of `plugins:`, of a config
+// generation has one per worker (lua_worker_states.h); each is only ever touched by its
+// worker's thread once the load that built it has published the snapshot, so no lock is taken
+// to run a hook. The state closes with the snapshot, i.e. when the last request pinned to that
+// generation has ended.
 //
 // Limits, all enforced here:
 //  - max_instructions per hook run: a count hook (JIT off for the whole state — LuaJIT never
@@ -45,10 +46,25 @@ class PluginLoadError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// The hooks a filter plugin may define (the names a plugin table uses).
-enum class Hook : uint8_t { OnRequest, OnResponse, OnChunk, OnComplete };
-inline constexpr int kHookCount = 4;
+// The hooks a plugin may define (the names a plugin table uses): a filter's on_*, a
+// provider's transform_* (DESIGN §9).
+enum class Hook : uint8_t {
+  OnRequest,
+  OnResponse,
+  OnChunk,
+  OnComplete,
+  TransformRequest,
+  TransformResponse,
+  TransformChunk,
+  TransformEnd,
+};
+inline constexpr int kHookCount = 8;
 const char* to_string(Hook hook);  // "on_request", ...
+bool is_provider_hook(Hook hook);  // transform_*
+
+// What a plugin file's table is, by the hooks it defines: a filter has at least one on_*
+// hook; a provider has transform_request and transform_response (and no on_* hook).
+enum class PluginKind : uint8_t { Filter, Provider };
 
 // How one run (a resume) of a hook ended.
 //   Done      — it returned; its results are on the thread's stack; call finish() when read.
@@ -67,9 +83,9 @@ class LuaState {
   // Builds the sandbox, runs the plugin file (its requires read from disk when `sources` has
   // no text for them, and recorded there) and checks what it returned. Throws PluginLoadError
   // naming the file and line on any problem.
-  static std::unique_ptr<LuaState> load(const LuaFilterSettings& settings, SourceTexts& sources);
+  static std::unique_ptr<LuaState> load(const LuaPluginSettings& settings, SourceTexts& sources);
   // The same from recorded texts only (no file I/O); nullptr with *error on failure.
-  static std::unique_ptr<LuaState> load_from(const LuaFilterSettings& settings,
+  static std::unique_ptr<LuaState> load_from(const LuaPluginSettings& settings,
                                              const SourceTexts& sources, std::string* error);
   ~LuaState();
   LuaState(const LuaState&) = delete;
@@ -77,6 +93,7 @@ class LuaState {
 
   lua_State* L() const { return L_; }
   const std::string& plugin_name() const { return name_; }
+  PluginKind kind() const { return kind_; }
   bool has_hook(Hook hook) const { return hook_refs_[static_cast<int>(hook)] != LUA_NOREF; }
   // Registry reference of the plugin's returned table / its `schema` (LUA_NOREF if none).
   int plugin_ref() const { return plugin_ref_; }
@@ -110,8 +127,10 @@ class LuaState {
 
  private:
   LuaState() = default;
-  void open_sandbox(const LuaFilterSettings& settings);
-  void run_plugin_file(const LuaFilterSettings& settings, const std::string& text);
+  void open_sandbox(const LuaPluginSettings& settings);
+  void run_plugin_file(const LuaPluginSettings& settings, const std::string& text);
+  // Sets kind_ from the hooks found; what is wrong with them ("" when nothing).
+  std::string classify();
   // Starts the instruction budget and the C stack bound of a run (or of the load).
   void arm_limits();
   static void count_hook(lua_State* L, lua_Debug* ar);
@@ -122,10 +141,12 @@ class LuaState {
   lua_State* L_ = nullptr;
   std::unique_ptr<Allocator> allocator_;
   std::string name_;  // the plugin's `name`, or the file's stem
+  PluginKind kind_ = PluginKind::Filter;
   int plugin_ref_ = LUA_NOREF;
   int schema_ref_ = LUA_NOREF;
   int config_ref_ = LUA_NOREF;
-  int hook_refs_[kHookCount] = {LUA_NOREF, LUA_NOREF, LUA_NOREF, LUA_NOREF};
+  int hook_refs_[kHookCount] = {LUA_NOREF, LUA_NOREF, LUA_NOREF, LUA_NOREF,
+                                LUA_NOREF, LUA_NOREF, LUA_NOREF, LUA_NOREF};
   int loaded_ref_ = LUA_NOREF;  // module name → what its file returned
   struct PooledThread {
     lua_State* thread;
