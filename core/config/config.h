@@ -159,7 +159,9 @@ struct FilterSpec {
 };
 
 // plugins: {NAME: {file: ..., config: {...}}}. A .so is loaded when the config is
-// (core/plugin/plugin_set.h); a .lua entry is kept for the Lua providers and tools to come.
+// (core/plugin/plugin_set.h); a .lua entry by the Lua host (filters/lua/lua_provider_source.h:
+// a provider type named NAME), which also takes the limits a `lua` filter entry takes:
+// {file: x.lua, max_instructions: 1000000, max_memory: 64MiB}.
 struct PluginSpec {
   std::string name;
   std::string file;        // resolved relative to the config file
@@ -167,6 +169,9 @@ struct PluginSpec {
   SourceMark mark;         // of the entry (plugins.NAME)
   SourceMark file_mark;    // of `file`, for "cannot open" / "wrong ABI" errors
   SourceMark config_mark;  // of `config` (the entry's when absent)
+  // .lua only: VM instructions per hook run, bytes per Lua state (unset: the Lua defaults).
+  std::optional<uint64_t> max_instructions;
+  std::optional<uint64_t> max_memory;
 };
 
 struct ToolSpec {  // not active yet

@@ -110,11 +110,23 @@ void read_plugins(NodeReader& root, Config& config) {
   for (auto& [name, reader] : named_entries(root, "plugins", NameRule::Identifier)) {
     auto file = reader.string("file");
     YAML::Node plugin_config = reader.raw("config");
+    PluginSpec spec;
+    // The bounds of a `lua` filter entry's (filters/lua/lua_settings.cc).
+    if (auto n = reader.integer("max_instructions", 1000, 1'000'000'000)) {
+      spec.max_instructions = static_cast<uint64_t>(*n);
+    }
+    if (auto bytes = reader.size("max_memory")) {
+      if (*bytes < (uint64_t{1} << 20)) reader.fail("max_memory", "must be at least 1MiB");
+      spec.max_memory = *bytes;
+    }
     reader.finish();
     if (!file || file->empty()) reader.fail("file", "required: the plugin's .so or .lua file");
+    if ((spec.max_instructions || spec.max_memory) && !file->ends_with(".lua")) {
+      reader.fail(spec.max_instructions ? "max_instructions" : "max_memory",
+                  "applies to Lua plugins only (a .lua file)");
+    }
     // Whether the file exists and is a plugin is checked when plugins are loaded, right after
-    // (core/plugin/plugin_set.h), with these marks.
-    PluginSpec spec;
+    // (core/plugin/plugin_set.h, filters/lua/lua_provider_source.h), with these marks.
     spec.name = name;
     spec.file = resolve_path(config, *file);
     spec.config = plugin_config;
