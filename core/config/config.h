@@ -103,6 +103,10 @@ struct Provider {
   // The headers a plugin's type adds to every request it translates (its auth), learnt at
   // snapshot build; the health probe sends them. Empty for the built-in types.
   std::vector<std::pair<std::string, std::string>> plugin_headers;
+  // The same as written (null when absent) and where: a Lua provider's schema checks it and
+  // names the line of a bad value.
+  YAML::Node config;
+  SourceMark config_mark;
 };
 
 struct Target {

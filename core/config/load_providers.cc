@@ -125,7 +125,11 @@ Provider read_provider(const std::string& name, NodeReader& reader) {
   const bool has_mock = reader.has("mock");
   provider.mock = read_mock(reader.child("mock"));
   const bool has_config = reader.has("config");
-  if (has_config) provider.config_json = yaml_to_json(reader.child("config").node());
+  if (has_config) {
+    provider.config = reader.child("config").node();
+    provider.config_mark = reader.mark_of("config");
+    provider.config_json = yaml_to_json(provider.config);
+  }
   reader.finish();
 
   if (!type || type->empty()) {
