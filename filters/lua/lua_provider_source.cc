@@ -10,25 +10,6 @@ namespace {
 // The types core has itself: a plugin named like one would never be asked for.
 constexpr std::string_view kBuiltinTypes[] = {"openai", "mock"};
 
-// providers.NAME.config, and where it is written. Read through `requires` so this builds
-// before and after config::Provider has the key (core/config adds it for plugin types).
-template <typename P>
-YAML::Node config_of(const P& provider) {
-  if constexpr (requires { provider.config; }) {
-    return provider.config;
-  } else {
-    return YAML::Node();
-  }
-}
-
-template <typename P>
-config::SourceMark config_mark_of(const P& provider) {
-  if constexpr (requires { provider.config_mark; }) {
-    if (provider.config_mark.line > 0) return provider.config_mark;
-  }
-  return provider.mark;
-}
-
 }  // namespace
 
 std::shared_ptr<const LuaProviderSource> LuaProviderSource::load(const config::Config& config) {
@@ -66,7 +47,8 @@ const LuaProviderPlugin* LuaProviderSource::find(std::string_view type) const {
 
 std::shared_ptr<const providers::ProviderCodec> LuaProviderSource::provider_codec(
     const config::Provider& provider) const {
-  return codec_for(provider, config_of(provider), config_mark_of(provider));
+  return codec_for(provider, provider.config,
+                   provider.config_mark.line > 0 ? provider.config_mark : provider.mark);
 }
 
 std::shared_ptr<const providers::ProviderCodec> LuaProviderSource::codec_for(

@@ -65,7 +65,7 @@ TranslateStatus LuaTranslation::response(int& status, std::string_view body, std
 TranslateStatus LuaTranslation::event(std::string_view name, std::string_view data,
                                       std::string& out) {
   if (state_ != nullptr && !state_->has_hook(Hook::TransformChunk)) {
-    message_ = codec_->name() + ": the plugin has no transform_chunk, so it cannot stream";
+    message_ = "the plugin has no transform_chunk, so it cannot stream";
     return TranslateStatus::Failed;
   }
   // Blank lines between NDJSON documents are no event.
@@ -98,7 +98,7 @@ TranslateStatus LuaTranslation::end(std::string& out) {
 TranslateStatus LuaTranslation::run(Hook hook) {
   hook_ = hook;
   if (state_ == nullptr) {
-    message_ = codec_->name() + ": " + broken_;
+    message_ = broken_;
     return TranslateStatus::Failed;
   }
   lua_State* thread = state_->begin(hook);
@@ -120,15 +120,15 @@ TranslateStatus LuaTranslation::run(Hook hook) {
   metrics::Metrics::process()
       .plugin_errors_total.Add({{"plugin", codec_->plugin().type()}, {"hook", to_string(hook)}})
       .Increment();
-  message_ = codec_->name() + ": " + to_string(hook) + ": " + error;
-  log::warn(message_);
+  message_ = std::string(to_string(hook)) + ": " + error;
+  log::warn(codec_->name() + ": " + message_);
   return TranslateStatus::Failed;
 }
 
 TranslateStatus LuaTranslation::refused(Hook hook) {
   // The plugin could not translate what the provider sent (it said why): the attempt fails
   // like a protocol error, without counting a plugin error.
-  message_ = codec_->name() + ": " + to_string(hook) + ": " + *run_.refusal;
+  message_ = std::string(to_string(hook)) + ": " + *run_.refusal;
   return TranslateStatus::Failed;
 }
 

@@ -11,12 +11,13 @@
 // Each hook runs under the plugin's instruction budget and memory cap. The hook's arguments
 // are built, and its results read, inside the same protected run (a trampoline on the hook's
 // thread): decoding a large body counts against the memory cap, and a bad result is a Lua
-// error like any other. How a step ends:
-//   - a Lua error, a budget passed, a result of the wrong shape: Failed, "Lua plugin <type>:
-//     <hook>: <error>", counted in sluice_plugin_errors_total{plugin,hook} and logged;
-//   - `nil, "message"`: transform_request → Invalid (the client's 400, the plugin's message);
-//     the others → Failed, "Lua plugin <type>: <hook>: <message>" (the upstream's answer could
-//     not be translated: not a plugin error).
+// error like any other. How a step ends (message() is what core puts after the codec's name,
+// "Lua plugin <type>: "):
+//   - a Lua error, a budget passed, a result of the wrong shape: Failed, "<hook>: <error>",
+//     counted in sluice_plugin_errors_total{plugin,hook} and logged;
+//   - `nil, "message"`: transform_request → Invalid with the plugin's message (the client's
+//     400); the others → Failed, "<hook>: <message>" (the upstream's answer could not be
+//     translated: not a plugin error).
 // `ctx` is one table per attempt, shared by its hooks; it is released with the translation.
 #pragma once
 

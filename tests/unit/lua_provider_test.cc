@@ -252,6 +252,37 @@ TEST_F(LuaProviderTest, AConfigTheSchemaRefusesFailsTheLoadAtTheProviderEntry) {
   EXPECT_THAT(codec_error("p", "[1, 2]"), HasSubstr("expected a mapping"));
 }
 
+TEST_F(LuaProviderTest, ProviderCodecReadsTheEntrysConfigAndNamesTheLineOfABadValue) {
+  add_plugin("probe", write("probe.lua", kProbe));
+  const auto& source = load();
+  config::Provider provider;
+  provider.name = "local";
+  provider.type = "probe";
+  provider.base_url = "http://127.0.0.1:9";
+  provider.mark = config::SourceMark{config_.source_path, 10, 3};
+  provider.config = YAML::Load("greeting: from the entry\nn: 3\n");
+  provider.config_mark = config::SourceMark{config_.source_path, 11, 5};
+  auto c = source.provider_codec(provider);
+  ASSERT_NE(c, nullptr);
+  TranslatedRequest out;
+  ASSERT_EQ(c->begin(0)->request(Input{}.get(), out), TranslateStatus::Ok);
+  std::map<std::string, std::string> headers(out.headers.begin(), out.headers.end());
+  EXPECT_EQ(headers["x-greeting"], "from the entry");
+
+  add_plugin("p", write("p.lua", kSchemaProvider));
+  const auto& strict = load();
+  provider.type = "p";
+  try {
+    strict.provider_codec(provider);
+    ADD_FAILURE() << "the schema let an unknown key through";
+  } catch (const config::ConfigError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("sluice.yaml:2:1"));  // where `n` is written
+    EXPECT_THAT(e.what(), HasSubstr("providers.local.config.n"));
+  }
+  provider.type = "openai";
+  EXPECT_EQ(strict.provider_codec(provider), nullptr);
+}
+
 // ---- transform_request -----------------------------------------------------------------------
 
 TEST_F(LuaProviderTest, TransformRequestSeesTheRequestAndSetsPathHeadersAndBody) {
@@ -304,7 +335,7 @@ TEST_F(LuaProviderTest, ALuaErrorFailsTheAttemptNamingThePluginAndHookAndIsCount
   const double before = plugin_errors("p", "transform_request");
   EXPECT_EQ(request(*t), TranslateStatus::Failed);
   EXPECT_EQ(plugin_errors("p", "transform_request"), before + 1);
-  EXPECT_THAT(t->message(), HasSubstr("Lua plugin p: transform_request: "));
+  EXPECT_THAT(t->message(), ::testing::StartsWith("transform_request: "));
   EXPECT_THAT(t->message(), HasSubstr("p.lua:3: no such model: qwen3:8b"));
 }
 
@@ -363,7 +394,7 @@ TEST_F(LuaProviderTest, AHookPastItsInstructionBudgetFailsAndTheNextAttemptRuns)
   ASSERT_EQ(request(*t), TranslateStatus::Ok);
   std::string out;
   EXPECT_EQ(t->event("", "spin", out), TranslateStatus::Failed);
-  EXPECT_THAT(t->message(), HasSubstr("Lua plugin s: transform_chunk: "));
+  EXPECT_THAT(t->message(), ::testing::StartsWith("transform_chunk: "));
   EXPECT_THAT(t->message(), HasSubstr("instruction budget exceeded (max_instructions: 100000)"));
   auto next = c->begin(0);
   ASSERT_EQ(request(*next), TranslateStatus::Ok);
@@ -448,7 +479,7 @@ return {
   const double before = plugin_errors("p", "transform_response");
   EXPECT_EQ(t->response(status, "garbage", out), TranslateStatus::Failed);
   EXPECT_EQ(plugin_errors("p", "transform_response"), before);
-  EXPECT_EQ(t->message(), "Lua plugin p: transform_response: not a chat answer: garbage");
+  EXPECT_EQ(t->message(), "transform_response: not a chat answer: garbage");
   EXPECT_EQ(out, "");
 }
 
@@ -589,7 +620,7 @@ TEST_F(LuaProviderTest, TransformEndCanFailTheStream) {
   ASSERT_EQ(request(*t), TranslateStatus::Ok);
   std::string out;
   EXPECT_EQ(t->end(out), TranslateStatus::Failed);
-  EXPECT_EQ(t->message(), "Lua plugin s: transform_end: cut before the last line");
+  EXPECT_EQ(t->message(), "transform_end: cut before the last line");
   EXPECT_EQ(out, "");
 }
 
@@ -598,7 +629,7 @@ TEST_F(LuaProviderTest, AnEventThePluginRefusesFailsTheStream) {
   ASSERT_EQ(request(*t), TranslateStatus::Ok);
   std::string out;
   EXPECT_EQ(t->event("", "overloaded", out), TranslateStatus::Failed);
-  EXPECT_EQ(t->message(), "Lua plugin s: transform_chunk: upstream said: overloaded");
+  EXPECT_EQ(t->message(), "transform_chunk: upstream said: overloaded");
 }
 
 TEST_F(LuaProviderTest, BadChunkListsFailWithWhatIsWrong) {
@@ -669,7 +700,7 @@ TEST_F(LuaProviderTest, AWorkerTheLoadDidNotForeseeGetsItsStateOnFirstUse) {
 TEST_F(LuaProviderTest, AWorkerPastTheLastSlotFailsEveryStepClearly) {
   auto t = probe()->begin(100000);
   EXPECT_EQ(request(*t), TranslateStatus::Failed);
-  EXPECT_THAT(t->message(), HasSubstr("Lua plugin probe: no Lua state for worker 100000"));
+  EXPECT_THAT(t->message(), HasSubstr("no Lua state for worker 100000"));
   std::string out;
   EXPECT_EQ(t->end(out), TranslateStatus::Failed);
 }

@@ -308,7 +308,7 @@ TEST_F(OllamaNativeTest, AnAnswerThatIsNotOllamasFailsTheAttempt) {
   int status = 200;
   std::string out;
   EXPECT_EQ(t->response(status, "<html>proxy</html>", out), TranslateStatus::Failed);
-  EXPECT_THAT(t->message(), HasSubstr("Lua plugin ollama_native: transform_response: the answer "
+  EXPECT_THAT(t->message(), HasSubstr("transform_response: the answer "
                                       "is not an Ollama chat response"));
 }
 
@@ -398,8 +398,7 @@ TEST_F(OllamaNativeTest, AnErrorLineFailsTheStream) {
   EXPECT_EQ(t->event("", R"({"error":"model runner has unexpectedly stopped"})", out),
             TranslateStatus::Failed);
   EXPECT_EQ(t->message(),
-            "Lua plugin ollama_native: transform_chunk: ollama: model runner has unexpectedly "
-            "stopped");
+            "transform_chunk: ollama: model runner has unexpectedly stopped");
 }
 
 TEST_F(OllamaNativeTest, ALineThatIsNotJsonFailsTheStream) {
