@@ -10,6 +10,7 @@
 #include "tests/support/json.h"
 #include "tests/support/mock/anthropic_replies.h"
 #include "tests/support/mock/exchange_script.h"
+#include "tests/support/mock/ollama_replies.h"
 #include "tests/support/mock/openai_replies.h"
 
 namespace sluice::mock {
@@ -195,15 +196,23 @@ void Connection::dispatch() {
     const Json& seen = headers[name];
     headers.set(name, seen.is_string() ? seen.str() + ", " + value : value);
   }
+  // The API shape is chosen by path: Anthropic's /v1/messages, Ollama's /api/..., else OpenAI.
   Reply r;
   if (!behavior) {
-    r = is_anthropic_path(path)
-            ? anthropic_error_reply(400, "mock provider: bad x-mock-behavior: " + error)
-            : error_reply(400, "mock provider: bad x-mock-behavior: " + error,
-                          "invalid_request_error", "bad_behavior");
+    const std::string message = "mock provider: bad x-mock-behavior: " + error;
+    if (is_anthropic_path(path)) {
+      r = anthropic_error_reply(400, message);
+    } else if (is_ollama_path(path)) {
+      r = ollama_error_reply(400, message);
+    } else {
+      r = error_reply(400, message, "invalid_request_error", "bad_behavior");
+    }
+  } else if (is_anthropic_path(path)) {
+    r = anthropic_reply(method, path, body_, *behavior, sequence);
+  } else if (is_ollama_path(path)) {
+    r = ollama_reply(method, path, body_, *behavior, sequence);
   } else {
-    r = is_anthropic_path(path) ? anthropic_reply(method, path, body_, *behavior, sequence)
-                                : openai_reply(method, path, body_, *behavior, sequence);
+    r = openai_reply(method, path, body_, *behavior, sequence);
   }
   // What the reply's body says (before any cut the behaviour makes), bounded like the request
   // body: a test compares it with what sluice forwarded to its client.

@@ -1,7 +1,7 @@
 // The mock provider's HTTP/1.1 server: one libuv loop, keep-alive, pipelined requests answered
-// in order, every buffer bounded. API calls get OpenAI-shaped replies (openai_replies.h), or
-// Anthropic's on /v1/messages (anthropic_replies.h), played
-// through a script (exchange_script.h) chosen by the request's behaviour; /__control,
+// in order, every buffer bounded. API calls get replies in the shape their path asks for —
+// OpenAI's (openai_replies.h), Anthropic's (anthropic_replies.h) or Ollama's (ollama_replies.h)
+// — played through a script (exchange_script.h) chosen by the request's behaviour; /__control,
 // /__requests, /__reset and /__stats let tests steer and inspect it.
 #pragma once
 
