@@ -1,10 +1,12 @@
 #include "tests/support/mock/ollama_replies.h"
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
 #include "tests/support/json.h"
 #include "tests/support/mock/reply_text.h"
+#include "tests/support/mock/tool_use.h"
 
 namespace sluice::mock {
 
@@ -22,8 +24,6 @@ struct Chat {
   std::string all_text;   // every message's text (the prompt count)
   bool stream = true;     // Ollama streams unless told "stream": false
   int num_predict = -1;   // options.num_predict; -1 = no limit
-  const Json* first_tool = nullptr;
-  bool after_tool_result = false;
 };
 
 Chat read_chat(const Json& body) {
@@ -35,17 +35,15 @@ Chat read_chat(const Json& body) {
   }
   for (const Json& m : body["messages"].items()) {
     chat.all_text += m["content"].str() + ' ';
-    chat.after_tool_result = m["role"].str() == "tool";
     if (m["role"].str() == "user") {
       chat.last_user = m["content"].str();
       chat.images = m["images"].size();
     }
   }
-  if (body["tools"].size() > 0) chat.first_tool = &body["tools"][0];
   return chat;
 }
 
-Json head(const Chat& chat) {
+Json line_head(const Chat& chat) {
   Json line = Json::object();
   line.set("model", chat.model);
   line.set("created_at", kCreatedAt);
@@ -59,19 +57,19 @@ Json assistant(std::string_view content) {
   return message;
 }
 
-// The call of the first tool offered: {"function": {"name", "arguments": {...}}}.
-Json tool_call(const Chat& chat) {
-  const Json& fn = (*chat.first_tool)["function"];
-  const auto& properties = fn["parameters"]["properties"].members();
-  Json arguments = Json::object();
-  arguments.set(properties.empty() ? std::string("input") : properties.front().first,
-                chat.last_user.empty() ? std::string("hello") : chat.last_user);
-  Json function = Json::object();
-  function.set("name", fn["name"].str());
-  function.set("arguments", arguments);
-  Json call = Json::object();
-  call.set("function", function);
-  return call;
+// Ollama's tool calls: [{"function": {"name", "arguments": {...}}}] — arguments an object, no
+// ids.
+Json tool_calls_json(const std::vector<ToolCall>& calls) {
+  Json list = Json::array();
+  for (const ToolCall& c : calls) {
+    Json function = Json::object();
+    function.set("name", c.name);
+    function.set("arguments", Json::parse(c.arguments).value_or(Json::object()));
+    Json call = Json::object();
+    call.set("function", function);
+    list.push_back(call);
+  }
+  return list;
 }
 
 // The done line's (or the JSON answer's) closing fields.
@@ -84,10 +82,13 @@ void finish(Json& doc, const Chat& chat, const char* reason, int output_tokens, 
   doc.set("eval_count", output_tokens);
 }
 
-Reply chat_reply(const Json& body, const Behavior& b) {
+Reply chat_reply(const Json& body, const Behavior& b, uint64_t seq) {
   const Chat chat = read_chat(body);
-  const bool calls_tool = chat.first_tool != nullptr && !chat.after_tool_result;
-  std::string text = reply_text(chat.model, chat.last_user, b.pad_bytes);
+  const ToolRequest tools = tool_request_of(body);
+  const std::vector<ToolCall> calls =
+      choose_tool_calls(tools, b, chat.last_user, "call_mock_", seq);
+  const std::string& echoed = tools.after_tool_result ? tools.tool_result_text : chat.last_user;
+  std::string text = reply_text(chat.model, echoed, b.pad_bytes);
   if (chat.images > 0) text += " [images: " + std::to_string(chat.images) + "]";
   std::vector<std::string> pieces = stream_pieces(text, b.chunks);
   const char* reason = "stop";
@@ -95,44 +96,53 @@ Reply chat_reply(const Json& body, const Behavior& b) {
     pieces.resize(static_cast<size_t>(chat.num_predict));
     reason = "length";
   }
+  const int output_tokens =
+      calls.empty() ? static_cast<int>(pieces.size()) : tool_output_tokens(calls, "");
 
   Reply r;
   if (!chat.stream) {
-    Json doc = head(chat);
+    Json doc = line_head(chat);
     Json message = assistant("");
-    if (calls_tool) {
-      message.set("tool_calls", Json::array().push_back(tool_call(chat)));
+    if (!calls.empty()) {
+      message.set("tool_calls", tool_calls_json(calls));
     } else {
       std::string content;
       for (const std::string& piece : pieces) content += piece;
       message.set("content", content);
     }
     doc.set("message", message);
-    finish(doc, chat, reason, calls_tool ? 1 : static_cast<int>(pieces.size()), b);
+    finish(doc, chat, reason, output_tokens, b);
     r.body = doc.dump();
     return r;
   }
   r.stream = true;
   r.content_type = "application/x-ndjson";
-  auto line = [&](Json message, bool done, int output_tokens) {
-    Json doc = head(chat);
-    doc.set("message", std::move(message));
-    if (done) {
-      finish(doc, chat, reason, output_tokens, b);
-    } else {
-      doc.set("done", false);
-    }
-    r.events.push_back(doc.dump() + "\n");
+  auto add = [&](Json doc) { r.events.push_back(doc.dump() + "\n"); };
+  auto add_line = [&](Json message) {
+    Json line = line_head(chat);
+    line.set("message", std::move(message));
+    line.set("done", false);
+    add(line);
   };
-  if (calls_tool) {
+  if (!calls.empty()) {  // Ollama sends its calls whole, in one line
     Json message = assistant("");
-    message.set("tool_calls", Json::array().push_back(tool_call(chat)));
-    line(message, false, 0);
-    line(assistant(""), true, 1);
+    message.set("tool_calls", tool_calls_json(calls));
+    add_line(message);
+  } else {
+    for (const std::string& piece : pieces) add_line(assistant(piece));
+  }
+  if (b.error_event) {
+    // Ollama's mid-stream failure: an error line after the first one, then the end.
+    r.events.resize(std::min<size_t>(r.events.size(), 1));
+    Json error = Json::object();
+    error.set("error", "mock provider: the model runner stopped unexpectedly");
+    add(error);
     return r;
   }
-  for (const std::string& piece : pieces) line(assistant(piece), false, 0);
-  line(assistant(""), true, static_cast<int>(pieces.size()));
+  Json done = line_head(chat);
+  done.set("message", assistant(""));
+  finish(done, chat, reason, output_tokens, b);
+  add(done);
   return r;
 }
 
@@ -163,7 +173,7 @@ Reply ollama_error_reply(int status, std::string_view message) {
 }
 
 Reply ollama_reply(std::string_view method, std::string_view path, std::string_view body,
-                   const Behavior& behavior, uint64_t /*sequence*/) {
+                   const Behavior& behavior, uint64_t sequence) {
   if (behavior.status_code < 200 || behavior.status_code >= 300) {
     Reply r =
         ollama_error_reply(behavior.status_code, "mock provider failure (status " +
@@ -187,7 +197,7 @@ Reply ollama_reply(std::string_view method, std::string_view path, std::string_v
     return ollama_error_reply(400, "model is required");
   }
   if (!(*parsed)["messages"].is_array()) return ollama_error_reply(400, "messages is required");
-  Reply reply = chat_reply(*parsed, behavior);
+  Reply reply = chat_reply(*parsed, behavior, sequence);
   reply.headers.emplace_back("x-mock-api", "ollama");
   return reply;
 }

@@ -10,13 +10,16 @@
 //   GET /api/tags   → {"models": [...]} (a health check's path)
 //
 // The answer is "[<model>] <last user text>" (+ " [images: N]" when that message carries
-// images); `options.num_predict` cuts it to that many words (done_reason "length"). A request
-// that offers tools, and whose last message is not a tool result, is answered with a call of
-// the first tool: arguments {"<its first property, or input>": <last user text>}.
-// Counts: prompt_eval_count one per word of every message, eval_count one per piece (or 1 for
-// a tool call); `no_usage` leaves both out. Failures use Ollama's {"error": "..."} body
-// (`status:<code>`; 429 also says retry-after); `cut` and the other endings work as for every
-// shape (exchange_script.h): a cut stream stops after 2 lines.
+// images); `options.num_predict` cuts it to that many words (done_reason "length"). Tools work
+// as in the other shapes (tool_use.h: Ollama's `tools` and role "tool" messages are OpenAI's;
+// there is no tool_choice): a request that offers tools is answered with a call — a whole
+// line {"message": {"tool_calls": [{"function": {"name", "arguments": {...}}}]}} — and one
+// whose last message is a tool result with text echoing it. Counts: prompt_eval_count one per
+// word of every message, eval_count one per piece (tool calls: as tool_use.h counts);
+// `no_usage` leaves both out. Failures use Ollama's {"error": "..."} body (`status:<code>`;
+// 429 also says retry-after); `error_event` ends a stream with an {"error"} line after its
+// first; `cut` and the other endings work as for every shape (exchange_script.h): a cut
+// stream stops after 2 lines.
 #pragma once
 
 #include <cstdint>

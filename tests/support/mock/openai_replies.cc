@@ -143,33 +143,6 @@ std::string reply_text(const std::string& model, const std::string& user_text, u
   return text;
 }
 
-// The tool part of a chat request (tool_use.h): its function tools, tool_choice, and whether
-// the conversation ends with tool results (role "tool" messages).
-ToolRequest tool_request_of(const Json& body) {
-  ToolRequest t;
-  for (const Json& tool : body["tools"].items()) {
-    const Json& f = tool["function"];
-    if (f["name"].is_string()) t.tools.emplace_back(f["name"].str(), f["parameters"]);
-  }
-  const Json& choice = body["tool_choice"];
-  if (choice.is_string()) {
-    if (choice.str() == "none") t.choice = ToolRequest::Choice::None;
-    if (choice.str() == "required") t.choice = ToolRequest::Choice::Required;
-  } else if (choice["function"]["name"].is_string()) {
-    t.choice = ToolRequest::Choice::Named;
-    t.named = choice["function"]["name"].str();
-  }
-  const std::vector<Json>& messages = body["messages"].items();
-  size_t first_result = messages.size();
-  while (first_result > 0 && messages[first_result - 1]["role"].str() == "tool") --first_result;
-  for (size_t i = first_result; i < messages.size(); ++i) {
-    t.after_tool_result = true;
-    if (!t.tool_result_text.empty()) t.tool_result_text += ' ';
-    t.tool_result_text += content_text(messages[i]["content"]);
-  }
-  return t;
-}
-
 Json tool_calls_json(const std::vector<ToolCall>& calls) {
   Json list = Json::array();
   for (const ToolCall& c : calls) {
@@ -709,6 +682,33 @@ Reply status_reply(int status, int retry_after_s) {
 }
 
 }  // namespace
+
+// The tool part of a chat request (tool_use.h): its function tools, tool_choice, and whether
+// the conversation ends with tool results (role "tool" messages).
+ToolRequest tool_request_of(const Json& body) {
+  ToolRequest t;
+  for (const Json& tool : body["tools"].items()) {
+    const Json& f = tool["function"];
+    if (f["name"].is_string()) t.tools.emplace_back(f["name"].str(), f["parameters"]);
+  }
+  const Json& choice = body["tool_choice"];
+  if (choice.is_string()) {
+    if (choice.str() == "none") t.choice = ToolRequest::Choice::None;
+    if (choice.str() == "required") t.choice = ToolRequest::Choice::Required;
+  } else if (choice["function"]["name"].is_string()) {
+    t.choice = ToolRequest::Choice::Named;
+    t.named = choice["function"]["name"].str();
+  }
+  const std::vector<Json>& messages = body["messages"].items();
+  size_t first_result = messages.size();
+  while (first_result > 0 && messages[first_result - 1]["role"].str() == "tool") --first_result;
+  for (size_t i = first_result; i < messages.size(); ++i) {
+    t.after_tool_result = true;
+    if (!t.tool_result_text.empty()) t.tool_result_text += ' ';
+    t.tool_result_text += content_text(messages[i]["content"]);
+  }
+  return t;
+}
 
 Reply error_reply(int status, std::string_view message, std::string_view type,
                   std::string_view code) {

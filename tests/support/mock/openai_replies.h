@@ -10,7 +10,9 @@
 #include <utility>
 #include <vector>
 
+#include "tests/support/json.h"
 #include "tests/support/mock/behavior.h"
+#include "tests/support/mock/tool_use.h"
 
 namespace sluice::mock {
 
@@ -31,6 +33,11 @@ struct Reply {
 // `retry-after: 1`).
 Reply openai_reply(std::string_view method, std::string_view path, std::string_view body,
                    const Behavior& behavior, uint64_t sequence);
+
+// The tool part of an OpenAI chat request (tool_use.h): its function tools, tool_choice, and
+// whether the conversation ends with tool results (role "tool" messages). Ollama's native
+// requests have the same `tools` and `tool` messages (ollama_replies.h).
+ToolRequest tool_request_of(const test::Json& body);
 
 // {"error": {"message", "type", "param": null, "code"}}
 Reply error_reply(int status, std::string_view message, std::string_view type,
