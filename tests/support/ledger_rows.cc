@@ -4,6 +4,7 @@
 #include <sqlite3.h>
 
 #include <sstream>
+#include <thread>
 
 namespace sluice::test {
 namespace {
@@ -74,6 +75,21 @@ std::map<std::string, LedgerTestRow> ledger_rows_by_id(const std::string& path) 
     return {};
   }
   return by_request_id(*rows);
+}
+
+std::optional<LedgerTestRow> await_ledger_row(const std::string& path,
+                                              const std::string& request_id,
+                                              std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    if (auto rows = read_ledger_rows(path)) {
+      for (const LedgerTestRow& row : *rows) {
+        if (row.request_id == request_id) return row;
+      }
+    }
+    if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
 }
 
 std::string describe(const LedgerTestRow& r) {

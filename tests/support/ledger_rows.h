@@ -3,6 +3,7 @@
 // check what a request left in the ledger.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -31,6 +32,12 @@ std::map<std::string, LedgerTestRow> ledger_rows_by_id(const std::string& path);
 
 // The same rows by request id.
 std::map<std::string, LedgerTestRow> by_request_id(const std::vector<LedgerTestRow>& rows);
+
+// The row of `request_id`, polled until the ledger writer has flushed it (at most `timeout`);
+// nullopt when it never came (the file may not exist yet meanwhile).
+std::optional<LedgerTestRow> await_ledger_row(const std::string& path,
+                                              const std::string& request_id,
+                                              std::chrono::milliseconds timeout);
 
 // "row <id>: agent=… model=… …" for assertion messages.
 std::string describe(const LedgerTestRow& row);
