@@ -57,11 +57,9 @@ class LuaProviderTest : public ::testing::Test {
         ":\n    targets:\n      - {provider: wreck, model: \"" + kPhysical + "\"}\n";
     config.extra = "plugins:\n  ollama_native: {file: \"" + plugin +
                    "\", config: {keep_alive: 1m}}\n  broken_ollama: {file: \"" + broken + "\"}\n";
-    std::string yaml = config.to_yaml();
-    ledger = dir.file("ledger.db");
-    yaml.replace(yaml.find("state: {ledger: \"\"}"), 19,
-                 "state: {ledger: \"" + ledger + "\", flush_interval: 10ms}");
-    ASSERT_TRUE(sluice.start(sluice_binary(), yaml, {{"SLUICE_PLUGIN_PATH", dir.path()}}))
+    config.ledger_path = ledger = dir.file("ledger.db");
+    ASSERT_TRUE(
+        sluice.start(sluice_binary(), config.to_yaml(), {{"SLUICE_PLUGIN_PATH", dir.path()}}))
         << sluice.describe();
   }
 
@@ -112,18 +110,9 @@ class LuaProviderTest : public ::testing::Test {
   }
 
   LedgerTestRow row_of(const std::string& request_id) {
-    LedgerTestRow row;
-    EXPECT_TRUE(eventually(
-        [&] {
-          auto rows = ledger_rows_by_id(ledger);
-          auto it = rows.find(request_id);
-          if (it == rows.end()) return false;
-          row = it->second;
-          return true;
-        },
-        5s))
-        << "no ledger row for " << request_id;
-    return row;
+    auto row = await_ledger_row(ledger, request_id, 5s);
+    EXPECT_TRUE(row) << "no ledger row for " << request_id;
+    return row.value_or(LedgerTestRow{});
   }
 
   TempDir dir;
@@ -260,6 +249,32 @@ TEST_F(LuaProviderTest, ToolCallsComeBackInOpenAisShape) {
   EXPECT_TRUE(called) << s.describe();
 }
 
+TEST_F(LuaProviderTest, ToolResultsGoBackToOllamaNamedAndItsAnswerComesBack) {
+  start();
+  auto conversation = Json::parse(R"([
+      {"role": "user", "content": "Lviv"},
+      {"role": "assistant", "content": null, "tool_calls": [{"id": "call_9", "type": "function",
+       "function": {"name": "get_weather", "arguments": "{\"city\":\"Lviv\"}"}}]},
+      {"role": "tool", "tool_call_id": "call_9", "content": "21 degrees"}])");
+  Json b = with_tool(body("x"));
+  b.set("messages", *conversation);
+  auto r = chat(b);
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->describe();
+  const Json answer = r->json().value_or(Json());
+  EXPECT_EQ(answer["choices"][0]["message"]["content"].str(),
+            std::string("[") + kPhysical + "] 21 degrees")
+      << r->describe();
+  EXPECT_EQ(answer["choices"][0]["finish_reason"].str(), "stop") << r->describe();
+  auto sent = Json::parse(last_upstream_request(mock)["body"].str());
+  ASSERT_TRUE(sent);
+  const Json& messages = (*sent)["messages"];
+  EXPECT_EQ(messages[1]["tool_calls"][0]["function"]["arguments"]["city"].str(), "Lviv")
+      << sent->dump();
+  EXPECT_EQ(messages[2]["role"].str(), "tool") << sent->dump();
+  EXPECT_EQ(messages[2]["tool_name"].str(), "get_weather") << sent->dump();
+}
+
 TEST_F(LuaProviderTest, ImagesGoAsBase64AndWhatOllamaCannotTakeIsA400NamingTheField) {
   start();
   auto content = Json::parse(R"([{"type":"text","text":"see"},
@@ -308,7 +323,25 @@ TEST_F(LuaProviderTest, ACutStreamEndsWithAnErrorEventNotDoneAndIsStillCharged) 
   for (const auto& e : s.events) EXPECT_NE(e.data, "[DONE]") << s.describe();
   EXPECT_NE(s.events.back().data.find("\"error\""), std::string::npos) << s.describe();
   LedgerTestRow row = row_of(s.head->header("x-request-id"));
-  EXPECT_GT(row.input + row.output, 0) << describe(row);
+  EXPECT_EQ(row.estimated, 1) << "cut before Ollama's counts: " << describe(row);
+  EXPECT_GT(row.input, 0) << describe(row);
+}
+
+TEST_F(LuaProviderTest, AnErrorLineMidStreamEndsTheStreamWithAnErrorEventNamingThePlugin) {
+  start();
+  ASSERT_TRUE(mock.control("error_event", 1, "/api/chat"));
+  StreamResult s = stream(body("one two three four", true));
+  ASSERT_TRUE(s.head) << s.describe();
+  EXPECT_EQ(s.head->status, 200) << s.describe();
+  ASSERT_GE(s.events.size(), 2u) << s.describe();
+  EXPECT_NE(s.events[0].data.find("\"role\":\"assistant\""), std::string::npos) << s.describe();
+  const std::string& last = s.events.back().data;
+  EXPECT_NE(last.find("\"error\""), std::string::npos) << s.describe();
+  EXPECT_NE(last.find("Lua plugin ollama_native: transform_chunk: ollama: mock provider: the "
+                      "model runner stopped unexpectedly"),
+            std::string::npos)
+      << s.describe();
+  for (const auto& e : s.events) EXPECT_NE(e.data, "[DONE]") << s.describe();
 }
 
 TEST_F(LuaProviderTest, APluginFailingOnTheAnswerIsA502NamingIt) {
