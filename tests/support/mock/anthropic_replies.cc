@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "tests/support/json.h"
+#include "tests/support/mock/reply_text.h"
 #include "tests/support/mock/tool_use.h"
 
 namespace sluice::mock {
@@ -13,24 +14,6 @@ namespace sluice::mock {
 using sluice::test::Json;
 
 namespace {
-
-std::vector<std::string> split_words(std::string_view text) {
-  std::vector<std::string> words;
-  size_t i = 0;
-  while (i < text.size()) {
-    while (i < text.size() && (text[i] == ' ' || text[i] == '\n' || text[i] == '\t')) ++i;
-    size_t start = i;
-    while (i < text.size() && text[i] != ' ' && text[i] != '\n' && text[i] != '\t') ++i;
-    if (i > start) words.emplace_back(text.substr(start, i - start));
-  }
-  return words;
-}
-
-// One "token" per word, at least 1, as the OpenAI replies count.
-int count_tokens(std::string_view text) {
-  const int n = static_cast<int>(split_words(text).size());
-  return n > 0 ? n : 1;
-}
 
 // A `content` or `system`: a string, or an array of blocks whose text blocks are joined.
 std::string text_of(const Json& content) {
@@ -123,22 +106,6 @@ struct Block {
 
 constexpr const char* kMockSignature = "EqMBCkgIARABGAIiQG1vY2stc2lnbmF0dXJl";
 
-// One piece per word, or exactly `chunks` (the tail merged, or padded with " more").
-std::vector<std::string> pieces_of(const std::string& text, int chunks) {
-  std::vector<std::string> words = split_words(text);
-  std::vector<std::string> pieces;
-  for (size_t i = 0; i < words.size(); ++i) pieces.push_back(i == 0 ? words[i] : " " + words[i]);
-  if (chunks > 0) {
-    const size_t want = static_cast<size_t>(chunks);
-    while (pieces.size() > want) {
-      pieces[pieces.size() - 2] += pieces.back();
-      pieces.pop_back();
-    }
-    while (pieces.size() < want) pieces.push_back(" more");
-  }
-  return pieces;
-}
-
 Json block_json(const Block& block) {
   Json j = Json::object();
   switch (block.kind) {
@@ -184,23 +151,20 @@ Reply message(const Json& body, const Behavior& b, uint64_t seq) {
   if (b.thinking) {
     const std::string thought =
         "The user said: " + (last_user.empty() ? std::string("hello") : last_user);
-    blocks.push_back({Block::Kind::Thinking, thought, pieces_of(thought, -1), {}});
+    blocks.push_back({Block::Kind::Thinking, thought, stream_pieces(thought, -1), {}});
   }
   if (b.unknown_events) blocks.push_back({Block::Kind::Unknown, {}, {}, {}});
   int output_tokens = 0;
   if (calls.empty()) {
-    // "[<model>] <echoed text>", then `pad_bytes` of 64-byte filler words.
-    std::string text = "[" + model + "] " + (echoed.empty() ? std::string("hello") : echoed);
-    static const std::string kWord = " " + std::string(63, 'p');
-    for (uint32_t added = 0; added < b.pad_bytes; added += kWord.size()) text += kWord;
-    Block block{Block::Kind::Text, text, pieces_of(text, b.chunks), {}};
+    const std::string text = reply_text(model, echoed, b.pad_bytes);
+    Block block{Block::Kind::Text, text, stream_pieces(text, b.chunks), {}};
     output_tokens = stream ? static_cast<int>(block.pieces.size()) : count_tokens(text);
     blocks.push_back(std::move(block));
   } else {
     std::string preamble;
     if (b.tool_preamble) {
       preamble = tool_preamble_text(calls);
-      blocks.push_back({Block::Kind::Text, preamble, pieces_of(preamble, -1), {}});
+      blocks.push_back({Block::Kind::Text, preamble, stream_pieces(preamble, -1), {}});
     }
     for (const ToolCall& call : calls) blocks.push_back({Block::Kind::ToolUse, {}, {}, call});
     output_tokens = tool_output_tokens(calls, preamble);

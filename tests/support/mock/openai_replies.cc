@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "tests/support/json.h"
+#include "tests/support/mock/reply_text.h"
 #include "tests/support/mock/tool_use.h"
 
 namespace sluice::mock {
@@ -14,23 +15,6 @@ namespace sluice::mock {
 using sluice::test::Json;
 
 namespace {
-
-std::vector<std::string> split_words(std::string_view text) {
-  std::vector<std::string> words;
-  size_t i = 0;
-  while (i < text.size()) {
-    while (i < text.size() && (text[i] == ' ' || text[i] == '\n' || text[i] == '\t')) ++i;
-    size_t start = i;
-    while (i < text.size() && text[i] != ' ' && text[i] != '\n' && text[i] != '\t') ++i;
-    if (i > start) words.emplace_back(text.substr(start, i - start));
-  }
-  return words;
-}
-
-int count_tokens(std::string_view text) {
-  int n = static_cast<int>(split_words(text).size());
-  return n > 0 ? n : 1;
-}
 
 // The text of a message `content`: a string, or an array of parts whose text parts are joined
 // (OpenAI's {"type":"text","text":...} and the Responses API's {"type":"input_text",...}).
@@ -60,23 +44,6 @@ Prompt read_messages(const Json& messages) {
     if (m["role"].str() == "user") p.last_user = text;
   }
   return p;
-}
-
-// The reply's content split into stream pieces: one per word, or exactly `chunks` pieces
-// (the tail merged into the last one, or padded with " more" pieces).
-std::vector<std::string> stream_pieces(const std::string& content, int chunks) {
-  std::vector<std::string> words = split_words(content);
-  if (words.empty()) words.push_back("(empty)");
-  std::vector<std::string> pieces;
-  for (size_t i = 0; i < words.size(); ++i) pieces.push_back(i == 0 ? words[i] : " " + words[i]);
-  if (chunks <= 0) return pieces;
-  size_t want = static_cast<size_t>(chunks);
-  while (pieces.size() > want) {
-    pieces[pieces.size() - 2] += pieces.back();
-    pieces.pop_back();
-  }
-  while (pieces.size() < want) pieces.push_back(" more");
-  return pieces;
 }
 
 // OpenAI's usage object; `b.cached_tokens` is reported as prompt_tokens_details.cached_tokens
@@ -133,14 +100,6 @@ std::optional<Reply> read_call(std::string_view raw, Call& call) {
 // `no_usage`: the provider sends no usage chunk whatever the client asked.
 void apply_omit_usage(Call& call, const Behavior& b) {
   if (b.omit_usage) call.include_usage = false;
-}
-
-// "[<model>] <last user text>", then `pad_bytes` of filler as 64-byte words (" ppp...").
-std::string reply_text(const std::string& model, const std::string& user_text, uint32_t pad_bytes) {
-  std::string text = "[" + model + "] " + (user_text.empty() ? std::string("hello") : user_text);
-  static const std::string kWord = " " + std::string(63, 'p');
-  for (uint32_t added = 0; added < pad_bytes; added += kWord.size()) text += kWord;
-  return text;
 }
 
 Json tool_calls_json(const std::vector<ToolCall>& calls) {

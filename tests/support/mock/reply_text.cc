@@ -33,6 +33,7 @@ std::vector<std::string> stream_pieces(std::string_view text, int chunks) {
   for (const std::string& word : split_words(text)) {
     pieces.push_back(pieces.empty() ? word : " " + word);
   }
+  if (pieces.empty()) pieces.emplace_back("(empty)");
   if (chunks <= 0) return pieces;
   const size_t want = static_cast<size_t>(chunks);
   while (pieces.size() > want) {

@@ -1,22 +1,12 @@
 #include "tests/support/mock/tool_use.h"
 
+#include "tests/support/mock/reply_text.h"
+
 namespace sluice::mock {
 
 using test::Json;
 
 namespace {
-
-std::vector<std::string> words_of(std::string_view text) {
-  std::vector<std::string> words;
-  size_t i = 0;
-  while (i < text.size()) {
-    while (i < text.size() && (text[i] == ' ' || text[i] == '\n' || text[i] == '\t')) ++i;
-    size_t start = i;
-    while (i < text.size() && text[i] != ' ' && text[i] != '\n' && text[i] != '\t') ++i;
-    if (i > start) words.emplace_back(text.substr(start, i - start));
-  }
-  return words;
-}
 
 // The schema's type: a string, or the first non-"null" of an array of types.
 std::string type_of(const Json& property) {
@@ -31,7 +21,7 @@ std::string type_of(const Json& property) {
 
 Json tool_arguments(const Json& schema, std::string_view user_text, uint32_t pad) {
   const std::string text = user_text.empty() ? std::string("hello") : std::string(user_text);
-  const std::vector<std::string> words = words_of(text);
+  const std::vector<std::string> words = split_words(text);
   Json args = Json::object();
   const Json& properties = schema["properties"];
   for (const auto& [name, property] : properties.members()) {
@@ -114,7 +104,7 @@ std::string tool_preamble_text(const std::vector<ToolCall>& calls) {
 }
 
 int tool_output_tokens(const std::vector<ToolCall>& calls, std::string_view preamble) {
-  int n = static_cast<int>(words_of(preamble).size());
+  int n = static_cast<int>(split_words(preamble).size());
   for (const ToolCall& c : calls) n += static_cast<int>(c.fragments.size());
   return n > 0 ? n : 1;
 }
