@@ -509,13 +509,8 @@ Reply anthropic_reply(std::string_view method, std::string_view path, std::strin
                       const Behavior& behavior, uint64_t sequence) {
   Reply reply;
   if (behavior.status_code < 200 || behavior.status_code >= 300) {
-    reply =
-        anthropic_error_reply(behavior.status_code, "mock provider failure (status " +
-                                                        std::to_string(behavior.status_code) + ")");
-    if (behavior.retry_after_s >= 0 || behavior.status_code == 429) {
-      const int seconds = behavior.retry_after_s >= 0 ? behavior.retry_after_s : 1;
-      reply.headers.emplace_back("retry-after", std::to_string(seconds));
-    }
+    reply = anthropic_error_reply(behavior.status_code, failure_message(behavior.status_code));
+    add_retry_after(reply, behavior);
   } else if (method != "POST") {
     reply = anthropic_error_reply(405, "mock provider: " + std::string(path) + " takes POST");
   } else {

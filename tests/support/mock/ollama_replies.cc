@@ -175,13 +175,8 @@ Reply ollama_error_reply(int status, std::string_view message) {
 Reply ollama_reply(std::string_view method, std::string_view path, std::string_view body,
                    const Behavior& behavior, uint64_t sequence) {
   if (behavior.status_code < 200 || behavior.status_code >= 300) {
-    Reply r =
-        ollama_error_reply(behavior.status_code, "mock provider failure (status " +
-                                                     std::to_string(behavior.status_code) + ")");
-    if (behavior.retry_after_s >= 0 || behavior.status_code == 429) {
-      const int seconds = behavior.retry_after_s >= 0 ? behavior.retry_after_s : 1;
-      r.headers.emplace_back("retry-after", std::to_string(seconds));
-    }
+    Reply r = ollama_error_reply(behavior.status_code, failure_message(behavior.status_code));
+    add_retry_after(r, behavior);
     return r;
   }
   if (method == "GET" && path == "/api/tags") return tags_reply();

@@ -623,7 +623,7 @@ std::string_view endpoint_of(std::string_view path) {
 }
 
 Reply status_reply(int status, int retry_after_s) {
-  std::string message = "mock provider failure (status " + std::to_string(status) + ")";
+  std::string message = failure_message(status);
   if (status == 429) {
     Reply r = error_reply(429, message, "rate_limit_error", "rate_limit_exceeded");
     r.headers.emplace_back("retry-after",
@@ -641,6 +641,16 @@ Reply status_reply(int status, int retry_after_s) {
 }
 
 }  // namespace
+
+std::string failure_message(int status) {
+  return "mock provider failure (status " + std::to_string(status) + ")";
+}
+
+void add_retry_after(Reply& reply, const Behavior& behavior) {
+  if (behavior.retry_after_s < 0 && behavior.status_code != 429) return;
+  const int seconds = behavior.retry_after_s >= 0 ? behavior.retry_after_s : 1;
+  reply.headers.emplace_back("retry-after", std::to_string(seconds));
+}
 
 // The tool part of a chat request (tool_use.h): its function tools, tool_choice, and whether
 // the conversation ends with tool results (role "tool" messages).

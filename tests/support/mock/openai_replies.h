@@ -39,6 +39,11 @@ Reply openai_reply(std::string_view method, std::string_view path, std::string_v
 // requests have the same `tools` and `tool` messages (ollama_replies.h).
 ToolRequest tool_request_of(const test::Json& body);
 
+// What a `status:<code>` failure says, in every shape: "mock provider failure (status 503)".
+std::string failure_message(int status);
+// Its retry-after header: the behaviour's `retry_after:<s>`, or 1 on a 429; none otherwise.
+void add_retry_after(Reply& reply, const Behavior& behavior);
+
 // {"error": {"message", "type", "param": null, "code"}}
 Reply error_reply(int status, std::string_view message, std::string_view type,
                   std::string_view code);
