@@ -117,7 +117,7 @@ Reply chat_reply(const Json& body, const Behavior& b, uint64_t seq) {
   }
   r.stream = true;
   r.content_type = "application/x-ndjson";
-  auto add = [&](Json doc) { r.events.push_back(doc.dump() + "\n"); };
+  auto add = [&](const Json& doc) { r.events.push_back(doc.dump() + "\n"); };
   auto add_line = [&](Json message) {
     Json line = line_head(chat);
     line.set("message", std::move(message));
