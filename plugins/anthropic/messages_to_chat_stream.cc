@@ -58,14 +58,8 @@ Outcome MessagesToChatStream::on_event(std::string_view name, std::string_view d
   if (type == "content_block_start") return on_block_start(event, out);
   if (type == "content_block_delta") return on_block_delta(event, out);
   if (type == "content_block_stop") return on_block_stop(event);
-  if (type == "message_delta") return on_message_delta(event, out);
-  if (type == "message_stop") {
-    if (state_ != State::BetweenBlocks) {
-      return fail("message_stop " + std::string(to_string(state_)));
-    }
-    state_ = State::Stopped;
-    return Outcome::ok();
-  }
+  if (type == "message_delta") return on_message_delta(event);
+  if (type == "message_stop") return on_message_stop(out);
   return Outcome::ok();  // an unnamed event of a type we do not know
 }
 
@@ -120,14 +114,16 @@ Outcome MessagesToChatStream::on_block_start(object event, std::string& out) {
     state_ = State::InTextBlock;
     emit_text(out, string_or_empty(*block, "text"));
   } else if (type == "tool_use") {
+    // An OpenAI client answers a tool call by its id and runs it by its name.
+    const std::string_view id = string_or_empty(*block, "id");
+    const std::string_view name = string_or_empty(*block, "name");
+    if (id.empty() || name.empty()) return fail("a tool_use block without id or name");
     state_ = State::InToolUseBlock;
     scratch_.clear();
     JsonWriter w(scratch_);
     w.begin_object().key("tool_calls").begin_array().begin_object();
-    w.member("index", tool_calls_++)
-        .member("id", string_or_empty(*block, "id"))
-        .member("type", "function");
-    w.key("function").begin_object().member("name", string_or_empty(*block, "name"));
+    w.member("index", tool_calls_++).member("id", id).member("type", "function");
+    w.key("function").begin_object().member("name", name);
     w.member("arguments", "").end_object();
     w.end_object().end_array().end_object();
     emit_chunk(out, scratch_, "null");
@@ -195,20 +191,28 @@ Outcome MessagesToChatStream::on_block_stop(object event) {
   return Outcome::ok();
 }
 
-Outcome MessagesToChatStream::on_message_delta(object event, std::string& out) {
+Outcome MessagesToChatStream::on_message_delta(object event) {
   if (state_ != State::BetweenBlocks) {
     return fail("message_delta " + std::string(to_string(state_)));
   }
   if (const auto usage = object_member(event, "usage")) counts_.update_from(*usage);
   const auto delta = object_member(event, "delta");
   const std::string_view stop_reason = delta ? string_or_empty(*delta, "stop_reason") : "";
-  // Only the first stop reason is sent: server tools may send more than one message_delta.
-  if (!stop_reason.empty() && !finish_sent_) {
-    finish_sent_ = true;
-    scratch_.clear();
-    append_json_string(scratch_, finish_reason_for(stop_reason));
-    emit_chunk(out, "{}", scratch_);
+  if (!stop_reason.empty()) finish_reason_ = finish_reason_for(stop_reason);
+  return Outcome::ok();
+}
+
+// The finish chunk goes out here, not at message_delta: a message may carry more than one
+// message_delta (server tools), and nothing may follow an OpenAI finish_reason, so the last
+// stop reason is sent once the message is known to be over.
+Outcome MessagesToChatStream::on_message_stop(std::string& out) {
+  if (state_ != State::BetweenBlocks) {
+    return fail("message_stop " + std::string(to_string(state_)));
   }
+  state_ = State::Stopped;
+  scratch_.clear();
+  append_json_string(scratch_, finish_reason_.empty() ? "stop" : finish_reason_);
+  emit_chunk(out, "{}", scratch_);
   return Outcome::ok();
 }
 

@@ -9,15 +9,18 @@
 //                        [{index, id, type:"function", function:{name, arguments:""}}], where
 //                        index counts tool_use blocks only (OpenAI numbers tool calls, not
 //                        content blocks); thinking, redacted_thinking and block types this code
-//                        does not know: skipped whole, with their deltas
+//                        does not know: skipped whole, with their deltas. A tool_use without
+//                        id or name is an Error (the client could neither run nor answer it)
 //   content_block_delta  text_delta → delta.content; input_json_delta → delta.tool_calls
 //                        [{index, function:{arguments: partial_json}}], forwarded as it comes
 //                        (never accumulated: a huge argument costs no memory here);
 //                        thinking_delta, signature_delta, citations_delta, unknown: nothing
 //   content_block_stop   nothing
-//   message_delta        a chunk with delta {} and finish_reason (stop_reason.h); its usage
+//   message_delta        its stop_reason is kept (stop_reason.h) and its usage
 //                        (output_tokens, cumulative) updates the counts
-//   message_stop         nothing: end() closes the client's stream
+//   message_stop         the chunk with delta {} and finish_reason (of the last message_delta;
+//                        "stop" if none said): sent here because nothing may follow an OpenAI
+//                        finish_reason, and a message may carry several message_delta events
 //   ping                 nothing
 //   error                Error with Anthropic's message (overloaded mid-stream, ...): sluice
 //                        ends the client's stream with an error event
@@ -78,7 +81,8 @@ class MessagesToChatStream {
   Outcome on_block_start(object event, std::string& out);
   Outcome on_block_delta(object event, std::string& out);
   Outcome on_block_stop(object event);
-  Outcome on_message_delta(object event, std::string& out);
+  Outcome on_message_delta(object event);
+  Outcome on_message_stop(std::string& out);
   Outcome on_error(object event);
   Outcome fail(const std::string& why);
   // The block index of a content_block_* event, checked against the open block.
@@ -93,9 +97,9 @@ class MessagesToChatStream {
   // `data: {"id":...,"object":"chat.completion.chunk","created":...,"model":...,"choices":[`
   // built once at message_start: every chunk starts with it.
   std::string chunk_head_;
-  uint64_t open_block_ = 0;   // Anthropic's index of the open content block
-  uint64_t tool_calls_ = 0;   // tool_use blocks started so far: the next tool call's index
-  bool finish_sent_ = false;  // the chunk with finish_reason went out
+  uint64_t open_block_ = 0;         // Anthropic's index of the open content block
+  uint64_t tool_calls_ = 0;         // tool_use blocks started so far: the next tool call's index
+  std::string_view finish_reason_;  // from the last message_delta's stop_reason (static text)
   AnthropicCounts counts_;
   std::string scratch_;           // a delta being built (kept to reuse its capacity)
   std::string failure_;           // the message of the Error that ended the stream

@@ -276,12 +276,24 @@ TEST(AnthropicMessagesToChatStream, MessageDeltaUsageMayCarryInputCounts) {
   EXPECT_EQ(s.usage().output_tokens, 4u);
 }
 
-TEST(AnthropicMessagesToChatStream, OnlyTheFirstStopReasonIsSent) {
+TEST(AnthropicMessagesToChatStream, TheLastStopReasonGoesOutAtMessageStop) {
   MessagesToChatStream s(kCreated);
-  const std::string out = feed(s, {kMessageStart, message_delta("pause_turn", 5),
-                                   message_delta("end_turn", 8), kMessageStop});
-  EXPECT_EQ(choices_of(out).size(), 2u);  // role, one finish
+  std::string out = feed(s, {kMessageStart, message_delta("pause_turn", 5),
+                             block_start(0, R"({"type":"text","text":""})"), text_delta(0, "more"),
+                             block_stop(0), message_delta("max_tokens", 8)});
+  EXPECT_EQ(out.find(R"("finish_reason":")"), std::string::npos);  // nothing may follow it
+  out = feed(s, {kMessageStop});
+  const std::vector<std::string> chunks = choices_of(out);
+  ASSERT_EQ(chunks.size(), 1u);
+  EXPECT_EQ(chunks[0],
+            R"("choices":[{"index":0,"delta":{},"logprobs":null,"finish_reason":"length"}]})");
   EXPECT_EQ(s.usage().output_tokens, 8u);
+}
+
+TEST(AnthropicMessagesToChatStream, AMessageWithoutStopReasonFinishesWithStop) {
+  MessagesToChatStream s(kCreated);
+  const std::string out = feed(s, {kMessageStart, kMessageStop});
+  EXPECT_NE(out.find(R"("finish_reason":"stop")"), std::string::npos) << out;
 }
 
 TEST(AnthropicMessagesToChatStream, ProtocolViolationsAreErrors) {
@@ -318,6 +330,12 @@ TEST(AnthropicMessagesToChatStream, ProtocolViolationsAreErrors) {
        {"content_block_start", R"({"type":"content_block_start"})"},
        "content_block_start without index or content_block"},
       {{}, {"message_start", R"({"type":"message_start"})"}, "message_start without a message"},
+      {{kMessageStart},
+       block_start(0, R"({"type":"tool_use","id":"t","input":{}})"),
+       "a tool_use block without id or name"},
+      {{kMessageStart},
+       block_start(0, R"({"type":"tool_use","name":"f","input":{}})"),
+       "a tool_use block without id or name"},
   };
   for (const Case& c : cases) {
     MessagesToChatStream s(kCreated);
