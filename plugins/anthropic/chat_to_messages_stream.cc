@@ -50,8 +50,10 @@ Outcome ChatToMessagesStream::on_event(std::string_view data, std::string& out) 
   while (!data.empty() && (data.back() == ' ' || data.back() == '\r' || data.back() == '\n')) {
     data.remove_suffix(1);
   }
+  // message_stop went out: the client's stream is whole, and whatever the provider still
+  // sends (a late usage chunk, [DONE], noise) can change nothing.
+  if (state_ == State::Done) return Outcome::ok();
   if (data == "[DONE]") {
-    if (state_ == State::Done) return Outcome::ok();
     if (state_ == State::AwaitingFirstChunk) start_message("", "", out);  // an empty answer
     finish_message(out);
     return Outcome::ok();
@@ -78,7 +80,6 @@ Outcome ChatToMessagesStream::on_end(std::string& out) {
 }
 
 Outcome ChatToMessagesStream::on_chunk(object chunk, std::string& out) {
-  if (state_ == State::Done) return Outcome::ok();  // a late usage chunk, say: already sent
   if (const auto usage = object_member(chunk, "usage")) usage_ = read_openai_usage(*usage);
   if (state_ == State::AwaitingFirstChunk) {
     start_message(string_or_empty(chunk, "id"), string_or_empty(chunk, "model"), out);

@@ -25,7 +25,8 @@
 // call without a name; arguments for a tool call whose block was already closed (Anthropic
 // blocks cannot be reopened). The provider's stream ending (end()) before finish_reason is an
 // Error too; after finish_reason without [DONE] it finishes the message (some servers omit
-// [DONE]). Once Error is returned, every later call returns it.
+// [DONE]). Once Error is returned, every later call returns it; once message_stop is sent,
+// everything later is ignored (the client's stream is whole).
 #pragma once
 
 #include <simdjson.h>

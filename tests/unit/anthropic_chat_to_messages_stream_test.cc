@@ -113,7 +113,7 @@ TEST(AnthropicChatToMessagesStream, FinishAndUsageInOneChunk) {
   const std::string out = feed(s, {chunk(R"({"content":"x"})"), chunk("{}", R"("stop")", kUsage)});
   EXPECT_EQ(names_of(out).back(), "message_stop");
   EXPECT_EQ(s.state(), State::Done);
-  EXPECT_EQ(feed(s, {kUsageChunk, "[DONE]"}), "");  // late extras change nothing
+  EXPECT_EQ(feed(s, {kUsageChunk, "[DONE]", "garbage"}), "");  // late extras change nothing
 }
 
 TEST(AnthropicChatToMessagesStream, AnEndWithoutDoneAfterFinishFinishes) {
