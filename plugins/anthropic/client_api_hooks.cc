@@ -50,6 +50,7 @@ sluice_translate_result on_response(void* state, sluice_translation* t, void** d
                                     sluice_str body) {
   const sluice_host_api* host = host_of(state);
   return guarded(host, t, [&]() -> sluice_translate_result {
+    if (*data == nullptr) return no_attempt(host, t);
     const auto& attempt = *static_cast<const Attempt*>(*data);
     TranslatedResponse response;
     const ChatResponseContext context{attempt.request_id, attempt.model};
@@ -64,6 +65,7 @@ sluice_translate_result on_stream_event(void* state, sluice_translation* t, void
                                         sluice_str event, sluice_str payload) {
   const sluice_host_api* host = host_of(state);
   return guarded(host, t, [&]() -> sluice_translate_result {
+    if (*data == nullptr) return no_attempt(host, t);
     auto& attempt = *static_cast<Attempt*>(*data);
     if (!attempt.stream) attempt.stream.emplace(attempt.request_id, attempt.model);
     std::string out;
@@ -77,6 +79,7 @@ sluice_translate_result on_stream_event(void* state, sluice_translation* t, void
 sluice_translate_result on_stream_end(void* state, sluice_translation* t, void** data) {
   const sluice_host_api* host = host_of(state);
   return guarded(host, t, [&]() -> sluice_translate_result {
+    if (*data == nullptr) return no_attempt(host, t);
     auto& attempt = *static_cast<Attempt*>(*data);
     if (!attempt.stream) attempt.stream.emplace(attempt.request_id, attempt.model);
     std::string out;

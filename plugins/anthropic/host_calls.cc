@@ -44,6 +44,12 @@ sluice_translate_result send_response(const sluice_host_api* host, sluice_transl
   return SLUICE_TRANSLATE_OK;
 }
 
+sluice_translate_result no_attempt(const sluice_host_api* host, sluice_translation* t) {
+  host->translation_fail(t, str("anthropic plugin: a response hook ran for an attempt that "
+                                "on_request did not translate"));
+  return SLUICE_TRANSLATE_ERROR;
+}
+
 void emit(const sluice_host_api* host, sluice_translation* t, std::string_view bytes) {
   if (!bytes.empty()) host->translation_emit(t, str(bytes));
 }

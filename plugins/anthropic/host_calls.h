@@ -39,6 +39,11 @@ sluice_translate_result send_response(const sluice_host_api* host, sluice_transl
 // Bytes for the client's stream (nothing when empty).
 void emit(const sluice_host_api* host, sluice_translation* t, std::string_view bytes);
 
+// ERROR for a response hook that finds no per-attempt state: sluice ran it for an attempt whose
+// on_request made none (a native request, or one on_request refused) — a broken promise of
+// the host, reported rather than crashed on.
+sluice_translate_result no_attempt(const sluice_host_api* host, sluice_translation* t);
+
 template <class Hook>
 sluice_translate_result guarded(const sluice_host_api* host, sluice_translation* t, Hook&& hook) {
   try {

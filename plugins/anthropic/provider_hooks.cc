@@ -99,6 +99,7 @@ sluice_translate_result on_response(void* config, sluice_translation* t, void** 
                                     int32_t status, sluice_str body) {
   const sluice_host_api* host = static_cast<const Provider*>(config)->host;
   return guarded(host, t, [&]() -> sluice_translate_result {
+    if (*data == nullptr) return no_attempt(host, t);
     auto& attempt = *static_cast<Attempt*>(*data);
     TranslatedResponse response;
     if (auto r = messages_response_to_chat(status, view(body), attempt.created, response);
@@ -113,6 +114,7 @@ sluice_translate_result on_stream_event(void* config, sluice_translation* t, voi
                                         sluice_str event, sluice_str payload) {
   const sluice_host_api* host = static_cast<const Provider*>(config)->host;
   return guarded(host, t, [&]() -> sluice_translate_result {
+    if (*data == nullptr) return no_attempt(host, t);
     auto& attempt = *static_cast<Attempt*>(*data);
     if (!attempt.stream) attempt.stream.emplace(attempt.created);
     std::string out;
@@ -126,6 +128,7 @@ sluice_translate_result on_stream_event(void* config, sluice_translation* t, voi
 sluice_translate_result on_stream_end(void* config, sluice_translation* t, void** data) {
   const sluice_host_api* host = static_cast<const Provider*>(config)->host;
   return guarded(host, t, [&]() -> sluice_translate_result {
+    if (*data == nullptr) return no_attempt(host, t);
     auto& attempt = *static_cast<Attempt*>(*data);
     if (!attempt.stream) attempt.stream.emplace(attempt.created);  // a stream with no event
     std::string out;

@@ -179,6 +179,10 @@ TEST_F(AnthropicPlugin, NativeMessagesGetPathAndHeadersOnly) {
             (std::vector<std::pair<std::string, std::string>>{{"anthropic-version", "2023-06-01"},
                                                               {"x-api-key", "sk-ant-1"},
                                                               {"anthropic-beta", "b-1"}}));
+  // No response hook runs for a native endpoint; if one did, it fails instead of crashing.
+  EXPECT_EQ(data, nullptr);
+  EXPECT_EQ(provider.on_response(config, &t, &data, 200, str("{}")), SLUICE_TRANSLATE_ERROR);
+  EXPECT_NE(t.failure.find("on_request did not translate"), std::string::npos) << t.failure;
   provider.on_end(config, data);
 }
 
