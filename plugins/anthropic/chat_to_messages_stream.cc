@@ -90,39 +90,45 @@ Outcome ChatToMessagesStream::on_chunk(object chunk, std::string& out) {
       object choice;
       if (value.get(choice) != simdjson::SUCCESS) return fail("a choice is not an object");
       if (count_member(choice, "index").value_or(0) != 0) continue;  // only one was asked for
-      if (const auto delta = object_member(choice, "delta")) {
-        std::string_view text = string_or_empty(*delta, "content");
-        if (text.empty()) text = string_or_empty(*delta, "refusal");
-        if (!text.empty()) {
-          if (state_ == State::Finishing) return fail("content after finish_reason");
-          if (state_ != State::InTextBlock) {
-            close_block(out);
-            start_text_block(out);
-          }
-          scratch_.clear();
-          JsonWriter w(scratch_);
-          w.begin_object().member("type", "content_block_delta").member("index", next_block_ - 1);
-          w.key("delta").begin_object().member("type", "text_delta").member("text", text);
-          w.end_object().end_object();
-          emit(out, "content_block_delta");
-        }
-        array calls;
-        if ((*delta)["tool_calls"].get(calls) == simdjson::SUCCESS) {
-          for (element call : calls) {
-            if (auto r = on_tool_call_delta(call, out); !r.is_ok()) return r;
-          }
-        }
-      }
-      const std::string_view finish = string_or_empty(choice, "finish_reason");
-      if (!finish.empty() && state_ != State::Finishing) {
-        close_block(out);
-        stop_reason_ = stop_reason_for(finish);
-        state_ = State::Finishing;
-      }
+      if (auto r = on_choice(choice, out); !r.is_ok()) return r;
     }
   }
   // The usage chunk after finish_reason, or finish_reason and usage in one chunk.
   if (state_ == State::Finishing && usage_.reported) finish_message(out);
+  return Outcome::ok();
+}
+
+// choices[0]: {delta: {content?, refusal?, tool_calls?}, finish_reason?}.
+Outcome ChatToMessagesStream::on_choice(object choice, std::string& out) {
+  if (const auto delta = object_member(choice, "delta")) {
+    std::string_view text = string_or_empty(*delta, "content");
+    if (text.empty()) text = string_or_empty(*delta, "refusal");
+    if (!text.empty()) {
+      if (state_ == State::Finishing) return fail("content after finish_reason");
+      if (state_ != State::InTextBlock) {
+        close_block(out);
+        start_text_block(out);
+      }
+      scratch_.clear();
+      JsonWriter w(scratch_);
+      w.begin_object().member("type", "content_block_delta").member("index", next_block_ - 1);
+      w.key("delta").begin_object().member("type", "text_delta").member("text", text);
+      w.end_object().end_object();
+      emit(out, "content_block_delta");
+    }
+    array calls;
+    if ((*delta)["tool_calls"].get(calls) == simdjson::SUCCESS) {
+      for (element call : calls) {
+        if (auto r = on_tool_call_delta(call, out); !r.is_ok()) return r;
+      }
+    }
+  }
+  const std::string_view finish = string_or_empty(choice, "finish_reason");
+  if (!finish.empty() && state_ != State::Finishing) {
+    close_block(out);
+    stop_reason_ = stop_reason_for(finish);
+    state_ = State::Finishing;
+  }
   return Outcome::ok();
 }
 

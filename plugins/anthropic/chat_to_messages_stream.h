@@ -69,6 +69,7 @@ class ChatToMessagesStream {
 
  private:
   Outcome on_chunk(object chunk, std::string& out);
+  Outcome on_choice(object choice, std::string& out);
   Outcome on_tool_call_delta(element value, std::string& out);
   // message_start with the first chunk's id and model ("" for the fallbacks).
   void start_message(std::string_view id, std::string_view model, std::string& out);
