@@ -514,7 +514,8 @@ TEST_F(AnthropicTranslationTest, ImagesReachTheProviderInAnthropicsShape) {
   ASSERT_TRUE(r);
   ASSERT_TRUE(provider_accepted());
   EXPECT_EQ(r->status, 200) << r->describe();
-  const Json& content = upstream_body()["messages"][0]["content"];
+  const Json sent = upstream_body();  // kept: content refers into it
+  const Json& content = sent["messages"][0]["content"];
   ASSERT_EQ(content.size(), 3u) << content.dump();
   EXPECT_EQ(content[0]["type"].str(), "text");
   EXPECT_EQ(content[1]["type"].str(), "image");
@@ -846,7 +847,8 @@ TEST_F(AnthropicTranslationTest, MessagesImagesReachTheProviderAsImageUrlParts) 
   ASSERT_TRUE(r);
   ASSERT_TRUE(provider_accepted());
   EXPECT_EQ(r->status, 200) << r->describe();
-  const Json& content = upstream_body()["messages"][0]["content"];
+  const Json sent = upstream_body();  // kept: content refers into it
+  const Json& content = sent["messages"][0]["content"];
   ASSERT_EQ(content.size(), 3u) << content.dump();
   EXPECT_EQ(content[1]["type"].str(), "image_url");
   EXPECT_EQ(content[1]["image_url"]["url"].str(), "https://example.com/cat.png");

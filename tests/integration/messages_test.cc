@@ -2,8 +2,8 @@
 // client and as the provider see it: a provider of type anthropic gets the client's body with
 // only the model spliced, its own x-api-key (never the agent's) and anthropic-version; the
 // answer (JSON or SSE) comes back as sent, with sluice's x-sluice-* headers; sluice's own
-// errors on this path are Anthropic-shaped ({"type":"error","error":{"type","message"}}); and
-// a target that does not speak the endpoint's API is skipped (503 when none is left).
+// errors on this path are Anthropic-shaped ({"type":"error","error":{"type","message"}});
+// and a target of the other API is reached through the anthropic plugin's translation.
 #include <gtest/gtest.h>
 
 #include "tests/support/integration_env.h"
@@ -286,26 +286,37 @@ TEST_F(MessagesTest, ProviderErrorsComeBackAsTheProviderSentThem) {
   EXPECT_EQ(r->header("retry-after"), "7") << r->describe();
 }
 
-TEST_F(MessagesTest, MessagesToAGroupOfOpenAiTargetsIsUnavailable) {
-  auto r = post_messages(messages_body(kFastModel, "x"), anthropic_headers(kBobKey));
-  EXPECT_TRUE(is_anthropic_error(r, 503, "api_error"));
+// Any client to any model (issue 12): the anthropic plugin, found next to the sluice binary,
+// translates both ways. The details are in anthropic_translation_test; these two check that
+// the routes that used to be refused now answer in the client's own shape.
+TEST_F(MessagesTest, MessagesToAGroupOfOpenAiTargetsIsTranslated) {
+  auto r = post_messages(messages_body(kFastModel, "hello gpt"), anthropic_headers(kBobKey));
   ASSERT_TRUE(r);
-  const std::string message = r->json().value_or(Json())["error"]["message"].str();
-  EXPECT_NE(message.find("mockai"), std::string::npos) << message;
-  EXPECT_NE(message.find("does not speak the Anthropic Messages API"), std::string::npos)
-      << message;
-  EXPECT_EQ(mock.requests().value_or(Json::array()).size(), 0u) << "nothing goes upstream";
+  ASSERT_EQ(r->status, 200) << r->describe();
+  auto body = r->json();
+  ASSERT_TRUE(body) << r->describe();
+  EXPECT_EQ((*body)["type"].str(), "message") << r->describe();
+  EXPECT_NE((*body)["content"][0]["text"].str().find("hello gpt"), std::string::npos)
+      << r->describe();
+  Json upstream = last_upstream_request(mock);
+  EXPECT_EQ(upstream["path"].str(), "/v1/chat/completions") << upstream.dump();
 }
 
-TEST_F(MessagesTest, ChatCompletionsToAnAnthropicGroupIsUnavailable) {
+TEST_F(MessagesTest, ChatCompletionsToAnAnthropicGroupIsTranslated) {
   HttpClient client = sluice.client();
-  auto r = client.post_json("/v1/chat/completions", chat_body(kClaudeModel, "x"), bearer(kBobKey));
+  auto r = client.post_json("/v1/chat/completions", chat_body(kClaudeModel, "hello claude"),
+                            bearer(kBobKey));
   ASSERT_TRUE(r) << client.error();
-  EXPECT_TRUE(is_openai_error(r, 503, "all_providers_unavailable"));
-  const std::string message = r->json().value_or(Json())["error"]["message"].str();
-  EXPECT_NE(message.find("claude"), std::string::npos) << message;
-  EXPECT_NE(message.find("speaks only the Anthropic Messages API"), std::string::npos) << message;
-  EXPECT_EQ(mock.requests().value_or(Json::array()).size(), 0u) << "nothing goes upstream";
+  ASSERT_EQ(r->status, 200) << r->describe();
+  auto body = r->json();
+  ASSERT_TRUE(body) << r->describe();
+  EXPECT_EQ((*body)["object"].str(), "chat.completion") << r->describe();
+  EXPECT_EQ((*body)["choices"][0]["message"]["content"].str(),
+            std::string("[") + kClaudePhysical + "] hello claude")
+      << r->describe();
+  Json upstream = last_upstream_request(mock);
+  EXPECT_EQ(upstream["path"].str(), "/v1/messages") << upstream.dump();
+  EXPECT_EQ(upstream["headers"]["x-api-key"].str(), kAnthropicKey) << upstream.dump();
 }
 
 }  // namespace
