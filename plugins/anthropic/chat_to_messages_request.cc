@@ -66,6 +66,7 @@ Outcome read_temperature(element value, std::string& out) {
 
 // stop: "x" or ["x", "y"] → stop_sequences: ["x"] / ["x", "y"].
 Outcome read_stop(element value, std::string& out) {
+  out.clear();  // a duplicate key: the last one wins, as in JavaScript's JSON.parse
   JsonWriter w(out);
   std::string_view one;
   if (value.get(one) == simdjson::SUCCESS) {
@@ -89,6 +90,7 @@ Outcome read_stop(element value, std::string& out) {
 // tools: [{"type":"function","function":{"name","description","parameters","strict"}}]
 //     → [{"name","description","input_schema"}]
 Outcome read_tools(element value, std::string& out) {
+  out.clear();  // a duplicate key: the last one wins
   array list;
   if (value.get(list) != simdjson::SUCCESS) return must_be("tools", "an array");
   if (list.size() == 0) return Outcome::ok();

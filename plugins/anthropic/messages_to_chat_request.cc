@@ -30,6 +30,7 @@ Outcome must_be(std::string_view field, std::string_view what) {
 
 // stop_sequences: ["x", ...] → stop: ["x", ...]
 Outcome read_stop_sequences(element value, std::string& out) {
+  out.clear();  // a duplicate key: the last one wins, as in JavaScript's JSON.parse
   array list;
   if (value.get(list) != simdjson::SUCCESS) return must_be("stop_sequences", "an array");
   if (list.size() == 0) return Outcome::ok();
@@ -51,6 +52,7 @@ Outcome read_stop_sequences(element value, std::string& out) {
 // A tool with a "type" other than "custom" is one of Anthropic's server tools (web search,
 // code execution, bash, ...): run by Anthropic, so no other provider can honour it.
 Outcome read_tools(element value, std::string& out) {
+  out.clear();  // a duplicate key: the last one wins
   array list;
   if (value.get(list) != simdjson::SUCCESS) return must_be("tools", "an array");
   if (list.size() == 0) return Outcome::ok();
@@ -85,6 +87,7 @@ Outcome read_tool_choice(element value, ChatRequest& req) {
   object choice;
   if (value.get(choice) != simdjson::SUCCESS) return must_be("tool_choice", "an object");
   const std::string_view type = string_or_empty(choice, "type");
+  req.tool_choice.clear();  // a duplicate key: the last one wins
   if (type == "auto") {
     req.tool_choice = R"("auto")";
   } else if (type == "any") {

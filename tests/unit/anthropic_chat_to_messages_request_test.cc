@@ -316,6 +316,17 @@ TEST(AnthropicChatToMessagesRequest, MalformedRequests) {
   EXPECT_EQ(refusal(R"({"messages":{}})"), "messages: must be an array");
 }
 
+// Found by fuzz.anthropic_documents: each duplicate used to append to the member before it.
+TEST(AnthropicChatToMessagesRequest, ForADuplicateKeyTheLastOneWins) {
+  EXPECT_EQ(translate(R"({"messages":[{"role":"user","content":"x"}],"stop":["a"],"stop":"b",)"
+                      R"("tools":[{"type":"function","function":{"name":"f"}}],)"
+                      R"("tools":[{"type":"function","function":{"name":"g"}}]})"),
+            R"({"model":"claude-sonnet-4-5","max_tokens":4096,)"
+            R"("messages":[{"role":"user","content":[{"type":"text","text":"x"}]}],)"
+            R"("stop_sequences":["b"],"tools":[{"name":"g",)"
+            R"("input_schema":{"type":"object","properties":{}}}]})");
+}
+
 TEST(AnthropicChatToMessagesRequest, TextIsEscapedOnTheWayOut) {
   EXPECT_EQ(translate(R"({"messages":[{"role":"user","content":"a\"b\\c\nd\u0001é"}]})"),
             R"({"model":"claude-sonnet-4-5","max_tokens":4096,"messages":[{"role":"user",)"

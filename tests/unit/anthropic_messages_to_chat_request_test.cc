@@ -191,6 +191,16 @@ TEST(AnthropicMessagesToChatRequest, SamplingStopStreamAndUser) {
   EXPECT_EQ(refusal(R"({"messages":[],"temperature":"hot"})"), "temperature: must be a number");
 }
 
+// Found by fuzz.anthropic_documents: each duplicate used to append to the member before it.
+TEST(AnthropicMessagesToChatRequest, ForADuplicateKeyTheLastOneWins) {
+  EXPECT_EQ(
+      translate(R"({"messages":[],"stop_sequences":["a"],"stop_sequences":["b"],)"
+                R"("tools":[{"name":"f"}],"tools":[{"name":"g"}],)"
+                R"("tool_choice":{"type":"any"},"tool_choice":{"type":"tool","name":"g"}})"),
+      R"({"model":"gpt-4o-mini","messages":[],"stop":["b"],"tools":[{"type":"function",)"
+      R"("function":{"name":"g"}}],"tool_choice":{"type":"function","function":{"name":"g"}}})");
+}
+
 TEST(AnthropicMessagesToChatRequest, MalformedRequests) {
   EXPECT_EQ(refusal("nope"), "the request body is not a JSON object");
   EXPECT_EQ(refusal(R"({"max_tokens":5})"), "messages: required");
