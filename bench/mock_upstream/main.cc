@@ -1,4 +1,5 @@
-// bench_mock_upstream: the OpenAI-shaped upstream every contender of bench/run.sh proxies to.
+// bench_mock_upstream: the upstream every contender of bench/run.sh proxies to: OpenAI chat
+// completions, and Anthropic Messages on POST .../messages (canned.h).
 //
 //   bench_mock_upstream --listen 127.0.0.1:18080 [--delay-ms 20] [--chunks 20]
 //                       [--chunk-delay-ms 1]

@@ -28,6 +28,12 @@ bool asks_for_stream(std::string_view body) {
   return false;
 }
 
+// POST .../messages (query aside) is Anthropic's Messages API; every other POST is OpenAI's.
+bool is_messages_path(std::string_view url) {
+  url = url.substr(0, url.find_first_of("?#"));
+  return url.ends_with("/messages");
+}
+
 }  // namespace
 
 MockConnection::MockConnection(uv_loop_t* loop, MockServer* server) : loop_(loop), server_(server) {
@@ -100,6 +106,7 @@ int MockConnection::on_message_complete(llhttp_t* p) {
         url.find("reset") != std::string_view::npos ? Answer::StatsReset : Answer::Stats;
   } else if (p->method == HTTP_POST) {
     self->answer_ = asks_for_stream(self->body_) ? Answer::Stream : Answer::Completion;
+    self->messages_ = is_messages_path(url);
   } else {
     self->answer_ = Answer::NotFound;
   }
@@ -171,16 +178,22 @@ void MockConnection::on_timer(uv_timer_t* t) {
   }
 }
 
+const CannedStream& MockConnection::canned_stream() const {
+  const CannedResponses& c = canned_responses();
+  return messages_ ? c.message_stream : c.stream;
+}
+
 void MockConnection::send_head() {
   const CannedResponses& c = canned_responses();
   if (answer_ == Answer::Completion) {
-    uv_buf_t b = static_buf(c.completion);
+    uv_buf_t b = static_buf(messages_ ? c.message : c.completion);
     write(&b, 1);
     --server_->stats().in_flight;
     finish_answer();
     return;
   }
-  uv_buf_t head[2] = {static_buf(c.sse_head), static_buf(c.sse_chunk)};
+  const CannedStream& s = canned_stream();
+  uv_buf_t head[2] = {static_buf(s.head), static_buf(s.first)};
   write(head, 2);
   events_sent_ = 1;
   state_ = State::Streaming;
@@ -188,13 +201,13 @@ void MockConnection::send_head() {
 }
 
 void MockConnection::send_events() {
-  const CannedResponses& c = canned_responses();
+  const CannedStream& s = canned_stream();
   const MockOptions& o = server_->options();
   if (o.chunk_delay_ms == 0 || events_sent_ >= o.chunks) {
     // Everything left in one write: the remaining events (if no delay), then the tail.
     std::vector<uv_buf_t> bufs;
-    for (; events_sent_ < o.chunks; ++events_sent_) bufs.push_back(static_buf(c.sse_chunk));
-    bufs.push_back(static_buf(c.sse_tail));
+    for (; events_sent_ < o.chunks; ++events_sent_) bufs.push_back(static_buf(s.chunk));
+    bufs.push_back(static_buf(s.tail));
     write(bufs.data(), static_cast<unsigned>(bufs.size()));
     --server_->stats().in_flight;
     finish_answer();
@@ -204,7 +217,7 @@ void MockConnection::send_events() {
 }
 
 void MockConnection::send_next_event() {
-  uv_buf_t b = static_buf(canned_responses().sse_chunk);
+  uv_buf_t b = static_buf(canned_stream().chunk);
   write(&b, 1);
   ++events_sent_;
   send_events();

@@ -21,6 +21,7 @@
 namespace sluice::bench {
 
 class MockServer;
+struct CannedStream;
 
 class MockConnection {
  public:
@@ -55,6 +56,8 @@ class MockConnection {
   void send_events();
   void send_next_event();  // the timer fired: one content event, then send_events()
   void finish_answer();
+  // The pieces of the current stream, in the current request's dialect.
+  const CannedStream& canned_stream() const;
   // Queues `n` static buffers (their storage must outlive the write: canned or owned_).
   void write(const uv_buf_t* bufs, unsigned n);
 
@@ -72,6 +75,7 @@ class MockConnection {
   std::string url_;           // of the current request
   std::string body_;          // of the current request (to see "stream": true)
   bool keep_alive_ = true;    // of the current request
+  bool messages_ = false;     // the current request is Anthropic's (POST .../messages)
   uint32_t events_sent_ = 0;  // content events written for the current stream
   std::string owned_;         // a non-static answer (/__stats), alive until the next one
   char read_buffer_[64 * 1024];

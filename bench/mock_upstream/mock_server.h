@@ -1,7 +1,8 @@
 // MockServer: the benchmark's upstream, on one libuv loop. HTTP/1.1 keep-alive (requests parsed
 // with llhttp, pipelined ones answered in order), every POST answered with the canned OpenAI
 // completion, or — when the JSON body says "stream": true — with an SSE stream of `chunks`
-// events `chunk_delay_ms` apart. `delay_ms` holds every answer back that long before its first
+// content events `chunk_delay_ms` apart. A POST to a path ending in /messages gets the same
+// answers in Anthropic's Messages shape (canned.h). `delay_ms` holds every answer back that long before its first
 // byte, so a proxy in front has that many milliseconds' worth of requests in flight.
 //
 // GET /__stats answers {"requests","in_flight","max_in_flight","connections","max_connections"}
@@ -20,7 +21,8 @@ struct MockOptions {
   std::string host = "127.0.0.1";
   int port = 18080;
   uint64_t delay_ms = 0;        // before the head of every answer
-  uint32_t chunks = 20;         // content events per stream (then usage + [DONE])
+  uint32_t chunks = 20;         // content events per stream (then usage + [DONE], or
+                                // content_block_stop + message_delta + message_stop)
   uint64_t chunk_delay_ms = 0;  // between content events; 0 = all in one write
 };
 
