@@ -12,10 +12,20 @@
 # sluice-default-nolua (conf/sluice.yaml's chain without its Lua filters), sluice-default-lua-noop
 # (that + a Lua filter whose on_request does nothing: the Lua host's own cost) and
 # sluice-default-keyword-guard (that + plugins/lua/keyword_guard.lua reading the body).
+# sluice-anthropic is sluice-default with its models on a `type: anthropic` provider (the plugin
+# libsluice_anthropic.so, in plugins/ next to the sluice binary): every answer is translated.
 #   SECONDS_OF_LOAD=10 bench/profile.sh       # longer load (default 8 s; valgrind is ~50x slower)
 #   STREAM=1 bench/profile.sh                 # SSE streams of STREAM_CHUNKS content events (default
 #                                             # 20) + a usage event + [DONE], not JSON answers;
 #                                             # writes results/profile-stream.txt
+#   bench/profile.sh sluice-default sluice-anthropic
+#                                             # translated vs passed through: JSON answers, streams
+#                                             # of STREAM_CHUNKS and of STREAM_CHUNKS_LONG (default
+#                                             # 2x) content events, per content event, the ratios;
+#                                             # writes results/profile-translation.txt
+#   SCENARIOS="json stream" PER_EVENT=1 bench/profile.sh ...   # choose the passes yourself
+#   BUILD_WITH=/path/to/wrapper bench/profile.sh   # build with `wrapper BUILD_DIR TARGET...`
+#                                             # instead of cmake --build (a shared machine's lock)
 #
 # Use it for before/after numbers of a hot-path change when bench/run.sh's CPU figures are
 # too noisy (shared machine). It counts instructions in user space only (the event loop of
@@ -33,6 +43,26 @@ CONTENDERS=${*:-"nginx sluice-empty sluice-default"}
 TOP=${TOP:-25}
 STREAM=${STREAM:-0}
 STREAM_CHUNKS=${STREAM_CHUNKS:-20}
+STREAM_CHUNKS_LONG=${STREAM_CHUNKS_LONG:-$((2 * STREAM_CHUNKS))}
+TRANSLATED=0
+[[ " $CONTENDERS " == *" sluice-anthropic "* ]] && TRANSLATED=1
+# Passes: json (non-stream answers), stream (STREAM_CHUNKS content events) and, with PER_EVENT=1,
+# stream-long (STREAM_CHUNKS_LONG): the difference of the two stream passes, divided by the
+# difference in content events, is what one more content event costs, start-up and ending of
+# the stream cancelled out.
+if [[ -z ${SCENARIOS:-} ]]; then
+  if [[ $STREAM == 1 ]]; then
+    SCENARIOS=stream
+  elif ((TRANSLATED)); then
+    SCENARIOS="json stream"
+  else
+    SCENARIOS=json
+  fi
+fi
+PER_EVENT=${PER_EVENT:-$TRANSLATED}
+PASSES=$SCENARIOS
+[[ $PER_EVENT == 1 && " $SCENARIOS " == *" stream "* ]] && PASSES="$PASSES stream-long"
+((STREAM_CHUNKS_LONG > STREAM_CHUNKS)) || { echo "STREAM_CHUNKS_LONG must exceed STREAM_CHUNKS" >&2; exit 2; }
 
 log() { printf '[profile %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -45,7 +75,17 @@ command -v valgrind >/dev/null && command -v callgrind_annotate >/dev/null || {
 }
 [[ -f $BUILD/CMakeCache.txt ]] || cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release \
   -DSLUICE_BUILD_BENCH=ON -DSLUICE_BUILD_TESTS=OFF >/dev/null
-cmake --build "$BUILD" --target sluice bench_mock_upstream bench_loadgen -j2 >/dev/null
+targets=(sluice bench_mock_upstream bench_loadgen)
+# The anthropic plugin, when this tree has it (else it must already be in $BUILD/plugins/).
+((TRANSLATED)) && [[ -f $ROOT/plugins/anthropic/CMakeLists.txt ]] && targets+=(sluice_anthropic)
+if [[ -n ${BUILD_WITH:-} ]]; then
+  $BUILD_WITH "$BUILD" "${targets[@]}" >/dev/null
+else
+  cmake --build "$BUILD" "${targets[@]/#/--target=}" -j2 >/dev/null
+fi
+if ((TRANSLATED)) && [[ ! -f $BUILD/plugins/libsluice_anthropic.so ]]; then
+  die "sluice-anthropic needs $BUILD/plugins/libsluice_anthropic.so (the anthropic plugin)"
+fi
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 
 RUN_DIR=$(mktemp -d /tmp/sluice-profile.XXXXXX)
@@ -66,111 +106,194 @@ wait_port() {
   done
   return 1
 }
+# Requests the mock of a pass answered so far.
 mock_requests() {
-  curl -s --max-time 5 "http://127.0.0.1:$PORT_MOCK/__stats" | sed 's/.*"requests":\([0-9]*\).*/\1/'
+  curl -s --max-time 5 "http://127.0.0.1:$1/__stats" | sed 's/.*"requests":\([0-9]*\).*/\1/'
 }
 
-PORT_MOCK=$((BASE_PORT + 1))
+PORT_MOCK=$((BASE_PORT + 1))       # json and stream passes: STREAM_CHUNKS content events
+PORT_MOCK_LONG=$((BASE_PORT + 2))  # stream-long: STREAM_CHUNKS_LONG
 PORT_PROXY=$((BASE_PORT + 10))
 PORT_ADMIN=$((BASE_PORT + 11))
-BODY='{"model":"fast","messages":[{"role":"user","content":"Say hello in one word."}],"max_tokens":16}'
-SUMMARY_NAME=profile.txt
-if [[ $STREAM == 1 ]]; then
-  # The client does not ask for include_usage, so sluice asks the provider for it and strips
-  # the usage-only chunk from what it forwards (the whole usage path of a stream).
-  BODY='{"model":"fast","stream":true,"messages":[{"role":"user","content":"Say hello in one word."}],"max_tokens":16}'
-  SUMMARY_NAME=profile-stream.txt
+JSON_BODY='{"model":"fast","messages":[{"role":"user","content":"Say hello in one word."}],"max_tokens":16}'
+# The client does not ask for include_usage, so sluice asks the provider for it and strips
+# the usage-only chunk from what it forwards (the whole usage path of a stream). A translated
+# stream gets its usage from Anthropic's message_start and message_delta, and no usage chunk
+# goes to the client either.
+STREAM_BODY='{"model":"fast","stream":true,"messages":[{"role":"user","content":"Say hello in one word."}],"max_tokens":16}'
+if [[ -z ${SUMMARY_NAME:-} ]]; then
+  SUMMARY_NAME=profile.txt
+  [[ $SCENARIOS == stream ]] && SUMMARY_NAME=profile-stream.txt
+  ((TRANSLATED)) && SUMMARY_NAME=profile-translation.txt
 fi
 
 taskset -c 1 "$BUILD/bench/bench_mock_upstream" --listen "127.0.0.1:$PORT_MOCK" \
   --chunks "$STREAM_CHUNKS" 2>/dev/null &
 PIDS+=($!)
 wait_port "$PORT_MOCK" || die "mock did not start"
+if [[ " $PASSES " == *" stream-long "* ]]; then
+  taskset -c 1 "$BUILD/bench/bench_mock_upstream" --listen "127.0.0.1:$PORT_MOCK_LONG" \
+    --chunks "$STREAM_CHUNKS_LONG" 2>/dev/null &
+  PIDS+=($!)
+  wait_port "$PORT_MOCK_LONG" || die "mock (long streams) did not start"
+fi
 
-# Configs: the same templates as run.sh (filters of conf/sluice.yaml for the default chain).
+# Configs: the same templates as run.sh (filters of conf/sluice.yaml for the default chain),
+# one set per mock: $RUN_DIR/<contender>.yaml and long/<contender>.yaml.
 awk -v confdir="$ROOT/conf" -f "$BENCH/default_filters.awk" "$ROOT/conf/sluice.yaml" \
   >"$RUN_DIR/default-filters.yaml"
-subst=(-e "s/@LISTEN_PORT@/$PORT_PROXY/; s/@ADMIN_PORT@/$PORT_ADMIN/; s/@UPSTREAM_PORT@/$PORT_MOCK/")
-sed "${subst[@]}" "$BENCH/configs/sluice-empty.yaml.in" >"$RUN_DIR/sluice-empty.yaml"
-sed "${subst[@]}" -e "s#@ACCESS_LOG@#$RUN_DIR/access.log#" -e 's#@LEDGER@##' \
-  -e "/^@FILTERS@\$/{r $RUN_DIR/default-filters.yaml" -e 'd}' \
-  "$BENCH/configs/sluice-default.yaml.in" >"$RUN_DIR/sluice-default.yaml"
-sed 's#^access_log: .*#access_log: {path: "", format: json}#' "$RUN_DIR/sluice-default.yaml" \
-  >"$RUN_DIR/sluice-default-nolog.yaml"
-sed -e '/^ *- cost:/d' -e '/^ *budget:/d' "$RUN_DIR/sluice-default.yaml" \
-  >"$RUN_DIR/sluice-default-nocost.yaml"
-sed "s#^state: .*#state: {ledger: \"$RUN_DIR/ledger.db\"}#" "$RUN_DIR/sluice-default.yaml" \
-  >"$RUN_DIR/sluice-default-ledger.yaml"
-# Lua: the default chain without its Lua filters, then with one no-op Lua filter, then with
-# keyword_guard (reads the body; words that never match) — each right after auth.
-sed '/^ *- lua:/d' "$RUN_DIR/sluice-default.yaml" >"$RUN_DIR/sluice-default-nolua.yaml"
-sed "s#^\( *- auth:.*\)\$#\1\n  - lua: {file: $BENCH/lua/noop.lua}#" "$RUN_DIR/sluice-default-nolua.yaml" \
-  >"$RUN_DIR/sluice-default-lua-noop.yaml"
-sed "s#^\( *- auth:.*\)\$#\1\n  - lua: {file: $ROOT/plugins/lua/keyword_guard.lua, config: {words: [forbidden-alpha, forbidden-beta, forbidden-gamma]}}#" \
-  "$RUN_DIR/sluice-default-nolua.yaml" >"$RUN_DIR/sluice-default-keyword-guard.yaml"
-mkdir -p "$RUN_DIR/nginx"
+render_configs() {
+  local dir=$1 port=$2
+  mkdir -p "$dir"
+  local subst=(-e "s/@LISTEN_PORT@/$PORT_PROXY/; s/@ADMIN_PORT@/$PORT_ADMIN/; s/@UPSTREAM_PORT@/$port/")
+  sed "${subst[@]}" "$BENCH/configs/sluice-empty.yaml.in" >"$dir/sluice-empty.yaml"
+  sed "${subst[@]}" -e "s#@ACCESS_LOG@#$RUN_DIR/access.log#" -e 's#@LEDGER@##' \
+    -e "/^@FILTERS@\$/{r $RUN_DIR/default-filters.yaml" -e 'd}' \
+    "$BENCH/configs/sluice-default.yaml.in" >"$dir/sluice-default.yaml"
+  # Translated: the same chain, log and ledger, its provider `type: anthropic`.
+  sed "${subst[@]}" -e "s#@ACCESS_LOG@#$RUN_DIR/access.log#" -e 's#@LEDGER@##' \
+    -e "/^@FILTERS@\$/{r $RUN_DIR/default-filters.yaml" -e 'd}' \
+    "$BENCH/configs/sluice-anthropic.yaml.in" >"$dir/sluice-anthropic.yaml"
+  sed 's#^access_log: .*#access_log: {path: "", format: json}#' "$dir/sluice-default.yaml" \
+    >"$dir/sluice-default-nolog.yaml"
+  sed -e '/^ *- cost:/d' -e '/^ *budget:/d' "$dir/sluice-default.yaml" \
+    >"$dir/sluice-default-nocost.yaml"
+  sed "s#^state: .*#state: {ledger: \"$dir/ledger.db\"}#" "$dir/sluice-default.yaml" \
+    >"$dir/sluice-default-ledger.yaml"
+  # Lua: the default chain without its Lua filters, then with one no-op Lua filter, then with
+  # keyword_guard (reads the body; words that never match) — each right after auth.
+  sed '/^ *- lua:/d' "$dir/sluice-default.yaml" >"$dir/sluice-default-nolua.yaml"
+  sed "s#^\( *- auth:.*\)\$#\1\n  - lua: {file: $BENCH/lua/noop.lua}#" "$dir/sluice-default-nolua.yaml" \
+    >"$dir/sluice-default-lua-noop.yaml"
+  sed "s#^\( *- auth:.*\)\$#\1\n  - lua: {file: $ROOT/plugins/lua/keyword_guard.lua, config: {words: [forbidden-alpha, forbidden-beta, forbidden-gamma]}}#" \
+    "$dir/sluice-default-nolua.yaml" >"$dir/sluice-default-keyword-guard.yaml"
+}
+render_configs "$RUN_DIR" "$PORT_MOCK"
+render_configs "$RUN_DIR/long" "$PORT_MOCK_LONG"
 # One process (master_process off) so callgrind sees the worker's event loop in its own output.
-sed -e "s#@PREFIX@#$RUN_DIR/nginx#g; s/@LISTEN_PORT@/$PORT_PROXY/; s/@UPSTREAM_PORT@/$PORT_MOCK/" \
-  -e 's/^daemon off;/daemon off;\nmaster_process off;/' "$BENCH/nginx.conf.template" >"$RUN_DIR/nginx/nginx.conf"
+for set in "$RUN_DIR:$PORT_MOCK" "$RUN_DIR/long:$PORT_MOCK_LONG"; do
+  mkdir -p "${set%:*}/nginx"
+  sed -e "s#@PREFIX@#${set%:*}/nginx#g; s/@LISTEN_PORT@/$PORT_PROXY/; s/@UPSTREAM_PORT@/${set#*:}/" \
+    -e 's/^daemon off;/daemon off;\nmaster_process off;/' "$BENCH/nginx.conf.template" \
+    >"${set%:*}/nginx/nginx.conf"
+done
 
 mkdir -p "$RESULTS"
 SUMMARY=$RESULTS/$SUMMARY_NAME
 {
   echo "bench/profile.sh — $(date -u +%Y-%m-%dT%H:%M:%SZ) — $(nproc) CPUs, $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
   echo "sluice $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown); closed loop, 4 connections, ${SECONDS_OF_LOAD} s under callgrind"
-  [[ $STREAM == 1 ]] && echo "streams: $STREAM_CHUNKS content events, a usage event and [DONE] per request"
+  [[ " $PASSES " == *" stream"* ]] && echo "streams: $STREAM_CHUNKS content events (stream-long: $STREAM_CHUNKS_LONG), then a usage event and [DONE] (OpenAI), or content_block_stop, message_delta, message_stop (Anthropic), per request"
   echo "instructions per request = inclusive Ir of the event loop / requests the mock answered"
 } >"$SUMMARY"
 
-for contender in $CONTENDERS; do
-  out=$RUN_DIR/callgrind.$contender
-  case $contender in
-    nginx)
-      loop_fn=ngx_process_events_and_timers
-      valgrind --tool=callgrind --callgrind-out-file="$out" --dump-instr=no \
-        "$NGINX" -p "$RUN_DIR/nginx" -c "$RUN_DIR/nginx/nginx.conf" -e "$RUN_DIR/nginx/error.log" \
-        >"$RUN_DIR/$contender.log" 2>&1 &
-      ;;
-    sluice-*)
-      [[ -f $RUN_DIR/$contender.yaml ]] || die "unknown contender $contender"
-      loop_fn='sluice::server::Worker::run()'
-      valgrind --tool=callgrind --callgrind-out-file="$out" --dump-instr=no \
-        "$BUILD/sluice" -c "$RUN_DIR/$contender.yaml" >"$RUN_DIR/$contender.log" 2>&1 &
-      ;;
-    *) die "unknown contender $contender (nginx, sluice-empty, sluice-default, sluice-default-nolog, sluice-default-nocost, sluice-default-ledger, sluice-default-nolua, sluice-default-lua-noop, sluice-default-keyword-guard)" ;;
+declare -A IR=()  # [pass/contender] = instructions per request
+for pass in $PASSES; do
+  set_dir=$RUN_DIR mock_port=$PORT_MOCK body=$JSON_BODY label="" sse=()
+  case $pass in
+    json) ;;
+    stream) body=$STREAM_BODY sse=(--sse) ;;
+    stream-long) body=$STREAM_BODY sse=(--sse) set_dir=$RUN_DIR/long mock_port=$PORT_MOCK_LONG ;;
+    *) die "unknown scenario $pass (json, stream)" ;;
   esac
-  pid=$!
-  PIDS+=("$pid")
-  wait_port "$PORT_PROXY" || die "$contender did not start under valgrind (see $RUN_DIR/$contender.log)"
-  before=$(mock_requests)
-  log "$contender: ${SECONDS_OF_LOAD} s of load under callgrind"
-  timeout 120 taskset -c 1 "$BUILD/bench/bench_loadgen" --target "127.0.0.1:$PORT_PROXY" \
-    --header "Authorization: Bearer sk-sluice-demo" --body "$BODY" --connections 4 --rate 0 \
-    --warmup 1 --duration "$SECONDS_OF_LOAD" >/dev/null
-  requests=$(($(mock_requests) - before))
-  kill -TERM "$pid"
-  wait "$pid" 2>/dev/null || true
-  [[ -s $out ]] || die "no callgrind output for $contender"
-  ((requests > 0)) || die "$contender answered no requests"
-  callgrind_annotate --inclusive=yes --threshold=100 "$out" 2>/dev/null |
-    sed -n 's/^ *\([0-9,]*\) ([ 0-9.]*%)  \(.*\)$/\1\t\2/p' | tr -d ',' >"$RUN_DIR/$contender.incl"
-  loop_ir=$(awk -F'\t' -v fn="$loop_fn" 'index($2, fn) { print $1; exit }' "$RUN_DIR/$contender.incl")
-  [[ -n $loop_ir ]] || die "event loop function $loop_fn not found in the profile"
+  # Section titles name the pass when there is more than one.
+  [[ $PASSES == *" "* ]] && label=" [$pass]"
+  for contender in $CONTENDERS; do
+    out=$RUN_DIR/callgrind.$pass.$contender
+    case $contender in
+      nginx)
+        loop_fn=ngx_process_events_and_timers
+        valgrind --tool=callgrind --callgrind-out-file="$out" --dump-instr=no \
+          "$NGINX" -p "$set_dir/nginx" -c "$set_dir/nginx/nginx.conf" -e "$set_dir/nginx/error.log" \
+          >"$RUN_DIR/$pass.$contender.log" 2>&1 &
+        ;;
+      sluice-*)
+        [[ -f $set_dir/$contender.yaml ]] || die "unknown contender $contender"
+        loop_fn='sluice::server::Worker::run()'
+        valgrind --tool=callgrind --callgrind-out-file="$out" --dump-instr=no \
+          "$BUILD/sluice" -c "$set_dir/$contender.yaml" >"$RUN_DIR/$pass.$contender.log" 2>&1 &
+        ;;
+      *) die "unknown contender $contender (nginx, sluice-empty, sluice-default, sluice-default-nolog, sluice-default-nocost, sluice-default-ledger, sluice-default-nolua, sluice-default-lua-noop, sluice-default-keyword-guard, sluice-anthropic)" ;;
+    esac
+    pid=$!
+    PIDS+=("$pid")
+    wait_port "$PORT_PROXY" || die "$contender did not start under valgrind (see $RUN_DIR/$pass.$contender.log)"
+    before=$(mock_requests "$mock_port")
+    log "$contender$label: ${SECONDS_OF_LOAD} s of load under callgrind"
+    timeout 120 taskset -c 1 "$BUILD/bench/bench_loadgen" --target "127.0.0.1:$PORT_PROXY" \
+      --header "Authorization: Bearer sk-sluice-demo" --body "$body" "${sse[@]}" --connections 4 \
+      --rate 0 --warmup 1 --duration "$SECONDS_OF_LOAD" >"$RUN_DIR/$pass.$contender.loadgen.json"
+    requests=$(($(mock_requests "$mock_port") - before))
+    kill -TERM "$pid"
+    wait "$pid" 2>/dev/null || true
+    [[ -s $out ]] || die "no callgrind output for $contender"
+    ((requests > 0)) || die "$contender answered no requests"
+    # Failed answers cost less than good ones: a run with any is not a measurement.
+    bad=$(sed -n 's/.*"non_2xx":\([0-9]*\).*/\1/p' "$RUN_DIR/$pass.$contender.loadgen.json")
+    [[ ${bad:-1} == 0 ]] || die "$contender$label: ${bad:-?} answers were not 2xx (see $RUN_DIR/$pass.$contender.*)"
+    callgrind_annotate --inclusive=yes --threshold=100 "$out" 2>/dev/null |
+      sed -n 's/^ *\([0-9,]*\) ([ 0-9.]*%)  \(.*\)$/\1\t\2/p' | tr -d ',' >"$RUN_DIR/$pass.$contender.incl"
+    loop_ir=$(awk -F'\t' -v fn="$loop_fn" 'index($2, fn) { print $1; exit }' "$RUN_DIR/$pass.$contender.incl")
+    [[ -n $loop_ir ]] || die "event loop function $loop_fn not found in the profile"
+    IR[$pass/$contender]=$((loop_ir / requests))
+    {
+      echo
+      events=""
+      ((${#sse[@]})) && events=$(sed -n 's/.*"sse_events_per_response":\([0-9.]*\).*/\1/p' \
+        "$RUN_DIR/$pass.$contender.loadgen.json" | awk '{ printf "%g", $1 }')
+      printf '%s%s: %d requests, %d user-space instructions per request%s\n' "$contender" "$label" \
+        "$requests" $((loop_ir / requests)) "${events:+ ($events SSE events per answer to the client)}"
+      echo "  instr/req  function (inclusive; file names from the symbols)"
+      awk -F'\t' -v n="$requests" -v loop="$loop_ir" -v top="$TOP" '
+        $1 <= loop && $2 !~ /^\?\?\?:0x/ && $2 !~ /(below main)|start_thread|_M_run|uv_run|PROGRAM TOTALS/ {
+          if (count++ < top) printf "  %9.0f  %s\n", $1 / n, substr($2, 1, 150)
+        }' "$RUN_DIR/$pass.$contender.incl"
+      echo "  instr/req  function (self cost: the instructions in the function itself)"
+      callgrind_annotate --threshold=100 "$out" 2>/dev/null |
+        sed -n 's/^ *\([0-9,]*\) ([ 0-9.]*%)  \(.*\)$/\1\t\2/p' | tr -d ',' |
+        awk -F'\t' -v n="$requests" -v top="$TOP" '$2 !~ /PROGRAM TOTALS|dl-lookup|dl-reloc|rtld/ {
+          if (count++ < top) printf "  %9.0f  %s\n", $1 / n, substr($2, 1, 150) }'
+    } >>"$SUMMARY"
+  done
+done
+
+# The figures side by side: per request in each pass, per content event, and translated
+# (sluice-anthropic) over passed through (sluice-default).
+if [[ $PASSES == *" "* ]]; then
+  n_long=$((STREAM_CHUNKS_LONG - STREAM_CHUNKS))
   {
     echo
-    printf '%s: %d requests, %d user-space instructions per request\n' "$contender" "$requests" \
-      $((loop_ir / requests))
-    echo "  instr/req  function (inclusive; file names from the symbols)"
-    awk -F'\t' -v n="$requests" -v loop="$loop_ir" -v top="$TOP" '
-      $1 <= loop && $2 !~ /^\?\?\?:0x/ && $2 !~ /(below main)|start_thread|_M_run|uv_run|PROGRAM TOTALS/ {
-        if (count++ < top) printf "  %9.0f  %s\n", $1 / n, substr($2, 1, 150)
-      }' "$RUN_DIR/$contender.incl"
-    echo "  instr/req  function (self cost: the instructions in the function itself)"
-    callgrind_annotate --threshold=100 "$out" 2>/dev/null |
-      sed -n 's/^ *\([0-9,]*\) ([ 0-9.]*%)  \(.*\)$/\1\t\2/p' | tr -d ',' |
-      awk -F'\t' -v n="$requests" -v top="$TOP" '$2 !~ /PROGRAM TOTALS|dl-lookup|dl-reloc|rtld/ {
-        if (count++ < top) printf "  %9.0f  %s\n", $1 / n, substr($2, 1, 150) }'
+    echo "summary: user-space instructions per request"
+    printf '  %-30s %10s %12s %12s %14s %14s\n' contender json "stream($STREAM_CHUNKS)" \
+      "stream($STREAM_CHUNKS_LONG)" "per event (a)" "per event (b)"
+    for contender in $CONTENDERS; do
+      j=${IR[json/$contender]:-} st=${IR[stream/$contender]:-} sl=${IR[stream-long/$contender]:-}
+      a="" b=""
+      [[ -n $st && -n $sl ]] && a=$(((sl - st) / n_long))
+      [[ -n $st && -n $j ]] && b=$(((st - j) / STREAM_CHUNKS))
+      printf '  %-30s %10s %12s %12s %14s %14s\n' "$contender" "${j:--}" "${st:--}" "${sl:--}" \
+        "${a:--}" "${b:--}"
+    done
+    echo "  per event (a) = (stream($STREAM_CHUNKS_LONG) - stream($STREAM_CHUNKS)) / $n_long: what one more content event costs"
+    echo "  per event (b) = (stream($STREAM_CHUNKS) - json) / $STREAM_CHUNKS: also carries the stream's own start and end"
+    t=sluice-anthropic p=sluice-default
+    if [[ -n ${IR[json/$t]:-}${IR[stream/$t]:-} && " $CONTENDERS " == *" $p "* ]]; then
+      echo
+      echo "translated / passed through ($t / $p):"
+      ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "-" }'; }
+      for pass in $PASSES; do
+        [[ -n ${IR[$pass/$t]:-} && -n ${IR[$pass/$p]:-} ]] || continue
+        printf '  %-12s %s (%d vs %d instructions per request)\n' "$pass" \
+          "$(ratio "${IR[$pass/$t]}" "${IR[$pass/$p]}")" "${IR[$pass/$t]}" "${IR[$pass/$p]}"
+      done
+      if [[ -n ${IR[stream-long/$t]:-} && -n ${IR[stream-long/$p]:-} ]]; then
+        at=$(((${IR[stream-long/$t]} - ${IR[stream/$t]}) / n_long))
+        ap=$(((${IR[stream-long/$p]} - ${IR[stream/$p]}) / n_long))
+        printf '  %-12s %s (%d vs %d instructions per content event)\n' "per event" \
+          "$(ratio "$at" "$ap")" "$at" "$ap"
+      fi
+    fi
   } >>"$SUMMARY"
-done
+fi
 cat "$SUMMARY"
 log "wrote $SUMMARY (callgrind outputs in $RUN_DIR)"
