@@ -145,7 +145,9 @@ def aggregate(cells, settings):
             "nonstream_rate": loadgen_summary(g[("stream", c, "nonstream_rate")]),
             "memory": memory_summary(g[("stream", c, "memory")]),
         }
-        events = settings["stream_chunks"] + 2
+        # Events the client got per stream (a translated stream has more than the upstream's
+        # chunks + usage + [DONE]: its role and finish chunks), as the load generator counted.
+        events = (s["rate"] or {}).get("sse_events_per_response") or settings["stream_chunks"] + 2
         # Per streamed event: (stream - non-stream CPU per request at the same rate) / events,
         # from schedstat (ns) because the difference of two 10 ms-tick figures is too coarse.
         key = "cpu_us_per_req_schedstat"
@@ -174,7 +176,26 @@ def aggregate(cells, settings):
         s = result["stream"][c]
         s["added_ttfb_c1_us"] = added(s["c1"], base_stream.get("c1"), "ttfb_us")
         s["added_ttfb_rate_us"] = added(s["rate"], base_stream.get("rate"), "ttfb_us")
+    result["translation"] = translation_summary(g, result, "sluice-anthropic", "sluice-default")
     return result
+
+
+def translation_summary(g, result, translated, passthrough):
+    """A translated contender against the same chain passing the same answers through: the
+    median over rounds of the per-round CPU ratios, per JSON request and per stream, and the
+    ratio of the CPU per stream event."""
+    if translated not in result["main"] or passthrough not in result["main"]:
+        return None
+    out = {"translated": translated, "passthrough": passthrough}
+    for name, scenario, phase in (("json_wrk", "main", "wrk"), ("json_rate", "main", "rate"),
+                                  ("stream", "stream", "stream_rate"),
+                                  ("stream_c1", "stream", "stream_c1")):
+        out[name] = ratio_vs(g[(scenario, translated, phase)], g[(scenario, passthrough, phase)])
+    t = result["stream"].get(translated, {}).get("cpu_us_per_event")
+    p = result["stream"].get(passthrough, {}).get("cpu_us_per_event")
+    out["per_event"] = {"translated_us": t, "passthrough_us": p,
+                        "ratio": round(t / p, 3) if t is not None and p else None}
+    return out
 
 
 def check_targets(r, settings, who="sluice-default"):
@@ -321,6 +342,25 @@ def render(result, checks, settings, machine, micro):
     out.append("targets (sluice-default vs nginx, this run):")
     for ch in checks:
         out.append(f"  [{'PASS' if ch['ok'] else 'MISS'}] {ch['target']}: {ch['detail']}")
+    tr = result.get("translation")
+    if tr:
+        out.append("")
+        out.append(f"translation ({tr['translated']} vs {tr['passthrough']}, CPU ratio, median of "
+                   f"per-round ratios):")
+        for key, label in (("json_wrk", "per JSON request (wrk)"),
+                           ("json_rate", f"per JSON request (@{settings['rate']}/s)"),
+                           ("stream", f"per stream (@{settings['stream_rate']}/s)"),
+                           ("stream_c1", "per stream (c=1)")):
+            r = tr.get(key)
+            out.append(f"  {label}: " + (f"{r['median']:.2f}x (rounds {r['rounds']})" if r else "-"))
+        pe = tr["per_event"]
+        out.append(f"  per stream event: {fmt(pe['translated_us'], 2)} vs {fmt(pe['passthrough_us'], 2)} us"
+                   + (f" ({pe['ratio']:.2f}x)" if pe["ratio"] is not None else ""))
+        r = tr.get("stream")
+        if r:
+            ok = r["median"] <= 2.0
+            out.append(f"  [{'PASS' if ok else 'MISS'}] a translated stream costs <= 2x the CPU of "
+                       f"the same stream passed through: {r['median']:.2f}x")
     if micro:
         out.append("")
         out.append(table("micro-benchmarks (bench_micro)", ["benchmark", "ns/op", "throughput"],

@@ -15,6 +15,11 @@
 #           plus the same rate without streaming (so CPU per streamed event can be read off)
 #   c1000   1,000 connections of long streams (20 ms to the first byte, then 10 events 50 ms
 #           apart, ~910 streams in flight): all must complete; TTFB p99, peak RSS
+# Optional contenders (CONTENDERS / MAIN_EXTRA_CONTENDERS): the default chain without its access
+# log, ledger or Lua filters, and sluice-anthropic — the default chain with its models on a
+# `type: anthropic` provider (the plugin libsluice_anthropic.so), every answer translated from
+# Anthropic's Messages shape, which the mock speaks on /messages:
+#   CONTENDERS="sluice-default sluice-anthropic" MAIN_EXTRA_CONTENDERS="" bench/run.sh
 # The proxy runs on CPU 0 (taskset); the mock, wrk and bench_loadgen on CPU 1 (as root: SCHED_RR,
 # see PRIORITY). CPU time is utime+stime of the proxy process from /proc/PID/stat; memory is
 # VmRSS/VmHWM of /proc/PID/status.
@@ -58,6 +63,8 @@ PRIORITY=${PRIORITY:-rt}           # rt: the bench's processes run SCHED_RR (chr
                                    # nice: nice -20; normal: as started
 WAIT_QUIET=${WAIT_QUIET:-0}        # > 0: wait up to this many seconds for the 1-minute load
                                    # average to fall below 1.0 before measuring (shared machines)
+BUILD_WITH=${BUILD_WITH:-}         # a command run as `$BUILD_WITH BUILD_DIR TARGET...` instead of
+                                   # cmake --build (a shared machine's serialized build wrapper)
 
 if [[ ${1:-} == --quick ]]; then
   ROUNDS=1 STREAM_ROUNDS=1 C1000_ROUNDS=1 DURATION=1 WRK_DURATION=1 C1000_DURATION=2 MICRO=0
@@ -113,14 +120,28 @@ build() {
   [[ $type == Release ]] || log "warning: $BUILD is a '$type' build, not Release"
   local targets=(sluice bench_mock_upstream bench_loadgen)
   ((MICRO)) && targets+=(bench_micro)
+  # The anthropic plugin for sluice-anthropic, when this tree has it (else it must already be in
+  # $BUILD/plugins/, where sluice looks for it).
+  if wants_contender sluice-anthropic && [[ -f $ROOT/plugins/anthropic/CMakeLists.txt ]]; then
+    targets+=(sluice_anthropic)
+  fi
   log "building ${targets[*]}"
-  cmake --build "$BUILD" --target "${targets[@]}" -j2 >"$RUN_DIR/build.log" 2>&1 ||
-    { tail -30 "$RUN_DIR/build.log" >&2; die "build failed (log above)"; }
+  if [[ -n $BUILD_WITH ]]; then
+    $BUILD_WITH "$BUILD" "${targets[@]}" >"$RUN_DIR/build.log" 2>&1
+  else
+    cmake --build "$BUILD" --target "${targets[@]}" -j2 >"$RUN_DIR/build.log" 2>&1
+  fi || { tail -30 "$RUN_DIR/build.log" >&2; die "build failed (log above)"; }
+  if wants_contender sluice-anthropic && [[ ! -f $BUILD/plugins/libsluice_anthropic.so ]]; then
+    die "sluice-anthropic needs $BUILD/plugins/libsluice_anthropic.so (the anthropic plugin)"
+  fi
   SLUICE=$BUILD/sluice
   MOCK=$BUILD/bench/bench_mock_upstream
   LOADGEN=$BUILD/bench/bench_loadgen
   MICROBIN=$BUILD/bench/bench_micro
 }
+
+# Whether a contender runs in any scenario.
+wants_contender() { [[ " $CONTENDERS $MAIN_EXTRA_CONTENDERS " == *" $1 "* ]]; }
 
 # ---- processes (each tracked by pid; stopped by pid) ---------------------------------------
 declare -a STARTED_PIDS=()
@@ -224,6 +245,15 @@ render_configs() {
       >"$RUN_DIR/sluice-default-nolua-$scenario.yaml"
     sed -e "s#^\( *- auth:.*\)\$#\1\n  - lua: {file: $BENCH/lua/noop.lua}#" \
       "$RUN_DIR/sluice-default-nolua-$scenario.yaml" >"$RUN_DIR/sluice-default-lua-noop-$scenario.yaml"
+    # Optional (it needs the anthropic plugin): the default chain, log and ledger with its models
+    # on a `type: anthropic` provider — every answer translated (configs/sluice-anthropic.yaml.in).
+    if wants_contender sluice-anthropic; then
+      sed -e "s/@LISTEN_PORT@/$PORT_PROXY/; s/@ADMIN_PORT@/$PORT_ADMIN/; s/@UPSTREAM_PORT@/$up/" \
+        -e "s#@ACCESS_LOG@#$RUN_DIR/access-anthropic-$scenario.log#" \
+        -e "s#@LEDGER@#$RUN_DIR/ledger-anthropic-$scenario.db#" \
+        -e "/^@FILTERS@\$/{r $RUN_DIR/default-filters.yaml" -e 'd}' \
+        "$BENCH/configs/sluice-anthropic.yaml.in" >"$RUN_DIR/sluice-anthropic-$scenario.yaml"
+    fi
     dir=$RUN_DIR/nginx-$scenario
     mkdir -p "$dir"
     sed -e "s#@PREFIX@#$dir#g; s/@LISTEN_PORT@/$PORT_PROXY/; s/@UPSTREAM_PORT@/$up/" \
