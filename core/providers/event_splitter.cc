@@ -1,6 +1,18 @@
 #include "core/providers/event_splitter.h"
 
+#include <algorithm>
+#include <cstring>
+
 namespace sluice::providers {
+namespace {
+
+// The position of the first `c` in `s` at or after `from`, or s.size() when there is none.
+size_t find_from(std::string_view s, char c, size_t from) {
+  const void* hit = std::memchr(s.data() + from, c, s.size() - from);
+  return hit != nullptr ? static_cast<size_t>(static_cast<const char*>(hit) - s.data()) : s.size();
+}
+
+}  // namespace
 
 void EventSplitter::reset(StreamFraming framing) {
   framing_ = framing;
@@ -14,10 +26,22 @@ void EventSplitter::reset(StreamFraming framing) {
 
 bool EventSplitter::feed(std::string_view bytes, const Sink& sink) {
   if (too_long_) return false;
+  if (bytes.empty()) return true;
   size_t start = 0;
-  for (size_t i = 0; i < bytes.size(); ++i) {
+  // Line ends are found with memchr, not by testing every byte: the next \n and the next \r
+  // at or after the current position (bytes.size() when none is left), each searched for again
+  // only once the line it ended is passed, so a read is scanned about twice whatever its lines.
+  size_t next_lf = find_from(bytes, '\n', 0);
+  size_t next_cr = find_from(bytes, '\r', 0);
+  for (;;) {
+    const size_t i = std::min(next_lf, next_cr);
+    if (i == bytes.size()) break;
     const char c = bytes[i];
-    if (c != '\n' && c != '\r') continue;
+    if (c == '\n') {
+      next_lf = find_from(bytes, '\n', i + 1);
+    } else {
+      next_cr = find_from(bytes, '\r', i + 1);
+    }
     if (c == '\n' && after_cr_ && i == start && line_.empty()) {
       // The \n of a \r\n whose \r ended the previous line.
       after_cr_ = false;
