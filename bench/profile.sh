@@ -106,6 +106,12 @@ wait_port() {
   done
   return 1
 }
+# callgrind_annotate's function lines as "Ir<TAB>function". A plugin runs from a private copy
+# ($TMPDIR/sluice-plugins.<pid>/<hash>.so), named alike in every run so that runs compare.
+annotate_lines() {
+  sed -n 's/^ *\([0-9,]*\) ([ 0-9.]*%)  \(.*\)$/\1\t\2/p' | tr -d ',' |
+    sed -E 's#/[^] ]*/sluice-plugins\.[0-9]+/[^] ]+\.so#<plugin copy>#'
+}
 # Requests the mock of a pass answered so far.
 mock_requests() {
   curl -s --max-time 5 "http://127.0.0.1:$1/__stats" | sed 's/.*"requests":\([0-9]*\).*/\1/'
@@ -187,7 +193,8 @@ SUMMARY=$RESULTS/$SUMMARY_NAME
   echo "instructions per request = inclusive Ir of the event loop / requests the mock answered"
 } >"$SUMMARY"
 
-declare -A IR=()  # [pass/contender] = instructions per request
+declare -A IR=()    # [pass/contender] = instructions per request
+declare -A REQS=()  # [pass/contender] = requests the mock answered
 for pass in $PASSES; do
   set_dir=$RUN_DIR mock_port=$PORT_MOCK body=$JSON_BODY label="" sse=()
   case $pass in
@@ -200,10 +207,13 @@ for pass in $PASSES; do
   [[ $PASSES == *" "* ]] && label=" [$pass]"
   for contender in $CONTENDERS; do
     out=$RUN_DIR/callgrind.$pass.$contender
+    # Only the event loop is counted (--toggle-collect): start-up, config loading and other
+    # threads (the spend ledger's SQLite) are in no figure, not even in the self-cost lists.
     case $contender in
       nginx)
         loop_fn=ngx_process_events_and_timers
         valgrind --tool=callgrind --callgrind-out-file="$out" --dump-instr=no \
+          --toggle-collect="$loop_fn" \
           "$NGINX" -p "$set_dir/nginx" -c "$set_dir/nginx/nginx.conf" -e "$set_dir/nginx/error.log" \
           >"$RUN_DIR/$pass.$contender.log" 2>&1 &
         ;;
@@ -211,6 +221,7 @@ for pass in $PASSES; do
         [[ -f $set_dir/$contender.yaml ]] || die "unknown contender $contender"
         loop_fn='sluice::server::Worker::run()'
         valgrind --tool=callgrind --callgrind-out-file="$out" --dump-instr=no \
+          --toggle-collect="$loop_fn" \
           "$BUILD/sluice" -c "$set_dir/$contender.yaml" >"$RUN_DIR/$pass.$contender.log" 2>&1 &
         ;;
       *) die "unknown contender $contender (nginx, sluice-empty, sluice-default, sluice-default-nolog, sluice-default-nocost, sluice-default-ledger, sluice-default-nolua, sluice-default-lua-noop, sluice-default-keyword-guard, sluice-anthropic)" ;;
@@ -231,11 +242,12 @@ for pass in $PASSES; do
     # Failed answers cost less than good ones: a run with any is not a measurement.
     bad=$(sed -n 's/.*"non_2xx":\([0-9]*\).*/\1/p' "$RUN_DIR/$pass.$contender.loadgen.json")
     [[ ${bad:-1} == 0 ]] || die "$contender$label: ${bad:-?} answers were not 2xx (see $RUN_DIR/$pass.$contender.*)"
-    callgrind_annotate --inclusive=yes --threshold=100 "$out" 2>/dev/null |
-      sed -n 's/^ *\([0-9,]*\) ([ 0-9.]*%)  \(.*\)$/\1\t\2/p' | tr -d ',' >"$RUN_DIR/$pass.$contender.incl"
+    callgrind_annotate --inclusive=yes --threshold=100 "$out" 2>/dev/null | annotate_lines \
+      >"$RUN_DIR/$pass.$contender.incl"
     loop_ir=$(awk -F'\t' -v fn="$loop_fn" 'index($2, fn) { print $1; exit }' "$RUN_DIR/$pass.$contender.incl")
     [[ -n $loop_ir ]] || die "event loop function $loop_fn not found in the profile"
     IR[$pass/$contender]=$((loop_ir / requests))
+    REQS[$pass/$contender]=$requests
     {
       echo
       events=""
@@ -249,9 +261,8 @@ for pass in $PASSES; do
           if (count++ < top) printf "  %9.0f  %s\n", $1 / n, substr($2, 1, 150)
         }' "$RUN_DIR/$pass.$contender.incl"
       echo "  instr/req  function (self cost: the instructions in the function itself)"
-      callgrind_annotate --threshold=100 "$out" 2>/dev/null |
-        sed -n 's/^ *\([0-9,]*\) ([ 0-9.]*%)  \(.*\)$/\1\t\2/p' | tr -d ',' |
-        awk -F'\t' -v n="$requests" -v top="$TOP" '$2 !~ /PROGRAM TOTALS|dl-lookup|dl-reloc|rtld/ {
+      callgrind_annotate --threshold=100 "$out" 2>/dev/null | annotate_lines |
+        tee "$RUN_DIR/$pass.$contender.self" | awk -F'\t' -v n="$requests" -v top="$TOP" '$2 !~ /PROGRAM TOTALS|dl-lookup|dl-reloc|rtld/ {
           if (count++ < top) printf "  %9.0f  %s\n", $1 / n, substr($2, 1, 150) }'
     } >>"$SUMMARY"
   done
@@ -276,6 +287,31 @@ if [[ $PASSES == *" "* ]]; then
     done
     echo "  per event (a) = (stream($STREAM_CHUNKS_LONG) - stream($STREAM_CHUNKS)) / $n_long: what one more content event costs"
     echo "  per event (b) = (stream($STREAM_CHUNKS) - json) / $STREAM_CHUNKS: also carries the stream's own start and end"
+    # Where one more content event goes: each function's cost per request in the long streams
+    # minus that in the short ones, over the extra events — inclusive (without the callers that
+    # hold nearly all of it: the event loop, the read callbacks), then self.
+    for contender in $CONTENDERS; do
+      [[ -n ${IR[stream/$contender]:-} && -n ${IR[stream-long/$contender]:-} ]] || continue
+      total=$(((${IR[stream-long/$contender]} - ${IR[stream/$contender]}) / n_long))
+      for kind in incl self; do
+        echo
+        echo "$contender: instructions per extra content event, by function ($kind; of $total)"
+        awk -F'\t' -v n1="${REQS[stream/$contender]}" -v n2="${REQS[stream-long/$contender]}" \
+          -v k="$n_long" -v total="$total" -v kind="$kind" '
+          FNR == 1 { file++ }
+          file == 1 { short[$2] += $1 / n1; next }
+          { long[$2] += $1 / n2 }
+          END {
+            for (f in long) {
+              d = (long[f] - short[f]) / k
+              if (d < 30 || f ~ /^\?\?\?:0x|PROGRAM TOTALS/) continue
+              if (kind == "incl" && d > 0.9 * total) continue
+              printf "  %9.0f  %s\n", d, substr(f, 1, 150)
+            }
+          }' "$RUN_DIR/stream.$contender.$kind" "$RUN_DIR/stream-long.$contender.$kind" |
+          sort -k1,1nr | head -n "$TOP"
+      done
+    done
     t=sluice-anthropic p=sluice-default
     if [[ -n ${IR[json/$t]:-}${IR[stream/$t]:-} && " $CONTENDERS " == *" $p "* ]]; then
       echo
