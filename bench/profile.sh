@@ -257,7 +257,7 @@ for pass in $PASSES; do
         "$requests" $((loop_ir / requests)) "${events:+ ($events SSE events per answer to the client)}"
       echo "  instr/req  function (inclusive; file names from the symbols)"
       awk -F'\t' -v n="$requests" -v loop="$loop_ir" -v top="$TOP" '
-        $1 <= loop && $2 !~ /^\?\?\?:0x/ && $2 !~ /(below main)|start_thread|_M_run|uv_run|PROGRAM TOTALS/ {
+        $1 <= loop && $2 !~ /^\?\?\?:0x/ && $2 !~ /(below main)|start_thread|clone\.S|_M_run|uv_run|PROGRAM TOTALS/ {
           if (count++ < top) printf "  %9.0f  %s\n", $1 / n, substr($2, 1, 150)
         }' "$RUN_DIR/$pass.$contender.incl"
       echo "  instr/req  function (self cost: the instructions in the function itself)"
@@ -304,7 +304,7 @@ if [[ $PASSES == *" "* ]]; then
           END {
             for (f in long) {
               d = (long[f] - short[f]) / k
-              if (d < 30 || f ~ /^\?\?\?:0x|PROGRAM TOTALS/) continue
+              if (d < 30 || f ~ /^\?\?\?:0x|PROGRAM TOTALS|clone\.S/) continue
               if (kind == "incl" && d > 0.9 * total) continue
               printf "  %9.0f  %s\n", d, substr(f, 1, 150)
             }
