@@ -64,6 +64,11 @@ class AttemptTranslator final : public upstream::ResponseSink {
   void reset();
   // Usage the answer reported through the translation; source None when it reported none.
   const usage::Usage& reported_usage() const { return usage_; }
+  // Whether the answer has reported usage so far (Anthropic's does in its first event): the
+  // session then stops scanning the translated bytes for a usage it would throw away.
+  bool usage_reported() const {
+    return provider_ ? provider_->usage().known() : client_ && client_->usage().known();
+  }
 
   // ResponseSink (from the backend)
   void on_upstream_head(int status, std::span<const upstream::ResponseHeader> headers,

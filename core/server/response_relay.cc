@@ -258,7 +258,8 @@ void ProxySession::on_upstream_body(const char* data, size_t len) {
     buffering_error_ = false;
     flush_head(upstream_length_, error_body_.data(), error_body_.size());
   }
-  if (scanning_usage_) {
+  // A translated answer that reported its usage needs no scan: the report wins (settle_usage).
+  if (scanning_usage_ && !(translating_ && translator_.usage_reported())) {
     for (const auto& piece : usage_scanner_.feed(std::string_view(data, len))) {
       forward_body(piece.data, piece.size);
     }
