@@ -42,9 +42,9 @@ size_t total_bytes(const std::vector<std::string>& reads) {
 }
 
 void per_event_counter(benchmark::State& state, size_t events) {
-  state.counters["per_event"] =
-      benchmark::Counter(static_cast<double>(events),
-                         benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+  state.counters["per_event"] = benchmark::Counter(
+      static_cast<double>(events),
+      benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
 }
 
 void BM_AnswerPath_Stream_Passthrough(benchmark::State& state) {

@@ -39,9 +39,9 @@ void split(benchmark::State& state, StreamFraming framing, const std::vector<std
   for (const auto& r : reads) bytes += r.size();
   const size_t events = count_events(framing, reads);
   state.counters["events"] = static_cast<double>(events);
-  state.counters["per_event"] =
-      benchmark::Counter(static_cast<double>(events),
-                         benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+  state.counters["per_event"] = benchmark::Counter(
+      static_cast<double>(events),
+      benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
   EventSplitter splitter;
   size_t seen = 0;
   const EventSplitter::Sink sink = [&seen](std::string_view name, std::string_view data) {

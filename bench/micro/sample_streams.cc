@@ -61,8 +61,7 @@ std::vector<std::string> openai_sse_stream(int n) {
                   "\n\n");
   for (int i = 0; i < n; ++i) {
     reads.push_back("data: " + kChunkHead + R"("choices":[{"index":0,"delta":{"content":")" +
-                    kText + R"("},"logprobs":null,"finish_reason":null}],"usage":null})" +
-                    "\n\n");
+                    kText + R"("},"logprobs":null,"finish_reason":null}],"usage":null})" + "\n\n");
   }
   reads.push_back("data: " + kChunkHead +
                   R"("choices":[{"index":0,"delta":{},"logprobs":null,"finish_reason":"stop"}],)"
@@ -83,12 +82,11 @@ std::vector<std::string> ollama_ndjson_stream(int n) {
         std::string(R"({"model":"llama3.2","created_at":"2024-07-18T10:00:00.000000Z",)") +
         R"("message":{"role":"assistant","content":")" + kText + R"("},"done":false})" + "\n");
   }
-  reads.push_back(
-      R"({"model":"llama3.2","created_at":"2024-07-18T10:00:01.000000Z",)"
-      R"("message":{"role":"assistant","content":""},"done_reason":"stop","done":true,)"
-      R"("total_duration":1000000000,"load_duration":1000000,"prompt_eval_count":1536,)"
-      R"("prompt_eval_duration":100000000,"eval_count":50,"eval_duration":800000000})"
-      "\n");
+  reads.push_back(R"({"model":"llama3.2","created_at":"2024-07-18T10:00:01.000000Z",)"
+                  R"("message":{"role":"assistant","content":""},"done_reason":"stop","done":true,)"
+                  R"("total_duration":1000000000,"load_duration":1000000,"prompt_eval_count":1536,)"
+                  R"("prompt_eval_duration":100000000,"eval_count":50,"eval_duration":800000000})"
+                  "\n");
   return reads;
 }
 

@@ -24,11 +24,11 @@ struct CannedStream {
 };
 
 struct CannedResponses {
-  std::string completion;  // OpenAI: whole HTTP response, head (Content-Length) + JSON body
-  CannedStream stream;     // OpenAI: content events, then usage + [DONE]
-  std::string message;     // Anthropic: whole HTTP response with the Messages JSON body
+  std::string completion;       // OpenAI: whole HTTP response, head (Content-Length) + JSON body
+  CannedStream stream;          // OpenAI: content events, then usage + [DONE]
+  std::string message;          // Anthropic: whole HTTP response with the Messages JSON body
   CannedStream message_stream;  // Anthropic: message_start ... message_stop
-  std::string not_found;   // 404 for paths the mock does not serve (keeps the connection)
+  std::string not_found;        // 404 for paths the mock does not serve (keeps the connection)
 };
 
 const CannedResponses& canned_responses();
