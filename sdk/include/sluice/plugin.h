@@ -310,8 +310,9 @@ typedef struct sluice_provider_vtable {
  * completions body (model: host->translation_model; stream_options.include_usage: true when
  * streaming, so the answer carries usage). The answer arrives in OpenAI's shape - a whole JSON
  * (any status) in on_response, or each SSE event's data (including "[DONE]") in
- * on_stream_event - and leaves in the client's shape, like a provider's. `state` is what
- * create_state made from the plugin's own config (may be NULL). */
+ * on_stream_event - and leaves in the client's shape, like a provider's. `state` is the
+ * table's own field, handed to every hook: the plugin sets it in init (from its own config,
+ * host->plugin_config, if it needs any) and frees it in sluice_plugin_fini; may be NULL. */
 typedef struct sluice_client_api_vtable {
   uint32_t size;            /* sizeof(sluice_client_api_vtable) */
   sluice_endpoint endpoint; /* the one client endpoint it serves: SLUICE_ENDPOINT_MESSAGES */
