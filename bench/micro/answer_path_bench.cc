@@ -3,13 +3,14 @@
 //
 //   Passthrough  the OpenAI answer as sluice-default relays it: the usage scanner (DESIGN §8),
 //                stripping the usage chunk sluice asked for (the client did not).
-//   Translated   the same answer from Anthropic as sluice-anthropic relays it: the EventSplitter
-//                cuts the reads into events, the anthropic plugin's translator (its library,
-//                sluice_anthropic_translate, without the plugin's C ABI) turns each into chunks,
-//                and the usage scanner reads the chunks, as ProxySession does today although the
-//                translator reports the usage itself.
-//   Translated_NoScan  the same without that scan: what core would spend if it trusted the
-//                translator's usage.
+//   Translated_NoScan  the same answer from Anthropic as sluice-anthropic relays it: the
+//                EventSplitter cuts the reads into events and the anthropic plugin's translator
+//                (its library, sluice_anthropic_translate, without the plugin's C ABI) turns each
+//                into chunks; the session does not scan chunks whose usage the translator
+//                reported (Anthropic's always is, from message_start).
+//   Translated   that + the usage scanner over the chunks: what a translation that reports no
+//                usage costs (and what every translated answer cost before the session
+//                trusted the translator's usage).
 // A stream is 50 text deltas, one event per read, with a fresh translator per stream (as per
 // attempt); a JSON answer is ~1.3 KiB of text. The translators alone are in
 // anthropic_translate_bench.cc, the splitter alone in event_splitter_bench.cc.
