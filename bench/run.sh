@@ -53,7 +53,7 @@ C1000_CHUNK_DELAY_MS=${C1000_CHUNK_DELAY_MS:-50}
 C1000_DURATION=${C1000_DURATION:-4}
 CONTENDERS=${CONTENDERS:-"direct nginx sluice-empty sluice-default"}
 # Only in the main scenario: the default chain with the access log off, to show what the log costs.
-MAIN_EXTRA_CONTENDERS=${MAIN_EXTRA_CONTENDERS:-"sluice-default-nolog"}
+MAIN_EXTRA_CONTENDERS=${MAIN_EXTRA_CONTENDERS-"sluice-default-nolog"}  # "" for none
 PROXY_CPU=${PROXY_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
 BASE_PORT=${BASE_PORT:-18100}
