@@ -178,14 +178,28 @@ struct PluginSpec {
   std::optional<uint64_t> max_memory;
 };
 
-struct ToolSpec {  // not active yet
+// tools: {NAME: {...}} (DESIGN §4, §5). The loader checks each entry's shape; what the entry
+// offers (one tool, or an upstream MCP server's tools under NAME as prefix) is built with the
+// config snapshot by core/tools (ToolSet), which also compiles input_schema.
+struct ToolSpec {
   std::string name;
-  std::string type;
+  std::string type;  // http | lua | plugin | mcp
   std::string description;
+  // http, mcp: the URL called. http: args as a JSON body (GET/DELETE: as a query string).
   std::string url;
   std::string method = "POST";
-  Duration timeout{5'000};
-  YAML::Node input_schema;
+  std::vector<std::pair<std::string, std::string>> headers;  // ${VAR} expanded; never shown
+  Duration timeout{5'000};                                     // every call's deadline
+  uint64_t max_response = uint64_t{1} << 20;                   // bytes of the tool's answer
+  std::string file;    // lua: the tool file, resolved relative to the config file
+  std::string plugin;  // plugin: the plugins: entry (or shipped plugin) that registers NAME
+  // input_schema as JSON text ("" when absent: the tool's own, or {"type":"object"}).
+  std::string input_schema_json;
+  // The entry's free-form `config:` as JSON text ("null" when absent), for lua/plugin tools.
+  std::string config_json = "null";
+  SourceMark mark;               // of the entry (tools.NAME)
+  SourceMark input_schema_mark;  // of input_schema (the entry's when absent)
+  SourceMark file_mark;          // of file / plugin / url (the entry's when absent)
 };
 
 // The spend ledger (core/ledger): one SQLite row per request, written by one thread in batches

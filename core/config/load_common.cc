@@ -3,6 +3,7 @@
 #include <string>
 
 #include "core/config/load_steps.h"
+#include "core/http/request.h"
 
 namespace sluice::config::load {
 
@@ -73,6 +74,35 @@ std::string resolve_path(const Config& config, const std::string& path) {
   std::filesystem::path p(path);
   if (p.is_absolute()) return p.lexically_normal().string();
   return (std::filesystem::path(config.base_dir) / p).lexically_normal().string();
+}
+
+std::vector<std::pair<std::string, std::string>> read_headers(NodeReader& entry) {
+  std::vector<std::pair<std::string, std::string>> out;
+  NodeReader headers = entry.child("headers");
+  std::vector<std::string> names;
+  for (auto it = headers.node().begin(); it != headers.node().end(); ++it) {
+    if (it->first.IsScalar()) names.push_back(it->first.Scalar());
+  }
+  for (const std::string& name : names) {
+    auto value = headers.string(name);
+    if (!http::is_token(name)) {
+      headers.fail(name, "\"" + name + "\" is not a valid HTTP header name");
+    }
+    std::string key = name;
+    for (char& ch : key) ch = static_cast<char>(ch >= 'A' && ch <= 'Z' ? ch + 32 : ch);
+    if (key == "host" || key == "content-length" || key == "transfer-encoding" ||
+        key == "connection") {
+      headers.fail(name, "sluice sets " + name + " itself; it cannot be configured");
+    }
+    if (!value) headers.fail(name, "expected a header value");
+    if (value->find_first_of("\r\n") != std::string::npos ||
+        value->find('\0') != std::string::npos) {
+      headers.fail(name, "header values cannot contain line breaks");
+    }
+    out.emplace_back(name, *value);
+  }
+  headers.finish();
+  return out;
 }
 
 }  // namespace sluice::config::load

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "core/config/load_steps.h"
+#include "core/config/yaml_json.h"
 
 namespace sluice::config::load {
 namespace {
@@ -51,30 +52,83 @@ FilterSpec read_filter(const YAML::Node& item, size_t index, const std::string& 
   return spec;
 }
 
-ToolSpec read_tool(const std::string& name, NodeReader& reader) {
+// One tools: entry. Which keys a type takes is checked here (a key another type takes is an
+// error naming the types it belongs to); the schema itself, the Lua file and the plugin's tool
+// are checked when the snapshot builds its ToolSet (core/tools), with these marks.
+ToolSpec read_tool(const std::string& name, NodeReader& reader, const Config& config) {
   ToolSpec tool;
   tool.name = name;
+  tool.mark = reader.mark();
   auto type = reader.one_of("type", {"http", "lua", "plugin", "mcp"});
   tool.description = reader.string("description").value_or("");
   auto url = reader.string("url");
-  if (auto method = reader.one_of("method", {"GET", "POST", "PUT", "PATCH", "DELETE"})) {
-    tool.method = *method;
-  }
+  auto method = reader.one_of("method", {"GET", "POST", "PUT", "PATCH", "DELETE"});
   if (auto v = positive_duration(reader, "timeout")) tool.timeout = *v;
-  tool.input_schema = reader.raw("input_schema");
+  auto max_response = reader.size("max_response");
+  auto file = reader.string("file");
+  auto plugin = reader.string("plugin");
+  const bool has_headers = reader.node()["headers"].IsDefined();
+  if (has_headers) tool.headers = read_headers(reader);
+  YAML::Node schema = reader.raw("input_schema");
+  tool.input_schema_mark = reader.mark_of("input_schema");
+  YAML::Node tool_config = reader.raw("config");
   reader.finish();
   if (!type) reader.fail("type", "required: http, lua, plugin or mcp");
   tool.type = *type;
-  if (tool.input_schema.IsDefined() && !tool.input_schema.IsNull() && !tool.input_schema.IsMap()) {
-    reader.fail("input_schema",
-                "expected a JSON Schema object, e.g. {type: object, properties: {}}");
+
+  // A key that only some types take, on an entry of another type: say which types take it.
+  auto only_for = [&](bool present, const char* key, std::initializer_list<const char*> types) {
+    if (!present) return;
+    for (const char* t : types) {
+      if (tool.type == t) return;
+    }
+    std::string which;
+    for (const char* t : types) which.append(which.empty() ? "" : " and ").append(t);
+    reader.fail(key, std::string("applies to type ") + which + " only, not " + tool.type);
+  };
+  only_for(url.has_value(), "url", {"http", "mcp"});
+  only_for(method.has_value(), "method", {"http"});
+  only_for(has_headers, "headers", {"http", "mcp"});
+  only_for(max_response.has_value(), "max_response", {"http", "mcp"});
+  only_for(file.has_value(), "file", {"lua"});
+  only_for(plugin.has_value(), "plugin", {"plugin"});
+  only_for(tool_config.IsDefined() && !tool_config.IsNull(), "config", {"lua", "plugin"});
+  // An mcp entry's tools come with their own descriptions and schemas.
+  only_for(schema.IsDefined() && !schema.IsNull(), "input_schema", {"http", "lua", "plugin"});
+  only_for(!tool.description.empty(), "description", {"http", "lua", "plugin"});
+
+  if (method) tool.method = *method;
+  if (max_response) {
+    if (*max_response == 0) reader.fail("max_response", "must be at least 1 byte");
+    if (*max_response > (uint64_t{64} << 20)) reader.fail("max_response", "at most 64MiB");
+    tool.max_response = *max_response;
   }
+  if (schema.IsDefined() && !schema.IsNull()) {
+    if (!schema.IsMap()) {
+      reader.fail("input_schema",
+                  "expected a JSON Schema object, e.g. {type: object, properties: {}}");
+    }
+    tool.input_schema_json = yaml_to_json(schema);
+  }
+  if (tool_config.IsDefined() && !tool_config.IsNull())
+    tool.config_json = yaml_to_json(tool_config);
   if (tool.type == "http" || tool.type == "mcp") {
     if (!url || url->empty()) reader.fail("url", "required for type " + tool.type);
     std::string error;
     if (!parse_url(*url, error)) reader.fail("url", error);
+    tool.url = *url;
+    tool.file_mark = reader.mark_of("url");
+  } else if (tool.type == "lua") {
+    if (!file || file->empty()) reader.fail("file", "required for type lua: the tool's .lua file");
+    tool.file = resolve_path(config, *file);
+    tool.file_mark = reader.mark_of("file");
+  } else {  // plugin
+    // Without `plugin:`, a tool named memory.query comes from the plugin named memory.
+    std::string owner = plugin.value_or(name.substr(0, name.find('.')));
+    if (owner.empty()) reader.fail("plugin", "required for type plugin: the plugin's name");
+    tool.plugin = owner;
+    tool.file_mark = reader.mark_of("plugin");
   }
-  tool.url = url.value_or("");
   return tool;
 }
 
@@ -139,7 +193,7 @@ void read_plugins(NodeReader& root, Config& config) {
 
 void read_tools(NodeReader& root, Config& config) {
   for (auto& [name, reader] : named_entries(root, "tools", NameRule::Identifier)) {
-    config.tools.emplace(name, read_tool(name, reader));
+    config.tools.emplace(name, read_tool(name, reader, config));
   }
 }
 

@@ -16,38 +16,6 @@ namespace {
 
 const std::vector<std::string> kBuiltinTypes = {"openai", "mock"};
 
-std::string lower(std::string text) {
-  for (char& c : text) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
-  return text;
-}
-
-// headers: {Name: value} added to every upstream request of this provider.
-void read_headers(NodeReader& provider, Provider& out) {
-  NodeReader headers = provider.child("headers");
-  std::vector<std::string> names;
-  for (auto it = headers.node().begin(); it != headers.node().end(); ++it) {
-    if (it->first.IsScalar()) names.push_back(it->first.Scalar());
-  }
-  for (const std::string& name : names) {
-    auto value = headers.string(name);
-    if (!http::is_token(name)) {
-      headers.fail(name, "\"" + name + "\" is not a valid HTTP header name");
-    }
-    const std::string key = lower(name);
-    if (key == "host" || key == "content-length" || key == "transfer-encoding" ||
-        key == "connection") {
-      headers.fail(name, "sluice sets " + name + " itself; it cannot be configured");
-    }
-    if (!value) headers.fail(name, "expected a header value");
-    if (value->find_first_of("\r\n") != std::string::npos ||
-        value->find('\0') != std::string::npos) {
-      headers.fail(name, "header values cannot contain line breaks");
-    }
-    out.headers.emplace_back(name, *value);
-  }
-  headers.finish();
-}
-
 void read_timeouts(NodeReader& provider, UpstreamTimeouts& out) {
   NodeReader timeouts = provider.child("timeouts");
   if (auto v = positive_duration(timeouts, "connect")) out.connect = *v;
@@ -112,7 +80,7 @@ Provider read_provider(const std::string& name, NodeReader& reader) {
   auto type = reader.string("type");
   auto base_url = reader.string("base_url");
   provider.api_key = reader.string("api_key").value_or("");
-  read_headers(reader, provider);
+  provider.headers = read_headers(reader);
   read_timeouts(reader, provider.timeouts);
   if (auto v = reader.integer("max_connections", 1, 1'000'000)) {
     provider.max_connections = static_cast<uint32_t>(*v);

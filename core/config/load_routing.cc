@@ -9,6 +9,7 @@
 #include <string>
 
 #include "core/config/load_steps.h"
+#include "core/config/name_glob.h"
 
 namespace sluice::config::load {
 namespace {
@@ -119,6 +120,43 @@ std::optional<std::vector<std::string>> read_allow_list(NodeReader& reader, std:
   return names;
 }
 
+// tools: allow-lists: a tool's name, "<mcp entry>.<its tool>" (an upstream MCP server's tools
+// are only known at run time), or a glob that can match one of those ("memory.*", "github.*").
+std::vector<std::string> read_tool_allow_list(NodeReader& reader, const Config& config) {
+  auto names = reader.string_list("tools", true);
+  if (!names) return {};
+  std::vector<std::string> known;
+  for (const auto& [name, tool] : config.tools) known.push_back(name);
+  for (size_t i = 0; i < names->size(); ++i) {
+    const std::string& pattern = (*names)[i];
+    bool ok = false;
+    for (const auto& [name, tool] : config.tools) {
+      if (tool.type == "mcp") {
+        // Everything before the first wildcard must fit "<name>.": "github.*", "git*", "*".
+        const std::string prefix = name + ".";
+        const std::string_view literal =
+            std::string_view(pattern).substr(0, pattern.find_first_of("*?"));
+        const bool wild = is_glob(pattern);
+        ok = wild ? (literal.starts_with(prefix) || prefix.starts_with(literal))
+                  : (pattern.size() > prefix.size() && pattern.starts_with(prefix));
+      } else {
+        ok = glob_match(pattern, name);
+      }
+      if (ok) break;
+    }
+    if (!ok) {
+      throw ConfigError(
+          item_mark(reader, "tools", i), item_path(reader, "tools", i),
+          "\"" + pattern + "\" " +
+              (is_glob(pattern) ? std::string("matches no tool")
+                                : "is not a tool" + unknown_name_hint(pattern, known)) +
+              " (tools: names each entry; an mcp entry's tools are "
+              "\"<entry>.<tool>\")");
+    }
+  }
+  return *names;
+}
+
 AgentLimits read_agent_limits(NodeReader reader) {
   AgentLimits limits;
   if (auto v = reader.integer("rpm", 1, 1'000'000'000)) limits.rpm = static_cast<uint32_t>(*v);
@@ -186,15 +224,13 @@ void read_models(NodeReader& root, Config& config) {
 
 void read_agents(NodeReader& root, Config& config) {
   const std::vector<std::string> models = names_of(config.models);
-  const std::vector<std::string> tools = names_of(config.tools);
   std::map<std::array<unsigned char, 32>, std::string> key_owners;
   for (auto& [name, reader] : named_entries(root, "agents", NameRule::Identifier)) {
     Agent agent;
     agent.name = name;
     read_agent_keys(reader, agent, key_owners);
     agent.models = read_allow_list(reader, "models", models, "model");  // absent = all
-    agent.tools =
-        read_allow_list(reader, "tools", tools, "tool").value_or(std::vector<std::string>{});
+    agent.tools = read_tool_allow_list(reader, config);
     agent.limits = read_agent_limits(reader.child("limits"));
     const bool has_budget = reader.has("budget");
     NodeReader budget = reader.child("budget");

@@ -57,5 +57,8 @@ std::string unknown_name_hint(const std::string& name, const std::vector<std::st
 
 // Relative paths resolve against the config file's directory.
 std::string resolve_path(const Config& config, const std::string& path);
+// `headers: {Name: value}` of a provider or tool entry: checked names (not the ones sluice sets
+// itself), values without line breaks.
+std::vector<std::pair<std::string, std::string>> read_headers(NodeReader& entry);
 
 }  // namespace sluice::config::load

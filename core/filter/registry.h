@@ -6,6 +6,7 @@
 
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -14,6 +15,10 @@
 #include "core/config/node_reader.h"
 #include "core/filter/filter.h"
 #include "core/providers/translation.h"
+
+namespace sluice::tools {
+class ToolSet;
+}
 
 namespace sluice::filter {
 
@@ -29,6 +34,12 @@ using FilterBuilder = std::function<std::unique_ptr<FilterFactory>(config::NodeR
 using SnapshotExtension = std::function<std::shared_ptr<const providers::ProviderTypeSource>(
     const config::Config& config)>;
 
+// Builds a snapshot's tools (core/tools registers it, so core/filter does not link it): every
+// tools: entry, after the snapshot extensions (a `type: plugin` tool comes from one of them).
+using ToolSetBuilder = std::function<std::shared_ptr<const tools::ToolSet>(
+    const config::Config& config,
+    std::span<const std::shared_ptr<const providers::ProviderTypeSource>> extensions)>;
+
 class FilterRegistry {
  public:
   static FilterRegistry& global();
@@ -37,10 +48,13 @@ class FilterRegistry {
   std::vector<std::string> names() const;
   void add_extension(SnapshotExtension extension);
   const std::vector<SnapshotExtension>& extensions() const { return extensions_; }
+  void set_tool_set_builder(ToolSetBuilder builder) { tool_set_builder_ = std::move(builder); }
+  const ToolSetBuilder& tool_set_builder() const { return tool_set_builder_; }
 
  private:
   std::vector<std::pair<std::string, FilterBuilder>> builders_;
   std::vector<SnapshotExtension> extensions_;
+  ToolSetBuilder tool_set_builder_;
 };
 
 // `static FilterRegistrar kReg{"auth", &build_auth};` in a filter's .cc registers it at start-up.

@@ -183,6 +183,9 @@ std::shared_ptr<const ConfigSnapshot> ConfigSnapshot::build(
     snapshot->group_cursors_.emplace_back(&group, process_state.group_cursor(name));
   }
   build_group_routes(*config, *snapshot, snapshot->group_routes_);
+  if (registry.tool_set_builder()) {
+    snapshot->tools_ = registry.tool_set_builder()(*config, snapshot->extensions_);
+  }
 
   for (const auto& spec : config->filters) {
     const FilterBuilder* builder = registry.find(spec.type);

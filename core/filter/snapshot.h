@@ -15,6 +15,10 @@
 #include "core/providers/translation.h"
 #include "core/state/process_state.h"
 
+namespace sluice::tools {
+class ToolSet;
+}
+
 namespace sluice::filter {
 
 class ConfigSnapshot {
@@ -57,6 +61,8 @@ class ConfigSnapshot {
   // The client API that turns `endpoint`'s requests into OpenAI chat (a plugin's: Anthropic's
   // /v1/messages from plugins/anthropic), or null.
   const providers::ClientApiCodec* client_api(Endpoint endpoint) const;
+  // The tools of this config (null when the binary has no tools support linked in).
+  const tools::ToolSet* tools() const { return tools_.get(); }
 
  private:
   ConfigSnapshot();
@@ -66,6 +72,8 @@ class ConfigSnapshot {
   // snapshot, and declared before filters_ so the filters go first.
   std::vector<std::shared_ptr<const providers::ProviderTypeSource>> extensions_;
   std::vector<std::unique_ptr<FilterFactory>> filters_;
+  // After extensions_: a plugin tool's executor lives in its plugin set.
+  std::shared_ptr<const tools::ToolSet> tools_;
   uint64_t generation_ = 0;
   const config::Provider* default_provider_ = nullptr;
   std::vector<std::pair<const config::Provider*, state::ProviderState*>> provider_states_;

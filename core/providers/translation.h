@@ -25,6 +25,10 @@
 #include "core/filter/request_context.h"
 #include "core/usage/usage.h"
 
+namespace sluice::tools {
+class ToolSource;
+}
+
 namespace sluice::providers {
 
 // How a provider frames a streamed answer (a 2xx of content type text/event-stream or
@@ -112,6 +116,11 @@ class ProviderTypeSource {
   virtual std::shared_ptr<const ClientApiCodec> client_api(filter::Endpoint endpoint) const = 0;
   // The provider types this source has, for "unknown type" messages.
   virtual void provider_types(std::vector<std::string>& out) const = 0;
+  // The source of a `type: plugin` tools: entry whose plugin is one of this source's; nullptr
+  // when it is not. Throws config::ConfigError when it is but has no such tool.
+  virtual std::shared_ptr<tools::ToolSource> tool_source(const config::ToolSpec& spec) const {
+    return nullptr;
+  }
 };
 
 }  // namespace sluice::providers
