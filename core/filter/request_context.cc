@@ -22,6 +22,12 @@ const char* to_string(Endpoint e) {
       return "models";
     case Endpoint::Messages:
       return "messages";
+    case Endpoint::Mcp:
+      return "mcp";
+    case Endpoint::ToolList:
+      return "tools";
+    case Endpoint::ToolCall:
+      return "tools.call";
     case Endpoint::Unknown:
       return "unknown";
   }
@@ -37,10 +43,17 @@ bool goes_to_provider(Endpoint e) {
     case Endpoint::Messages:
       return true;
     case Endpoint::Models:
+    case Endpoint::Mcp:
+    case Endpoint::ToolList:
+    case Endpoint::ToolCall:
     case Endpoint::Unknown:
       return false;
   }
   return false;
+}
+
+bool is_tool_endpoint(Endpoint e) {
+  return e == Endpoint::Mcp || e == Endpoint::ToolList || e == Endpoint::ToolCall;
 }
 
 Endpoint endpoint_of(std::string_view method, std::string_view path) {
@@ -52,8 +65,14 @@ Endpoint endpoint_of(std::string_view method, std::string_view path) {
     if (path == "/v1/embeddings") return Endpoint::Embeddings;
     if (path == "/v1/responses") return Endpoint::Responses;
     if (path == "/v1/messages") return Endpoint::Messages;
+    if (path == "/mcp") return Endpoint::Mcp;
+    if (path.starts_with("/v1/tools/") && path.size() > 10) return Endpoint::ToolCall;
   } else if (method == "GET") {
     if (path == "/v1/models") return Endpoint::Models;
+    if (path == "/v1/tools") return Endpoint::ToolList;
+    if (path == "/mcp") return Endpoint::Mcp;
+  } else if (method == "DELETE") {
+    if (path == "/mcp") return Endpoint::Mcp;
   }
   return Endpoint::Unknown;
 }

@@ -37,14 +37,19 @@ enum class Endpoint : uint8_t {
   Embeddings,       // POST /v1/embeddings
   Responses,        // POST /v1/responses
   Models,           // GET  /v1/models (answered locally)
-  Messages,         // POST /v1/messages (Anthropic shape; later)
+  Messages,         // POST /v1/messages (Anthropic shape)
+  Mcp,              // POST/GET/DELETE /mcp: MCP over Streamable HTTP, but not a tools/call
+  ToolList,         // GET  /v1/tools (answered locally)
+  ToolCall,         // POST /v1/tools/{name}, or a tools/call on /mcp: counts against rpm
   Unknown,
 };
 const char* to_string(Endpoint e);
 // Path + method → endpoint; Unknown for anything else.
 Endpoint endpoint_of(std::string_view method, std::string_view path);
-// Endpoints whose request names a model and goes to a provider (everything but Models/Unknown).
+// Endpoints whose request names a model and goes to a provider.
 bool goes_to_provider(Endpoint e);
+// Endpoints of tools (DESIGN §5 "Tools"): /mcp, /v1/tools, /v1/tools/{name}.
+bool is_tool_endpoint(Endpoint e);
 
 // One place the router may send the request: a target of a model group on a provider.
 struct Candidate {

@@ -8,7 +8,8 @@
 //   - a request of an authenticated agent refused locally with 429 (rate limit, budget) or 503
 //     (routing found no provider to try), with cost 0 — for audit: an agent's refusals sit
 //     beside its spend. Authentication matters: without it anyone could fill the disk.
-//   Everything else (401, 400, 403, 404, /v1/models) is in the access log only.
+//   - every tool call that named a tool the agent may use (found), whatever its outcome;
+//   Everything else (401, 400, 403, 404, /v1/models, tools/list) is in the access log only.
 #pragma once
 
 #include <cstddef>
@@ -35,6 +36,10 @@ struct LedgerRow {
   double latency_s = 0;             // arrival → last byte sent downstream
   std::optional<double> ttft_s;     // arrival → first upstream body byte; nullopt = none came
   uint32_t attempts = 0;            // upstream attempts made (0 for a local refusal)
+  // A tool call's row (DESIGN §5: one per call): the tool's name; "" for a model request.
+  // Its outcome is error_code ("" = ok, "tool_error", "tool_timeout", "tool_unavailable",
+  // "invalid_arguments") and latency_s its duration; model, provider and tokens stay empty.
+  std::string tool;
   std::string error_code;           // "" or e.g. "rate_limit_exceeded", "upstream_timeout"
   std::string error;                // human-readable message, at most kMaxErrorBytes
 

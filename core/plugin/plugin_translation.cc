@@ -153,6 +153,9 @@ sluice_endpoint endpoint_bit(filter::Endpoint endpoint) {
     case filter::Endpoint::Messages:
       return SLUICE_ENDPOINT_MESSAGES;
     case filter::Endpoint::Models:
+    case filter::Endpoint::Mcp:
+    case filter::Endpoint::ToolList:
+    case filter::Endpoint::ToolCall:
     case filter::Endpoint::Unknown:
       break;
   }

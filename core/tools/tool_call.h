@@ -52,8 +52,9 @@ struct CallContext {
   filter::WorkerContext* worker = nullptr;         // loop, HTTP client, worker index
 };
 
-// Receives a call's end: exactly once per started call, on the worker's loop, never from
-// inside ToolExecutor::start(), and never after PendingCall::cancel() returned.
+// Receives a call's end: exactly once per started call (start() returned a PendingCall), on the
+// worker's loop, never from inside ToolExecutor::start(), and never after
+// PendingCall::cancel() returned.
 class CallSink {
  public:
   virtual ~CallSink() = default;
@@ -79,9 +80,12 @@ class PendingCall {
 class ToolExecutor {
  public:
   virtual ~ToolExecutor() = default;
-  // Starts the call. Returns the handle to cancel it; on a failure to start, the sink is
-  // still called (later, on the loop) — start() never reports an end synchronously.
-  virtual std::unique_ptr<PendingCall> start(const CallContext& ctx, CallSink& sink) const = 0;
+  // Starts the call. Returns the handle to cancel it, and the sink is called exactly once
+  // later, on the loop. When the call cannot even start (a bad URL, too many calls in flight,
+  // a worker shutting down), returns nullptr with `failed` saying why, and never calls the
+  // sink.
+  virtual std::unique_ptr<PendingCall> start(const CallContext& ctx, CallSink& sink,
+                                             CallResult& failed) const = 0;
 };
 
 }  // namespace sluice::tools

@@ -17,7 +17,11 @@ const char* to_string(CallStatus s) {
 }
 
 ToolTypeRegistry& ToolTypeRegistry::global() {
-  static ToolTypeRegistry registry;
+  static ToolTypeRegistry registry = [] {
+    ToolTypeRegistry r;
+    register_core_tool_types(r);
+    return r;
+  }();
   return registry;
 }
 

@@ -62,6 +62,11 @@ class ToolTypeRegistry {
   std::vector<std::pair<std::string, ToolSourceBuilder>> builders_;
 };
 
+// The types core/ implements (core_tool_types.cc), added when the registry is first used:
+// a static registrar inside a static library would be dropped by the linker, since nothing
+// else refers to its object file. (filters/ is linked whole, so its registrars work.)
+void register_core_tool_types(ToolTypeRegistry& registry);
+
 // `static ToolTypeRegistrar kReg{"lua", &build_lua_tool};` registers a type at start-up.
 struct ToolTypeRegistrar {
   ToolTypeRegistrar(const char* type, ToolSourceBuilder builder) {
