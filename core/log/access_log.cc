@@ -191,7 +191,8 @@ void format_access_line(std::string& out, const RequestRecord& r, TimestampCache
   const size_t bound = kLineFixedBound + string_bound(r.request_id) + string_bound(r.method) +
                        string_bound(r.path) + string_bound(r.agent) + string_bound(r.model) +
                        string_bound(r.provider) + string_bound(r.physical_model) +
-                       string_bound(r.error_code);
+                       string_bound(r.error_code) + string_bound(r.tool) +
+                       string_bound(r.tool_outcome) + 32;
   LineWriter w(out, bound);
   w.literal("{\"time\":\"");
   w.timestamp(clock, r.time);
@@ -213,6 +214,12 @@ void format_access_line(std::string& out, const RequestRecord& r, TimestampCache
   w.integer(r.status);
   w.literal(",\"error_code\":");
   w.nullable_string(r.error_code);
+  if (!r.tool_outcome.empty()) {  // a tool call: which tool, and how it ended
+    w.literal(",\"tool\":");
+    w.nullable_string(r.tool);
+    w.literal(",\"tool_result\":");
+    w.json_string(r.tool_outcome);
+  }
   if (r.stream) {
     w.literal(",\"stream\":true");
   } else {

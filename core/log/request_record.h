@@ -44,6 +44,11 @@ struct RequestRecord {
   // The cost filter found no price for physical_model (charged 0): counted in
   // sluice_unpriced_requests_total{model=physical_model}.
   bool unpriced = false;
+  // A tool endpoint's call (DESIGN §5): the tool ("" when none was found) and how the call
+  // ended ("ok", "error", "timeout", "unavailable", "invalid_arguments", "unknown_tool",
+  // "client_gone"; "" when no call was asked): sluice_tool_calls_total{agent,tool,result}.
+  std::string_view tool;
+  std::string_view tool_outcome;
 };
 
 }  // namespace sluice::log

@@ -10,8 +10,7 @@ namespace sluice::mcp {
 
 // The protocol versions sluice speaks, newest first: initialize answers the client's when it
 // is one of these, else the newest.
-inline constexpr std::string_view kProtocolVersions[] = {"2025-11-25", "2025-06-18",
-                                                         "2025-03-26"};
+inline constexpr std::string_view kProtocolVersions[] = {"2025-11-25", "2025-06-18", "2025-03-26"};
 bool supported_protocol(std::string_view version);
 
 // JSON-RPC 2.0 error codes (the spec's, and MCP's use of them).

@@ -92,7 +92,7 @@ std::string failure_text(std::string_view tool, const tools::CallResult& result)
       break;
     case tools::CallStatus::Timeout:
       text.append("tool ").append(tool).append(" timed out");
-      if (!result.content.empty()) text.append(": ");
+      if (!result.content.empty()) text.append(" ");
       break;
     case tools::CallStatus::Unavailable:
       text.append("tool ").append(tool).append(" is unavailable: ");

@@ -38,8 +38,8 @@ std::string McpSessionTable::create(std::string_view agent, std::string_view pro
     erase_locked(sessions_.find(lru_.back()));
   }
   lru_.push_front(id);
-  sessions_.emplace(id, Session{std::string(agent), std::string(protocol_version), now,
-                                lru_.begin()});
+  sessions_.emplace(id,
+                    Session{std::string(agent), std::string(protocol_version), now, lru_.begin()});
   return id;
 }
 

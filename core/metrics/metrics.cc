@@ -66,6 +66,8 @@ Metrics::Metrics()
                                    "Config loads and reloads, by result (success|failure)")),
       tool_calls_total(
           counter(*registry_, "sluice_tool_calls_total", "Tool calls, by agent, tool and result")),
+      tool_call_duration_seconds(histogram(*registry_, "sluice_tool_call_duration_seconds",
+                                           "Tool call arrival to answer, by tool")),
       ledger_rows_total(counter(*registry_, "sluice_ledger_rows_total",
                                 "Spend ledger rows, by result (written|failed|dropped)")),
       unpriced_requests_total(counter(*registry_, "sluice_unpriced_requests_total",

@@ -63,6 +63,7 @@ class Metrics {
   prometheus::Family<prometheus::Gauge>& provider_up;  // {provider}: 1 up, 0 down
   prometheus::Family<prometheus::Counter>& config_reloads_total;  // {result=success|failure}
   prometheus::Family<prometheus::Counter>& tool_calls_total;      // {agent,tool,result}
+  prometheus::Family<prometheus::Histogram>& tool_call_duration_seconds;  // {tool}
   // {result=written|failed|dropped}: the spend ledger's rows (core/ledger/ledger_writer.h).
   prometheus::Family<prometheus::Counter>& ledger_rows_total;
   // {model}: requests charged 0 because their physical model has no price (filters/cost).

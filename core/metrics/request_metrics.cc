@@ -26,6 +26,8 @@ RequestMetrics::RequestMetrics(Metrics& metrics, size_t cache_capacity)
       latency_(cache_capacity),
       providers_(cache_capacity),
       fallbacks_(cache_capacity),
+      tool_calls_(cache_capacity),
+      tool_latency_(cache_capacity),
       spend_(cache_capacity),
       unpriced_(cache_capacity) {}
 
@@ -133,7 +135,34 @@ void RequestMetrics::count_spend(const log::RequestRecord& r) {
   }
 }
 
+void RequestMetrics::count_tool_call(std::string_view agent, std::string_view tool,
+                                     std::string_view result, double seconds) {
+  const LabelValues<3> labels{agent, tool, result};
+  prometheus::Counter** counter = tool_calls_.find(labels);
+  if (counter == nullptr) {
+    prometheus::Counter& child = metrics_.tool_calls_total.Add({{"agent", std::string(agent)},
+                                                                {"tool", std::string(tool)},
+                                                                {"result", std::string(result)}});
+    tool_calls_.insert(labels, &child);  // past the bound: uncached, counted all the same
+    child.Increment();
+  } else {
+    (*counter)->Increment();
+  }
+  if (tool.empty() || seconds < 0) return;
+  const LabelValues<1> tool_label{tool};
+  prometheus::Histogram** latency = tool_latency_.find(tool_label);
+  if (latency == nullptr) {
+    prometheus::Histogram& child = metrics_.tool_call_duration_seconds.Add(
+        {{"tool", std::string(tool)}}, Metrics::request_duration_buckets());
+    tool_latency_.insert(tool_label, &child);
+    child.Observe(seconds);
+    return;
+  }
+  (*latency)->Observe(seconds);
+}
+
 void RequestMetrics::record(const log::RequestRecord& r) {
+  if (!r.tool_outcome.empty()) count_tool_call(r.agent, r.tool, r.tool_outcome, r.duration);
   count_spend(r);
   requests_counter(r.agent, r.model, r.provider, r.status).Increment();
 

@@ -53,6 +53,12 @@ class RequestMetrics {
 
   size_t cached_request_label_sets() const { return requests_.size(); }
 
+  // A tool endpoint's call (record() calls it when r.tool_outcome is set):
+  // sluice_tool_calls_total{agent,tool,result} and sluice_tool_call_duration_seconds{tool}.
+  // tool is "" for a name no tool has (a client cannot mint label values).
+  void count_tool_call(std::string_view agent, std::string_view tool, std::string_view result,
+                       double seconds);
+
  private:
   struct LatencyChildren {
     prometheus::Histogram* duration;
@@ -75,6 +81,8 @@ class RequestMetrics {
   LabelCache<2, prometheus::Counter*> fallbacks_;  // from, to
   LabelCache<2, SpendChildren> spend_;             // agent, model
   LabelCache<1, prometheus::Counter*> unpriced_;   // physical model
+  LabelCache<3, prometheus::Counter*> tool_calls_;      // agent, tool, result
+  LabelCache<1, prometheus::Histogram*> tool_latency_;  // tool
   LatencyChildren uncached_latency_{};             // scratch for label sets past the cache bound
   SpendChildren uncached_spend_{};
 };

@@ -40,6 +40,14 @@ bool acceptable_request_id(std::string_view id) {
   return true;
 }
 
+// The ledger's error_code for a tool call's outcome (tool_exchange.h lists them).
+std::string_view tool_error_code(std::string_view outcome) {
+  if (outcome == "error") return "tool_error";
+  if (outcome == "timeout") return "tool_timeout";
+  if (outcome == "unavailable") return "tool_unavailable";
+  return outcome;  // invalid_arguments, client_gone
+}
+
 }  // namespace
 
 const char* ProxySession::to_string(State s) {
@@ -56,6 +64,8 @@ const char* ProxySession::to_string(State s) {
       return "waiting_retry";
     case State::Relaying:
       return "relaying";
+    case State::CallingTool:
+      return "calling_tool";
   }
   return "?";
 }
@@ -121,7 +131,8 @@ void ProxySession::start(http::HttpRequest& request,
     message.append(request.method()).append(" ").append(path_);
     message.append(
         ". sluice serves the OpenAI API under /v1 (chat/completions, completions, "
-        "embeddings, responses, models) and Anthropic's /v1/messages.");
+        "embeddings, responses, models), Anthropic's /v1/messages, tools at /v1/tools and "
+        "MCP at /mcp.");
     send_error(404, "not_found_error", "unknown_url", std::move(message));
     return;
   }
@@ -143,6 +154,8 @@ void ProxySession::start(http::HttpRequest& request,
       return;
     }
     ctx_.prompt_tokens_estimate = usage::estimate_tokens_from_bytes(request.body.size());
+  } else if (filter::is_tool_endpoint(ctx_.endpoint)) {
+    tools_.prepare(ctx_);
   }
 
   for (const auto& factory : snapshot_->filters()) filters_.push_back(factory->create(ctx_));
@@ -168,7 +181,24 @@ void ProxySession::run_chain() {
     answer_models();
     return;
   }
+  if (filter::is_tool_endpoint(ctx_.endpoint)) {
+    serve_tools();
+    return;
+  }
   route();
+}
+
+void ProxySession::serve_tools() {
+  if (tools_.serve(ctx_, &retry_timer_) == ToolExchange::Step::Calling) {
+    state_ = State::CallingTool;
+    return;
+  }
+  send_local_reply();
+}
+
+void ProxySession::on_tool_reply() {
+  if (state_ != State::CallingTool) return;
+  send_local_reply();
 }
 
 void ProxySession::resume_chain() {
@@ -391,6 +421,10 @@ void ProxySession::try_again(filter::AttemptDecision decision, std::string_view 
 }
 
 void ProxySession::on_retry_timer() {
+  if (state_ == State::CallingTool) {
+    tools_.on_deadline();
+    return;
+  }
   if (state_ != State::WaitingRetry) return;
   run_next_attempt();
 }
@@ -411,6 +445,7 @@ void ProxySession::client_gone() {
   if (state_ == State::Idle) return;
   ctx_.client_gone = true;
   if (state_ == State::WaitingRetry) uv_timer_stop(&retry_timer_);
+  if (state_ == State::CallingTool) tools_.cancel();
   if (attempt_ != nullptr) {
     upstream_seconds_ += seconds_between(attempt_started_, Clock::now());
     backend_->abort(attempt_);
@@ -429,6 +464,7 @@ void ProxySession::client_gone() {
   for (filter::Filter* f : filters_) f->on_complete(ctx_);
   for (filter::Filter* f : filters_) f->on_log(ctx_);
   record();
+  tools_.reset();
   filters_.clear();
   ctx_.reset();
   snapshot_.reset();
@@ -455,6 +491,7 @@ void ProxySession::finish(bool keep_alive) {
   for (filter::Filter* f : filters_) f->on_complete(ctx_);
   for (filter::Filter* f : filters_) f->on_log(ctx_);
   record();
+  tools_.reset();
   filters_.clear();
   ctx_.reset();  // destroys arena-allocated filters before the snapshot that built them goes
   snapshot_.reset();
@@ -498,13 +535,16 @@ void ProxySession::record() {
   r.usage_estimated = ctx_.usage.source == usage::Usage::Source::Estimated;
   r.cost_usd = ctx_.cost_usd;
   r.unpriced = ctx_.unpriced;
+  r.tool = tools_.tool();
+  r.tool_outcome = tools_.outcome();
   worker_.record(r);
 
   // The spend ledger (core/ledger/ledger_row.h): every request that reached a provider, and an
   // authenticated agent's local 429/503 refusals (limits, budget, no provider left) at cost 0.
   const bool refused = ctx_.attempts == 0 && ctx_.agent != nullptr &&
                        (ctx_.response_status == 429 || ctx_.response_status == 503);
-  if (!worker_.ledger_enabled() || (ctx_.attempts == 0 && !refused)) return;
+  const bool tool_call = tools_.found_tool();  // one row per call of a tool (DESIGN §5)
+  if (!worker_.ledger_enabled() || (ctx_.attempts == 0 && !refused && !tool_call)) return;
   ledger::LedgerRow row;
   row.request_id = ctx_.request_id;
   row.time_unix_ms =
@@ -524,6 +564,13 @@ void ProxySession::record() {
   if (r.time_to_first_token >= 0) row.ttft_s = r.time_to_first_token;
   row.attempts = ctx_.attempts;
   row.error_code = r.error_code;
+  if (tool_call) {
+    row.tool = r.tool;
+    // A call that reached the tool answers 200 on /mcp whatever happened: its outcome is what
+    // the row keeps ("" = ok).
+    if (row.error_code.empty() && r.tool_outcome != "ok")
+      row.error_code = tool_error_code(r.tool_outcome);
+  }
   if (row.error_code.empty() && ctx_.client_gone) row.error_code = "client_closed";
   const std::string_view error =
       ctx_.has_local_reply() ? std::string_view(ctx_.local_reply().message) : broken_message_;

@@ -20,6 +20,7 @@
 #include "core/providers/backend.h"
 #include "core/providers/dialect.h"
 #include "core/server/router.h"
+#include "core/server/tool_exchange.h"
 #include "core/upstream/upstream_pool.h"
 #include "core/usage/usage_scanner.h"
 
@@ -28,7 +29,9 @@ namespace sluice::server {
 class DownstreamConnection;
 class Worker;
 
-class ProxySession final : public upstream::ResponseSink, public filter::ChainResumer {
+class ProxySession final : public upstream::ResponseSink,
+                           public filter::ChainResumer,
+                           public ToolExchange::Listener {
  public:
   // Idle           — no request; start() is allowed.
   // RunningChain   — request filters are running (synchronously).
@@ -37,6 +40,9 @@ class ProxySession final : public upstream::ResponseSink, public filter::ChainRe
   // WaitingRetry   — an attempt failed and a filter asked to try again after ctx.retry_delay:
   //                  the retry timer is armed; it starts the next attempt, client_gone() stops it.
   // Relaying       — the response head went downstream; retry is no longer possible.
+  // CallingTool    — a tool call is in flight (ToolExchange); the retry timer holds its
+  //                  deadline; its end (or the deadline) sends the reply, client_gone()
+  //                  cancels it.
   // (Back to Idle once finish() handed the connection its keep-alive verdict.)
   enum class State : uint8_t {
     Idle,
@@ -44,7 +50,8 @@ class ProxySession final : public upstream::ResponseSink, public filter::ChainRe
     WaitingFilter,
     Upstream,
     WaitingRetry,
-    Relaying
+    Relaying,
+    CallingTool
   };
   static const char* to_string(State s);
 
@@ -66,6 +73,8 @@ class ProxySession final : public upstream::ResponseSink, public filter::ChainRe
 
   // ChainResumer
   void resume_chain() override;
+  // ToolExchange::Listener
+  void on_tool_reply() override;
 
   // ResponseSink (the current attempt)
   void on_upstream_head(int status, std::span<const upstream::ResponseHeader> headers,
@@ -77,6 +86,8 @@ class ProxySession final : public upstream::ResponseSink, public filter::ChainRe
  private:
   void run_chain();
   void answer_models();
+  // A tool endpoint after the chain: answered locally, or a call started (CallingTool).
+  void serve_tools();
   void route();
   void next_attempt();
   void start_attempt(const filter::Candidate& candidate);
@@ -159,6 +170,7 @@ class ProxySession final : public upstream::ResponseSink, public filter::ChainRe
   // The current attempt's translations, when its provider or the client's API needs them;
   // it reports the usage the translated answer carried, which wins over the scanner's.
   providers::AttemptTranslator translator_;
+  ToolExchange tools_{*this};  // the tools side of /mcp and /v1/tools requests
   bool translating_ = false;
   bool scanning_usage_ = false;  // the current attempt's answer is being scanned
   // sluice asked the current attempt's provider for stream usage the client did not ask for

@@ -417,8 +417,13 @@ void ProxySession::send_error(int status, std::string_view type, std::string_vie
 void ProxySession::send_local_reply() {
   const filter::LocalReply& reply = ctx_.local_reply();
   std::string body;
+  int status = reply.status;
   if (!reply.body.empty()) {
     body = reply.body;
+  } else if (status == 202 && reply.type.empty()) {
+    // An accepted MCP notification: no body at all.
+  } else if (tools_.is_mcp()) {
+    body = tools_.mcp_refusal_body(reply, &status);  // JSON-RPC, not OpenAI's shape
   } else if (ctx_.endpoint == filter::Endpoint::Messages) {
     // Anthropic's SDKs read {"type":"error","error":{"type","message"}}, with their own type
     // names (rate_limit_error, overloaded_error, ...), chosen by status.
@@ -428,7 +433,7 @@ void ProxySession::send_local_reply() {
   }
   const bool keep_alive = connection_.keep_alive_allowed();
   head_.clear();
-  http::append_status_line(head_, reply.status);
+  http::append_status_line(head_, status);
   head_.append("Content-Type: application/json\r\n");
   append_common_headers(head_);
   http::append_header(head_, "Content-Length", static_cast<uint64_t>(body.size()));
@@ -438,7 +443,7 @@ void ProxySession::send_local_reply() {
       uv_buf_init(head_.data(), static_cast<unsigned>(head_.size())),
       uv_buf_init(const_cast<char*>(body.data()), static_cast<unsigned>(body.size()))};
   connection_.send(bufs, 2);
-  ctx_.response_status = reply.status;
+  ctx_.response_status = status;
   ctx_.bytes_out = body.size();
   downstream_started_ = true;
   finish(keep_alive);

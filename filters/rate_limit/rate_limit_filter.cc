@@ -173,6 +173,16 @@ class RateLimitFilter final : public filter::Filter {
     state::AgentState& state = *agent_->state;
     const state::SteadyTime now = shared_.clock();
 
+    if (ctx.endpoint == filter::Endpoint::ToolCall && limits.rpm) {
+      // A tool call takes one request of the agent's rpm (DESIGN §5); it uses no tokens and
+      // does not hold a concurrency slot (it reaches no provider).
+      state::BucketReading requests = state.requests().try_take(1, *limits.rpm, kPeriod, now);
+      if (!requests.allowed) {
+        return refuse(ctx, Limit::Rpm, requests.retry_after, now, &requests, nullptr, 0);
+      }
+      add_bucket_headers(ctx, BucketKind::Requests, requests);
+      return RequestStatus::Continue;
+    }
     if (!filter::goes_to_provider(ctx.endpoint)) {  // answered locally: counts against nothing
       if (limits.rpm) {
         add_bucket_headers(ctx, BucketKind::Requests,

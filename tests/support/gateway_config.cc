@@ -35,8 +35,10 @@ std::string GatewayConfig::to_yaml() const {
   y += "  alice:\n";
   y += "    keys: [\"" + agent_key_digest(kAliceKey) + "\"]\n";
   y += "    models: [" + std::string(kFastModel) + ", " + kEmbedModel + "]\n";
+  y += alice_extra;
   y += "  bob:\n";
   y += "    keys: [\"" + agent_key_digest(kBobKey) + "\"]\n";
+  y += bob_extra;
   y += extra_agents;
   y += "filters:\n";
   y += "  - auth: {modes: [api_key]}\n";

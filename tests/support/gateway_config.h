@@ -34,6 +34,8 @@ struct GatewayConfig {
   std::string extra_providers;    // YAML lines at providers: level (2-space indented entries)
   std::string extra_models;       // YAML lines at models: level
   std::string extra_agents;       // YAML lines at agents: level
+  std::string alice_extra;        // YAML lines inside agents.alice (4-space indented)
+  std::string bob_extra;          // YAML lines inside agents.bob
   std::string extra;              // YAML appended at the top level
   // YAML list items put in `filters:` right after auth (DESIGN §2's place for lua/plugin),
   // each line "  - lua: {...}\n".

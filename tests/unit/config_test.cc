@@ -196,7 +196,8 @@ TEST(ConfigLoad, FullExampleLoads) {
   EXPECT_EQ(tool.type, "http");
   EXPECT_EQ(tool.method, "POST");
   EXPECT_EQ(tool.timeout, 5s);
-  EXPECT_TRUE(tool.input_schema.IsMap());
+  EXPECT_EQ(tool.input_schema_json.rfind("{\"type\":\"object\"", 0), 0u) << tool.input_schema_json;
+  EXPECT_GT(tool.mark.line, 0);
   EXPECT_EQ(config->state.ledger, (dir / "sluice-ledger.db").lexically_normal().string());
   EXPECT_EQ(config->access_log.path, "stdout");
 

@@ -1,4 +1,5 @@
 #include "tests/support/mock/openai_replies.h"
+#include "tests/support/mock/tool_endpoint.h"
 
 #include <algorithm>
 #include <cstring>
@@ -702,6 +703,8 @@ Reply openai_reply(std::string_view method, std::string_view path, std::string_v
   Reply reply;
   if (method == "GET" && endpoint == "/models") {
     reply = model_list();
+  } else if (is_tool_path(path)) {
+    reply = tool_endpoint_reply(method, path, body);
   } else if (method == "POST" && (endpoint == "/chat/completions" || endpoint == "/completions" ||
                                   endpoint == "/embeddings" || endpoint == "/responses")) {
     Call call;
