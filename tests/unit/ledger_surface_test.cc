@@ -5,12 +5,12 @@
 
 #include "core/admin/admin_router.h"
 #include "core/admin/usage_endpoint.h"
+#include "core/cli/usage_command.h"
 #include "core/config/loader.h"
 #include "core/ledger/ledger_reader.h"
 #include "core/ledger/ledger_writer.h"
 #include "core/metrics/metrics.h"
 #include "core/server/reload_diff.h"
-#include "core/server/usage_command.h"
 #include "tests/unit/ledger_test_util.h"
 
 namespace sluice {
@@ -123,7 +123,7 @@ TEST_F(UsageSurfaceTest, TableHasAlignedColumnsAndATotal) {
   ASSERT_TRUE(reader) << error;
   auto report = reader->usage_report(ledger::UsageBy::Agent, 0, &error);
   ASSERT_TRUE(report) << error;
-  EXPECT_EQ(server::render_usage_table(*report, ""),
+  EXPECT_EQ(cli::render_usage_table(*report, ""),
             "usage by agent, whole ledger\n"
             "AGENT  REQUESTS  INPUT  OUTPUT  CACHED    COST_USD  ESTIMATED\n"
             "bob           2   1050     105       0  1.62500000      50.0%\n"

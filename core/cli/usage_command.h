@@ -14,7 +14,7 @@
 
 #include "core/ledger/usage_report.h"
 
-namespace sluice::server {
+namespace sluice::cli {
 
 // `args` are the words after "usage".
 int usage_command(const std::vector<std::string>& args);
@@ -23,4 +23,4 @@ int usage_command(const std::vector<std::string>& args);
 // integers, cost in USD with 6 decimals, the estimated share in percent.
 std::string render_usage_table(const ledger::UsageReport& report, const std::string& since_text);
 
-}  // namespace sluice::server
+}  // namespace sluice::cli

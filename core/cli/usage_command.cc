@@ -1,4 +1,4 @@
-#include "core/server/usage_command.h"
+#include "core/cli/usage_command.h"
 
 #include <algorithm>
 #include <array>
@@ -10,7 +10,7 @@
 #include "core/admin/usage_endpoint.h"
 #include "core/ledger/ledger_reader.h"
 
-namespace sluice::server {
+namespace sluice::cli {
 namespace {
 
 constexpr const char* kUsageUsage =
@@ -180,4 +180,4 @@ int usage_command(const std::vector<std::string>& args) {
   return 0;
 }
 
-}  // namespace sluice::server
+}  // namespace sluice::cli
