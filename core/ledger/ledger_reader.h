@@ -63,9 +63,8 @@ class LedgerReader {
     return tool_usage_report(since_unix_ms, error, ReportLimits{});
   }
 
-  // Spend counts every row's cost_usd: what was charged is what counts, whatever the row. Tool
-  // calls' rows cost 0 (their model calls, such as a memory tool's embeddings, are rows of
-  // their own), so they add nothing and nothing is counted twice.
+  // Spend counts every row's cost_usd: what was charged is what counts, whatever the row.
+  // Tool calls' rows cost 0, so they add nothing to it.
   //
   // USD charged per agent for rows with time_ms >= since ("" = anonymous requests).
   std::optional<std::map<std::string, double>> spend_by_agent(int64_t since_unix_ms,
