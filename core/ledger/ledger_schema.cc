@@ -97,6 +97,11 @@ bool migrate(SqliteDb& db, int64_t* migrated_from, std::string* error) {
   }
   int64_t version = 0;
   bool ok = db.query_int("PRAGMA user_version", &version, &why) == SQLITE_OK;
+  if (ok && version > kLedgerSchemaVersion) {  // a newer sluice got there first
+    ok = false;
+    why = "a newer sluice migrated it to version " + std::to_string(version) +
+          " meanwhile: use a newer sluice";
+  }
   for (const Migration& m : kMigrations) {
     if (!ok || m.to <= version) continue;
     ok = db.exec(m.sql, &why) == SQLITE_OK;
