@@ -1,5 +1,6 @@
-// LedgerReader: usage reports by agent, model and provider (by tool: ledger_tool_report_test), start-up spend per agent, and the
-// errors an operator sees for a missing file or one that is not a ledger.
+// LedgerReader: usage reports by agent, model and provider (by tool: ledger_tool_report_test),
+// start-up spend per agent, and the errors an operator sees for a missing file or one that is
+// not a ledger.
 #include "core/ledger/ledger_reader.h"
 
 #include <gtest/gtest.h>
