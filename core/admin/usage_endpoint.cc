@@ -55,6 +55,31 @@ void write_sums(JsonWriter& out, const ledger::UsageRow& row) {
   out.key("estimated_share").number(row.estimated_share());
 }
 
+void write_outcomes(JsonWriter& out, const ledger::ToolUsageRow& row) {
+  out.key("calls").unsigned_integer(row.calls);
+  out.key("ok").unsigned_integer(row.ok);
+  out.key("error").unsigned_integer(row.error);
+  out.key("timeout").unsigned_integer(row.timeout);
+  out.key("unavailable").unsigned_integer(row.unavailable);
+  out.key("invalid_arguments").unsigned_integer(row.invalid_arguments);
+  out.key("other").unsigned_integer(row.other());
+  out.key("p50_s").number(row.median_duration_s);
+  out.key("avg_s").number(row.average_duration_s());
+}
+
+// The fields every report shares, before its rows.
+void write_head(JsonWriter& out, ledger::UsageBy by, int64_t since_unix_ms,
+                const std::string& ledger_path) {
+  out.key("by").string(ledger::to_string(by));
+  out.key("since");
+  if (since_unix_ms > 0) {
+    out.string(ledger::format_utc(since_unix_ms));
+  } else {
+    out.null();
+  }
+  out.key("ledger").string(ledger_path);
+}
+
 AdminResponse bad_query(std::string message) {
   return admin_error(400, message, "invalid_request_error", "invalid_usage_query");
 }
@@ -62,26 +87,45 @@ AdminResponse bad_query(std::string message) {
 }  // namespace
 
 std::string usage_report_json(const ledger::UsageReport& report, const std::string& ledger_path) {
+  // By agent, each agent's tool calls follow its model requests' sums; the other reports have
+  // none to show.
+  const bool with_tool_calls = report.by == ledger::UsageBy::Agent;
   JsonWriter out;
   out.begin_object();
-  out.key("by").string(ledger::to_string(report.by));
-  out.key("since");
-  if (report.since_unix_ms > 0) {
-    out.string(ledger::format_utc(report.since_unix_ms));
-  } else {
-    out.null();
-  }
-  out.key("ledger").string(ledger_path);
+  write_head(out, report.by, report.since_unix_ms, ledger_path);
   out.key("rows").begin_array();
   for (const ledger::UsageRow& row : report.rows) {
     out.begin_object();
     out.key("key").string(row.key);
     write_sums(out, row);
+    if (with_tool_calls) out.key("tool_calls").unsigned_integer(row.tool_calls);
     out.end_object();
   }
   out.end_array();
   out.key("total").begin_object();
   write_sums(out, report.total);
+  if (with_tool_calls) out.key("tool_calls").unsigned_integer(report.total.tool_calls);
+  out.end_object();
+  out.key("truncated").boolean(report.truncated);
+  out.end_object();
+  return out.take();
+}
+
+std::string tool_usage_report_json(const ledger::ToolUsageReport& report,
+                                   const std::string& ledger_path) {
+  JsonWriter out;
+  out.begin_object();
+  write_head(out, ledger::UsageBy::Tool, report.since_unix_ms, ledger_path);
+  out.key("rows").begin_array();
+  for (const ledger::ToolUsageRow& row : report.rows) {
+    out.begin_object();
+    out.key("key").string(row.key);
+    write_outcomes(out, row);
+    out.end_object();
+  }
+  out.end_array();
+  out.key("total").begin_object();
+  write_outcomes(out, report.total);
   out.end_object();
   out.key("truncated").boolean(report.truncated);
   out.end_object();
@@ -94,7 +138,8 @@ AdminResponse usage_endpoint(std::string_view query, const std::string& ledger_p
   if (auto text = query_value(query, "by")) {
     auto parsed = ledger::parse_usage_by(*text);
     if (!parsed) {
-      return bad_query("by=\"" + *text + "\" is not a report key; use agent, model or provider");
+      return bad_query("by=\"" + *text +
+                       "\" is not a report key; use agent, model, provider or tool");
     }
     by = *parsed;
   }
@@ -116,17 +161,22 @@ AdminResponse usage_endpoint(std::string_view query, const std::string& ledger_p
   }
   std::string error;
   auto reader = ledger::LedgerReader::open(ledger_path, &error);
-  std::optional<ledger::UsageReport> report;
-  if (reader) {
-    report = reader->usage_report(by, since, &error,
-                                  {.max_groups = kUsageMaxGroups, .max_time = kUsageQueryTime});
+  const ledger::LedgerReader::ReportLimits limits{.max_groups = kUsageMaxGroups,
+                                                  .max_time = kUsageQueryTime};
+  AdminResponse r;
+  if (reader && by == ledger::UsageBy::Tool) {
+    if (auto report = reader->tool_usage_report(since, &error, limits)) {
+      r.body = tool_usage_report_json(*report, ledger_path);
+    }
+  } else if (reader) {
+    if (auto report = reader->usage_report(by, since, &error, limits)) {
+      r.body = usage_report_json(*report, ledger_path);
+    }
   }
-  if (!report) {
+  if (r.body.empty()) {
     return admin_error(503, "cannot read the spend ledger: " + error, "service_unavailable",
                        "ledger_unreadable");
   }
-  AdminResponse r;
-  r.body = usage_report_json(*report, ledger_path);
   return r;
 }
 

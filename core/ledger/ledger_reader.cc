@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include "core/ledger/ledger_schema.h"
+#include "core/ledger/tool_usage_query.h"
 
 namespace sluice::ledger {
 namespace {
@@ -18,6 +19,8 @@ const char* group_column(UsageBy by) {
       return "model";
     case UsageBy::Provider:
       return "provider";
+    case UsageBy::Tool:
+      break;  // not a column of this report (tool_usage_report)
   }
   return "agent";
 }
@@ -27,8 +30,8 @@ uint64_t column_count(sqlite3_stmt* stmt, int column) {
   return v < 0 ? 0 : static_cast<uint64_t>(v);
 }
 
-// Reads the aggregate columns (requests, input, output, cached, cost, estimated) that start at
-// column `first`.
+// Reads the aggregate columns of sums_sql() (requests, input, output, cached, cost, estimated,
+// tool calls) that start at column `first`.
 void read_sums(sqlite3_stmt* stmt, int first, UsageRow* row) {
   row->requests = column_count(stmt, first);
   row->input_tokens = column_count(stmt, first + 1);
@@ -36,20 +39,48 @@ void read_sums(sqlite3_stmt* stmt, int first, UsageRow* row) {
   row->cached_tokens = column_count(stmt, first + 3);
   row->cost_usd = sqlite3_column_double(stmt, first + 4);
   row->estimated_requests = column_count(stmt, first + 5);
+  row->tool_calls = column_count(stmt, first + 6);
 }
 
 // Integer sums stay integers (coalesce: sum() of no rows is NULL); cost is a float total.
-constexpr const char* kSums =
-    "count(*), coalesce(sum(input_tokens), 0), coalesce(sum(output_tokens), 0),"
-    " coalesce(sum(cached_tokens), 0), total(cost_usd), coalesce(sum(estimated), 0)";
+// `requests` counts model requests: every row but the tool calls. A tool row has no tokens and
+// costs 0, so the other sums need no filter. A ledger older than the tool column has no tool
+// calls.
+std::string sums_sql(bool has_tool_column) {
+  const std::string tool_calls = has_tool_column ? "coalesce(sum(tool != ''), 0)" : "0";
+  return "count(*) - " + tool_calls +
+         ", coalesce(sum(input_tokens), 0), coalesce(sum(output_tokens), 0),"
+         " coalesce(sum(cached_tokens), 0), total(cost_usd), coalesce(sum(estimated), 0), " +
+         tool_calls;
+}
 
-// Interrupts a query that runs past its deadline (sqlite3_progress_handler).
-struct Deadline {
-  std::chrono::steady_clock::time_point at;
-  static int check(void* self) {
-    return std::chrono::steady_clock::now() >= static_cast<Deadline*>(self)->at ? 1 : 0;
+// Interrupts a query that runs past its deadline (sqlite3_progress_handler) while it lives;
+// max_time 0 = no deadline.
+class QueryDeadline {
+ public:
+  QueryDeadline(sqlite3* db, std::chrono::milliseconds max_time)
+      : db_(db), at_(std::chrono::steady_clock::now() + max_time) {
+    if (max_time.count() > 0) sqlite3_progress_handler(db_, 1000, &QueryDeadline::check, this);
   }
+  ~QueryDeadline() { sqlite3_progress_handler(db_, 0, nullptr, nullptr); }
+  QueryDeadline(const QueryDeadline&) = delete;
+  QueryDeadline& operator=(const QueryDeadline&) = delete;
+
+ private:
+  static int check(void* self) {
+    return std::chrono::steady_clock::now() >= static_cast<QueryDeadline*>(self)->at_ ? 1 : 0;
+  }
+  sqlite3* db_;
+  std::chrono::steady_clock::time_point at_;
 };
+
+std::string report_error(int rc, const SqliteDb& db, const std::string& path,
+                         std::chrono::milliseconds max_time) {
+  return rc == SQLITE_INTERRUPT
+             ? "the report took longer than " + std::to_string(max_time.count()) +
+                   "ms: ask for a shorter period (since)"
+             : path + ": " + db.describe(rc);
+}
 
 }  // namespace
 
@@ -75,30 +106,28 @@ std::unique_ptr<LedgerReader> LedgerReader::open(const std::string& path, std::s
     return nullptr;
   }
   sqlite3_busy_timeout(db.get(), kReaderBusyTimeoutMs);
-  if (!check_readable(db, &why)) {
+  int64_t version = 0;
+  if (!check_readable(db, &why, &version)) {
     *error = path + ": " + why;
     return nullptr;
   }
-  return std::unique_ptr<LedgerReader>(new LedgerReader(path, std::move(db)));
+  return std::unique_ptr<LedgerReader>(new LedgerReader(path, std::move(db), version));
+}
+
+bool LedgerReader::has_tool_column() const {
+  return schema_version_ >= kLedgerToolsVersion;
 }
 
 std::optional<UsageReport> LedgerReader::usage_report(UsageBy by, int64_t since_unix_ms,
                                                       std::string* error,
                                                       const ReportLimits& limits) const {
-  Deadline deadline{std::chrono::steady_clock::now() + limits.max_time};
-  if (limits.max_time.count() > 0) {
-    sqlite3_progress_handler(db_.get(), 1000, &Deadline::check, &deadline);
+  if (by == UsageBy::Tool) {
+    *error = "a report by tool is a tool_usage_report";
+    return std::nullopt;
   }
-  struct ClearHandler {
-    sqlite3* db;
-    ~ClearHandler() { sqlite3_progress_handler(db, 0, nullptr, nullptr); }
-  } clear{db_.get()};
-
+  QueryDeadline deadline(db_.get(), limits.max_time);
   auto failed = [&](int rc) -> std::optional<UsageReport> {
-    *error = rc == SQLITE_INTERRUPT
-                 ? "the report took longer than " + std::to_string(limits.max_time.count()) +
-                       "ms: ask for a shorter period (since)"
-                 : path_ + ": " + db_.describe(rc);
+    *error = report_error(rc, db_, path_, limits.max_time);
     return std::nullopt;
   };
 
@@ -106,9 +135,13 @@ std::optional<UsageReport> LedgerReader::usage_report(UsageBy by, int64_t since_
   report.by = by;
   report.since_unix_ms = since_unix_ms;
   const std::string column = group_column(by);
-  const std::string grouped =
-      "SELECT " + column + ", " + kSums + " FROM requests WHERE time_ms >= ?1 GROUP BY " + column +
-      " ORDER BY total(cost_usd) DESC, count(*) DESC, " + column + " LIMIT ?2";
+  const std::string sums = sums_sql(has_tool_column());
+  // By model and by provider: model requests only (a tool call has neither).
+  const std::string rows = std::string(" FROM requests WHERE time_ms >= ?1") +
+                           (has_tool_column() && by != UsageBy::Agent ? " AND tool = ''" : "");
+  const std::string grouped = "SELECT " + column + ", " + sums + rows + " GROUP BY " + column +
+                              " ORDER BY total(cost_usd) DESC, count(*) DESC, " + column +
+                              " LIMIT ?2";
   SqliteStatement stmt;
   std::string why;
   int rc = db_.prepare(grouped, &stmt, &why);
@@ -130,14 +163,29 @@ std::optional<UsageReport> LedgerReader::usage_report(UsageBy by, int64_t since_
   if (rc != SQLITE_ROW && rc != SQLITE_DONE) return failed(rc);
 
   SqliteStatement total;
-  rc = db_.prepare(std::string("SELECT ") + kSums + " FROM requests WHERE time_ms >= ?1", &total,
-                   &why);
+  rc = db_.prepare("SELECT " + sums + rows, &total, &why);
   if (rc != SQLITE_OK) return failed(rc);
   sqlite3_bind_int64(total.get(), 1, since_unix_ms);
   rc = sqlite3_step(total.get());
   if (rc != SQLITE_ROW) return failed(rc);
   read_sums(total.get(), 0, &report.total);
   report.total.key = "total";
+  return report;
+}
+
+std::optional<ToolUsageReport> LedgerReader::tool_usage_report(int64_t since_unix_ms,
+                                                               std::string* error,
+                                                               const ReportLimits& limits) const {
+  ToolUsageReport report;
+  report.since_unix_ms = since_unix_ms;
+  report.total.key = "total";
+  if (!has_tool_column()) return report;  // written before tool calls had rows: none
+  QueryDeadline deadline(db_.get(), limits.max_time);
+  const int rc = query_tool_usage(db_, since_unix_ms, limits.max_groups, &report);
+  if (rc != SQLITE_OK) {
+    *error = report_error(rc, db_, path_, limits.max_time);
+    return std::nullopt;
+  }
   return report;
 }
 

@@ -1,7 +1,8 @@
-// LedgerReader: a read-only connection to a ledger, for the usage report (CLI and GET /usage)
-// and for rebuilding spend at start-up (budgets). Opening it read-only works while a sluice
-// process writes the same file (WAL: readers see the last committed batch and never block the
-// writer). Not for the request path: every call is a blocking SQLite query.
+// LedgerReader: a read-only connection to a ledger, for the usage reports (CLI and GET /usage)
+// and for rebuilding spend at start-up (budgets). It reads every schema version up to this
+// build's — a file an older sluice wrote (and may still be writing) included. Opening it read-only
+// works while a sluice process writes the same file (WAL: readers see the last committed batch and
+// never block the writer). Not for the request path: every call is a blocking SQLite query.
 //
 // Start-up spend for budgets (DESIGN §3): on the main thread, before the workers run —
 //   std::string error;
@@ -54,7 +55,17 @@ class LedgerReader {
                                           std::string* error) const {
     return usage_report(by, since_unix_ms, error, ReportLimits{});
   }
+  // Tool calls per tool (UsageBy::Tool). A ledger older than the tool column: no rows.
+  std::optional<ToolUsageReport> tool_usage_report(int64_t since_unix_ms, std::string* error,
+                                                   const ReportLimits& limits) const;
+  std::optional<ToolUsageReport> tool_usage_report(int64_t since_unix_ms,
+                                                   std::string* error) const {
+    return tool_usage_report(since_unix_ms, error, ReportLimits{});
+  }
 
+  // Spend counts every row's cost_usd: what was charged is what counts, whatever the row.
+  // Tool calls' rows cost 0, so they add nothing to it.
+  //
   // USD charged per agent for rows with time_ms >= since ("" = anonymous requests).
   std::optional<std::map<std::string, double>> spend_by_agent(int64_t since_unix_ms,
                                                               std::string* error) const;
@@ -67,12 +78,17 @@ class LedgerReader {
                                        std::string* error) const;
 
   const std::string& path() const { return path_; }
+  // The file's schema version (ledger_schema.h), as read at open().
+  int64_t schema_version() const { return schema_version_; }
 
  private:
-  LedgerReader(std::string path, SqliteDb db) : path_(std::move(path)), db_(std::move(db)) {}
+  LedgerReader(std::string path, SqliteDb db, int64_t schema_version)
+      : path_(std::move(path)), db_(std::move(db)), schema_version_(schema_version) {}
+  bool has_tool_column() const;
 
   std::string path_;
   mutable SqliteDb db_;
+  int64_t schema_version_;
 };
 
 // The same as LedgerReader::open(path)->spend_by_agent(since), in one call.

@@ -1,5 +1,7 @@
 #include "core/ledger/ledger_schema.h"
 
+#include <iterator>
+
 namespace sluice::ledger {
 namespace {
 
@@ -23,9 +25,30 @@ constexpr const char* kCreateSql =
     " ttft_s REAL,"
     " attempts INTEGER NOT NULL,"
     " error_code TEXT NOT NULL,"
-    " error TEXT NOT NULL);"
+    " error TEXT NOT NULL,"
+    " tool TEXT NOT NULL DEFAULT '');"
     "CREATE INDEX IF NOT EXISTS requests_time ON requests(time_ms);"
-    "CREATE INDEX IF NOT EXISTS requests_agent_time ON requests(agent, time_ms);";
+    "CREATE INDEX IF NOT EXISTS requests_agent_time ON requests(agent, time_ms);"
+    "CREATE INDEX IF NOT EXISTS requests_tool_time ON requests(tool, time_ms) WHERE tool != '';";
+
+// Forward migrations, oldest first: `sql` takes a ledger of version `to - 1` to version `to`.
+// A new file gets kCreateSql (the latest layout) instead; both must end in the same layout, so
+// a column is always appended (ALTER TABLE ADD COLUMN appends), never inserted.
+struct Migration {
+  int64_t to;
+  const char* sql;
+};
+constexpr Migration kMigrations[] = {
+    // Tool calls get rows (DESIGN §5). ADD COLUMN with a constant default rewrites nothing:
+    // the rows already there read as "" (model requests) at once. The partial index holds tool
+    // rows only, so `usage --by tool` reads those and model rows pay nothing for it.
+    {2,
+     "ALTER TABLE requests ADD COLUMN tool TEXT NOT NULL DEFAULT '';"
+     "CREATE INDEX IF NOT EXISTS requests_tool_time ON requests(tool, time_ms)"
+     " WHERE tool != '';"},
+};
+static_assert(std::size(kMigrations) == kLedgerSchemaVersion - 1,
+              "every schema version after 1 needs its migration");
 
 // How many tables the file has: 0 for a new (or empty) file.
 int count_tables(SqliteDb& db, int64_t* n, std::string* error) {
@@ -34,7 +57,8 @@ int count_tables(SqliteDb& db, int64_t* n, std::string* error) {
 
 // The header check both sides share. `allow_new`: a file with no tables and no id is a ledger
 // to be (the writer creates it).
-bool check_header(SqliteDb& db, bool allow_new, bool* is_new, std::string* error) {
+bool check_header(SqliteDb& db, bool allow_new, bool* is_new, int64_t* version_out,
+                  std::string* error) {
   int64_t app_id = 0, version = 0, tables = 0;
   std::string why;
   if (db.query_int("PRAGMA application_id", &app_id, &why) != SQLITE_OK ||
@@ -59,6 +83,41 @@ bool check_header(SqliteDb& db, bool allow_new, bool* is_new, std::string* error
              "): use a newer sluice";
     return false;
   }
+  *version_out = version;
+  return true;
+}
+
+// Runs every migration after the file's version in one transaction. The version is read again
+// under the write lock: another sluice on the same file may have migrated it meanwhile.
+bool migrate(SqliteDb& db, int64_t* migrated_from, std::string* error) {
+  std::string why;
+  if (db.exec("BEGIN IMMEDIATE", &why) != SQLITE_OK) {
+    *error = "cannot migrate the ledger: " + why;
+    return false;
+  }
+  int64_t version = 0;
+  bool ok = db.query_int("PRAGMA user_version", &version, &why) == SQLITE_OK;
+  if (ok && version > kLedgerSchemaVersion) {  // a newer sluice got there first
+    ok = false;
+    why = "a newer sluice migrated it to version " + std::to_string(version) +
+          " meanwhile: use a newer sluice";
+  }
+  for (const Migration& m : kMigrations) {
+    if (!ok || m.to <= version) continue;
+    ok = db.exec(m.sql, &why) == SQLITE_OK;
+  }
+  if (ok && version < kLedgerSchemaVersion) {
+    ok =
+        db.exec("PRAGMA user_version = " + std::to_string(kLedgerSchemaVersion), &why) == SQLITE_OK;
+  }
+  if (ok) ok = db.exec("COMMIT", &why) == SQLITE_OK;
+  if (!ok) {
+    db.exec("ROLLBACK", nullptr);
+    *error = "cannot migrate the ledger from schema version " + std::to_string(version) + " to " +
+             std::to_string(kLedgerSchemaVersion) + " (the file is unchanged): " + why;
+    return false;
+  }
+  *migrated_from = version < kLedgerSchemaVersion ? version : 0;
   return true;
 }
 
@@ -67,12 +126,17 @@ bool check_header(SqliteDb& db, bool allow_new, bool* is_new, std::string* error
 const char* const kInsertRowSql =
     "INSERT INTO requests (request_id, time_ms, agent, model, physical_model, provider, status,"
     " input_tokens, output_tokens, cached_tokens, cache_write_tokens, cost_usd, estimated,"
-    " latency_s, ttft_s, attempts, error_code, error)"
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)";
+    " latency_s, ttft_s, attempts, error_code, error, tool)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,"
+    " ?19)";
 
-bool prepare_for_writing(SqliteDb& db, std::string* error) {
+bool prepare_for_writing(SqliteDb& db, std::string* error, int64_t* migrated_from) {
+  int64_t ignored = 0;
+  if (migrated_from == nullptr) migrated_from = &ignored;
+  *migrated_from = 0;
   bool is_new = false;
-  if (!check_header(db, /*allow_new=*/true, &is_new, error)) return false;
+  int64_t version = 0;
+  if (!check_header(db, /*allow_new=*/true, &is_new, &version, error)) return false;
   std::string why;
   // WAL: readers (the CLI, /usage) never block the writer and the writer never blocks them.
   // synchronous=NORMAL: a commit survives the process dying (kill -9); only a power loss can
@@ -90,7 +154,7 @@ bool prepare_for_writing(SqliteDb& db, std::string* error) {
              "\"): put the ledger on a local disk";
     return false;
   }
-  if (!is_new) return true;  // version 1 is the only one so far: nothing to migrate
+  if (!is_new) return version >= kLedgerSchemaVersion || migrate(db, migrated_from, error);
   const std::string create = std::string("BEGIN IMMEDIATE;") + kCreateSql +
                              "PRAGMA application_id = " + std::to_string(kLedgerApplicationId) +
                              ";PRAGMA user_version = " + std::to_string(kLedgerSchemaVersion) +
@@ -103,9 +167,11 @@ bool prepare_for_writing(SqliteDb& db, std::string* error) {
   return true;
 }
 
-bool check_readable(SqliteDb& db, std::string* error) {
+bool check_readable(SqliteDb& db, std::string* error, int64_t* version) {
   bool is_new = false;
-  return check_header(db, /*allow_new=*/false, &is_new, error);
+  int64_t ignored = 0;
+  return check_header(db, /*allow_new=*/false, &is_new, version != nullptr ? version : &ignored,
+                      error);
 }
 
 }  // namespace sluice::ledger

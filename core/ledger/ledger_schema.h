@@ -3,7 +3,7 @@
 // A ledger is a SQLite database (WAL journal) whose header carries
 //   PRAGMA application_id = kLedgerApplicationId   — "this is a sluice ledger", and
 //   PRAGMA user_version   = kLedgerSchemaVersion   — the layout below.
-// One table, one row per request (see ledger_row.h for which requests):
+// One table, one row per request or tool call (see ledger_row.h for which):
 //
 //   requests(id INTEGER PRIMARY KEY,            -- insertion order
 //            request_id TEXT, time_ms INTEGER,   -- arrival, Unix ms UTC
@@ -11,11 +11,17 @@
 //            input_tokens INTEGER, output_tokens INTEGER, cached_tokens INTEGER,
 //            cache_write_tokens INTEGER, cost_usd REAL, estimated INTEGER (0|1),
 //            latency_s REAL, ttft_s REAL (NULL: no first byte), attempts INTEGER,
-//            error_code TEXT, error TEXT)
-//   indexes: requests_time(time_ms), requests_agent_time(agent, time_ms)
+//            error_code TEXT, error TEXT,
+//            tool TEXT)                          -- version 2: "" = a model request
+//   indexes: requests_time(time_ms), requests_agent_time(agent, time_ms),
+//            requests_tool_time(tool, time_ms) WHERE tool != ''   -- version 2, tool rows only
 //
 // Text columns hold "" rather than NULL for "none", so GROUP BY never splits "" from NULL.
-// A later schema bumps kLedgerSchemaVersion and migrates forward in prepare_for_writing; a file
+//
+// Versions: 1 — the table without `tool`; 2 — `tool` appended (NOT NULL DEFAULT '', so rows
+// of version 1 read as model requests) and its index. The writer migrates an older file
+// forward in place (prepare_for_writing, one transaction); readers take any version up to
+// this build's and ask which (check_readable): a version-1 file simply has no tool rows. A file
 // with a newer version than this build knows is refused rather than half-understood.
 #pragma once
 
@@ -27,18 +33,25 @@
 namespace sluice::ledger {
 
 inline constexpr int32_t kLedgerApplicationId = 0x736c6564;  // "sled"
-inline constexpr int64_t kLedgerSchemaVersion = 1;
+inline constexpr int64_t kLedgerSchemaVersion = 2;
+// The first version with the `tool` column (tool calls' rows).
+inline constexpr int64_t kLedgerToolsVersion = 2;
 
-// The INSERT the writer prepares once; parameters ?1..?18 in the column order above (without
+// The INSERT the writer prepares once; parameters ?1..?19 in the column order above (without
 // id). bind_row() in ledger_writer.cc fills them.
 extern const char* const kInsertRowSql;
 
 // For the writer, on a connection opened read-write: WAL, synchronous=NORMAL, creates the
-// table and indexes when the file is new (or empty) and stamps the header. False (and why)
-// when the file is another application's database, a newer ledger, or not a database at all.
-bool prepare_for_writing(SqliteDb& db, std::string* error);
+// table and indexes when the file is new (or empty) and stamps the header, or migrates an
+// older ledger to kLedgerSchemaVersion (*migrated_from, when given, is then the version it
+// had; 0 when nothing was migrated). False (and why) when the file is another application's
+// database, a newer ledger, or not a database at all, or the migration failed (rolled back:
+// the file is left as it was).
+bool prepare_for_writing(SqliteDb& db, std::string* error, int64_t* migrated_from = nullptr);
 
 // For readers (CLI, /usage, start-up spend): the file is a sluice ledger this build can read.
-bool check_readable(SqliteDb& db, std::string* error);
+// *version (when given) is its schema version, 1..kLedgerSchemaVersion: queries of columns a
+// later version added must check it.
+bool check_readable(SqliteDb& db, std::string* error, int64_t* version = nullptr);
 
 }  // namespace sluice::ledger

@@ -26,7 +26,7 @@ int64_t clamp_tokens(uint64_t tokens) {
   return static_cast<int64_t>(std::min(tokens, kMax));
 }
 
-// Binds the 18 parameters of kInsertRowSql. The strings stay valid until the step (SQLITE_STATIC).
+// Binds the 19 parameters of kInsertRowSql. The strings stay valid until the step (SQLITE_STATIC).
 int bind_row(sqlite3_stmt* s, const LedgerRow& r) {
   int rc = SQLITE_OK;
   auto check = [&rc](int result) {
@@ -50,6 +50,7 @@ int bind_row(sqlite3_stmt* s, const LedgerRow& r) {
   check(sqlite3_bind_int64(s, 16, r.attempts));
   check(bind_text(s, 17, r.error_code));
   check(bind_text(s, 18, r.error));
+  check(bind_text(s, 19, r.tool));
   return rc;
 }
 
@@ -65,9 +66,15 @@ std::unique_ptr<LedgerWriter> LedgerWriter::open(Options options, std::string* e
     return nullptr;
   }
   sqlite3_busy_timeout(writer->db_.get(), static_cast<int>(writer->options_.busy_timeout.count()));
-  if (!prepare_for_writing(writer->db_, &why)) {
+  int64_t migrated_from = 0;
+  if (!prepare_for_writing(writer->db_, &why, &migrated_from)) {
     *error = path + ": " + why;
     return nullptr;
+  }
+  if (migrated_from != 0) {
+    log::info("ledger: " + path + " migrated from schema version " + std::to_string(migrated_from) +
+              " to " + std::to_string(kLedgerSchemaVersion) +
+              " (a sluice older than this one can no longer write it)");
   }
   if (writer->db_.prepare(kInsertRowSql, &writer->insert_, &why, /*persistent=*/true) !=
       SQLITE_OK) {

@@ -74,9 +74,10 @@ class LedgerWriter {
     size_t waiting = 0;         // rows queued or kept for a retry
   };
 
-  // Opens (creating when new) the ledger on the calling thread — start-up, before the workers
-  // run — and starts the writer thread. nullptr and *error when the file cannot be opened or
-  // is not a sluice ledger (see ledger_schema.h).
+  // Opens (creating when new, migrating an older schema in place and logging it) the ledger on
+  // the calling thread — start-up, before the workers run — and starts the writer thread.
+  // nullptr and *error when the file cannot be opened, is not a sluice ledger or could not be
+  // migrated (see ledger_schema.h).
   static std::unique_ptr<LedgerWriter> open(Options options, std::string* error);
   ~LedgerWriter();  // stop()
   LedgerWriter(const LedgerWriter&) = delete;

@@ -14,12 +14,14 @@ const char* to_string(UsageBy by) {
       return "model";
     case UsageBy::Provider:
       return "provider";
+    case UsageBy::Tool:
+      return "tool";
   }
   return "agent";
 }
 
 std::optional<UsageBy> parse_usage_by(std::string_view text) {
-  for (UsageBy by : {UsageBy::Agent, UsageBy::Model, UsageBy::Provider}) {
+  for (UsageBy by : {UsageBy::Agent, UsageBy::Model, UsageBy::Provider, UsageBy::Tool}) {
     if (text == to_string(by)) return by;
   }
   return std::nullopt;

@@ -1,7 +1,9 @@
 // Start-up rebuild of budget spend (DESIGN §3): before the first request is served, every
 // configured agent's SpendAccount is seeded with what the ledger says it spent in the current
 // UTC day, month and in all, so a restart (SIGTERM or kill -9) does not hand out a fresh
-// budget. Reloads need none of this: spend lives in ProcessState, keyed by agent name.
+// budget. Reloads need none of this: spend lives in ProcessState, keyed by agent name. Every
+// row's cost counts, whatever its kind: a tool call's row costs 0, so it adds nothing; a
+// ledger of an older schema version (before the writer migrates it) reads the same.
 //
 // A ledger that cannot be read never stops sluice from starting: the problem is logged as a
 // warning and spend starts at 0 (budgets are then enforced on this process's requests only).

@@ -299,7 +299,7 @@ TEST_F(LedgerTest, AdminUsageMatchesTheCliAndRefusesABadBy) {
 
   auto bad = sluice.admin_client().get("/usage?by=colour");
   EXPECT_TRUE(is_openai_error(bad, 400, "invalid_usage_query"));
-  EXPECT_NE(bad->body.find("agent, model or provider"), std::string::npos) << bad->body;
+  EXPECT_NE(bad->body.find("agent, model, provider or tool"), std::string::npos) << bad->body;
   EXPECT_TRUE(is_openai_error(sluice.admin_client().get("/usage?since=soon"), 400));
 }
 
@@ -322,7 +322,7 @@ TEST_F(LedgerTest, UsageCliErrorsGoToStderrWithExitCodes) {
   EXPECT_NE(err.find("not a sluice ledger"), std::string::npos) << err;
 
   EXPECT_EQ(usage_cli({"--ledger", not_ledger, "--by", "team"}, &out, &err), 2);
-  EXPECT_NE(err.find("agent, model or provider"), std::string::npos) << err;
+  EXPECT_NE(err.find("agent, model, provider or tool"), std::string::npos) << err;
   EXPECT_EQ(usage_cli({"--ledger", not_ledger, "--since", "yesterday"}, &out, &err), 2);
   EXPECT_NE(err.find("not a duration"), std::string::npos) << err;
   EXPECT_EQ(usage_cli({}, &out, &err), 2);

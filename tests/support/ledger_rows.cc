@@ -29,7 +29,7 @@ std::optional<std::vector<LedgerTestRow>> read_ledger_rows(const std::string& pa
   const char* sql =
       "SELECT request_id, agent, model, physical_model, provider, status, input_tokens,"
       " output_tokens, cached_tokens, cache_write_tokens, cost_usd, estimated, attempts,"
-      " time_ms, latency_s, ttft_s, error_code FROM requests ORDER BY id";
+      " time_ms, latency_s, ttft_s, error_code, tool FROM requests ORDER BY id";
   if (sqlite3_prepare_v2(db, sql, -1, &s, nullptr) != SQLITE_OK) {
     if (error != nullptr) *error = "cannot query " + path + ": " + sqlite3_errmsg(db);
   } else {
@@ -53,6 +53,7 @@ std::optional<std::vector<LedgerTestRow>> read_ledger_rows(const std::string& pa
       r.latency = sqlite3_column_double(s, 14);
       r.ttft_null = sqlite3_column_type(s, 15) == SQLITE_NULL;
       r.error_code = text_column(s, 16);
+      r.tool = text_column(s, 17);
       rows->push_back(std::move(r));
     }
   }
@@ -99,6 +100,7 @@ std::string describe(const LedgerTestRow& r) {
     << " input=" << r.input << " output=" << r.output << " cached=" << r.cached
     << " cache_write=" << r.cache_write << " cost=" << r.cost << " estimated=" << r.estimated
     << " attempts=" << r.attempts << " error=" << r.error_code;
+  if (!r.tool.empty()) s << " tool=" << r.tool;
   return s.str();
 }
 

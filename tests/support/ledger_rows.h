@@ -14,6 +14,7 @@ namespace sluice::test {
 
 struct LedgerTestRow {
   std::string request_id, agent, model, physical_model, provider, error_code;
+  std::string tool;  // "" for a model request
   int status = 0;
   int64_t input = 0, output = 0, cached = 0, cache_write = 0, estimated = -1, attempts = 0;
   int64_t time_ms = 0;
@@ -23,7 +24,8 @@ struct LedgerTestRow {
 };
 
 // Every row, in insertion order; nullopt (and `error` says why) while the file cannot be
-// opened or queried — e.g. not created yet.
+// opened or queried — e.g. not created yet. The file must have the current schema (a `tool`
+// column): sluice migrates an older one when it opens it.
 std::optional<std::vector<LedgerTestRow>> read_ledger_rows(const std::string& path,
                                                            std::string* error = nullptr);
 

@@ -12,12 +12,12 @@
 
 #include "core/admin/admin_router.h"
 #include "core/admin/status_report.h"
+#include "core/cli/status_command.h"
 #include "core/ledger/ledger_reader.h"
 #include "core/ledger/ledger_writer.h"
 #include "core/metrics/metrics.h"
 #include "core/metrics/provider_stats.h"
 #include "core/server/spend_rebuild.h"
-#include "core/server/status_command.h"
 #include "core/state/budget_gauges.h"
 #include "core/state/process_state.h"
 #include "tests/unit/ledger_test_util.h"
@@ -229,7 +229,7 @@ TEST(BudgetStatus, TheStatusTableHasABudgetColumn) {
   f.states.agent("daily")->spend().charge(1.25, kNow);
   f.states.agent("forever")->spend().charge(0.0003, kNow);
   std::string error;
-  auto table = server::render_status(f.status(), kNow, &error);
+  auto table = cli::render_status(f.status(), kNow, &error);
   ASSERT_TRUE(table) << error;
   const std::string& text = table->text;
   EXPECT_NE(text.find("BUDGET_USD"), std::string::npos) << text;

@@ -1,5 +1,6 @@
-// LedgerReader: usage reports by agent, model and provider, start-up spend per agent, and the
-// errors an operator sees for a missing file or one that is not a ledger.
+// LedgerReader: usage reports by agent, model and provider (by tool: ledger_tool_report_test),
+// start-up spend per agent, and the errors an operator sees for a missing file or one that is
+// not a ledger.
 #include "core/ledger/ledger_reader.h"
 
 #include <gtest/gtest.h>
@@ -175,13 +176,16 @@ TEST_F(LedgerReportTest, MissingFileOrNotALedgerIsAClearError) {
   EXPECT_NE(error.find("another application"), std::string::npos) << error;
 }
 
-TEST(UsageByTest, ParsesTheThreeKeysOnly) {
+TEST(UsageByTest, ParsesTheFourKeysOnly) {
   EXPECT_EQ(parse_usage_by("agent"), UsageBy::Agent);
   EXPECT_EQ(parse_usage_by("model"), UsageBy::Model);
   EXPECT_EQ(parse_usage_by("provider"), UsageBy::Provider);
+  EXPECT_EQ(parse_usage_by("tool"), UsageBy::Tool);
+  EXPECT_FALSE(parse_usage_by("tools"));
   EXPECT_FALSE(parse_usage_by("Agent"));
   EXPECT_FALSE(parse_usage_by("agent; DROP TABLE requests"));
   EXPECT_STREQ(to_string(UsageBy::Provider), "provider");
+  EXPECT_STREQ(to_string(UsageBy::Tool), "tool");
 }
 
 }  // namespace

@@ -5,12 +5,12 @@
 
 #include "core/admin/admin_router.h"
 #include "core/admin/usage_endpoint.h"
+#include "core/cli/usage_command.h"
 #include "core/config/loader.h"
 #include "core/ledger/ledger_reader.h"
 #include "core/ledger/ledger_writer.h"
 #include "core/metrics/metrics.h"
 #include "core/server/reload_diff.h"
-#include "core/server/usage_command.h"
 #include "tests/unit/ledger_test_util.h"
 
 namespace sluice {
@@ -26,6 +26,19 @@ std::shared_ptr<const config::Config> load(const std::string& text) {
                                   [](const std::string&) { return std::optional<std::string>(); });
 }
 
+ledger::LedgerRow tool_call(std::string agent, std::string tool, std::string error_code,
+                            double seconds, int64_t time_ms) {
+  ledger::LedgerRow r;
+  r.request_id = "call-" + tool + "-" + std::to_string(time_ms);
+  r.time_unix_ms = time_ms;
+  r.agent = std::move(agent);
+  r.tool = std::move(tool);
+  r.status = error_code.empty() ? 200 : 504;
+  r.error_code = std::move(error_code);
+  r.latency_s = seconds;
+  return r;
+}
+
 class UsageSurfaceTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -38,6 +51,9 @@ class UsageSurfaceTest : public ::testing::Test {
     writer->enqueue(make_row("alice", "fast", "openai", 0.25, 100, 10, kNow - 2 * kHour));
     writer->enqueue(make_row("bob", "smart", "anthropic", 1.5, 1000, 100, kNow - 48 * kHour));
     writer->enqueue(make_row("bob", "fast", "openai", 0.125, 50, 5, kNow - kHour, true));
+    writer->enqueue(tool_call("bob", "projects.list", "", 0.5, kNow - kHour));
+    writer->enqueue(tool_call("bob", "projects.list", "tool_timeout", 5.0, kNow - kHour));
+    writer->enqueue(tool_call("alice", "memory.query", "", 0.5, kNow - 48 * kHour));
     writer->stop();
   }
 
@@ -70,6 +86,39 @@ TEST_F(UsageSurfaceTest, GetUsageByModelIsTheReportAsJson) {
   EXPECT_NE(r.body.find(R"("total":{"requests":3,"input_tokens":1150,"output_tokens":115,)"),
             std::string::npos)
       << r.body;
+  // Tool calls have no model: no "" group, no tool_calls field.
+  EXPECT_EQ(r.body.find(R"("key":"")"), std::string::npos) << r.body;
+  EXPECT_EQ(r.body.find("tool_calls"), std::string::npos) << r.body;
+}
+
+TEST_F(UsageSurfaceTest, GetUsageByAgentCountsToolCallsBesideRequests) {
+  auto r = get("/usage?by=agent", path);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_NE(r.body.find(R"({"key":"bob","requests":2,"input_tokens":1050,)"), std::string::npos)
+      << r.body;
+  EXPECT_NE(r.body.find(R"("estimated_share":0.5,"tool_calls":2})"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find(R"("total":{"requests":3,)"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find(R"("tool_calls":3},"truncated":false})"), std::string::npos) << r.body;
+}
+
+TEST_F(UsageSurfaceTest, GetUsageByToolIsCallsByOutcome) {
+  auto r = get("/usage?by=tool", path);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.body,
+            R"({"by":"tool","since":null,"ledger":")" + path +
+                R"(","rows":[)"
+                R"({"key":"projects.list","calls":2,"ok":1,"error":0,"timeout":1,)"
+                R"("unavailable":0,"invalid_arguments":0,"other":0,"p50_s":0.5,"avg_s":2.75},)"
+                R"({"key":"memory.query","calls":1,"ok":1,"error":0,"timeout":0,)"
+                R"("unavailable":0,"invalid_arguments":0,"other":0,"p50_s":0.5,"avg_s":0.5}],)"
+                R"("total":{"calls":3,"ok":2,"error":0,"timeout":1,"unavailable":0,)"
+                R"("invalid_arguments":0,"other":0,"p50_s":0.5,"avg_s":2},)"
+                R"("truncated":false})");
+
+  admin::AdminResponse recent = admin::usage_endpoint("by=tool&since=3h", path, kNow);
+  ASSERT_EQ(recent.status, 200);
+  EXPECT_NE(recent.body.find(R"("total":{"calls":2,)"), std::string::npos) << recent.body;
+  EXPECT_EQ(recent.body.find("memory.query"), std::string::npos) << recent.body;
 }
 
 TEST_F(UsageSurfaceTest, SinceCountsBackFromNow) {
@@ -89,7 +138,8 @@ TEST_F(UsageSurfaceTest, SinceCountsBackFromNow) {
 TEST_F(UsageSurfaceTest, BadByOrSinceIs400WithTheAcceptedValues) {
   auto bad_by = get("/usage?by=team", path);
   EXPECT_EQ(bad_by.status, 400);
-  EXPECT_NE(bad_by.body.find("use agent, model or provider"), std::string::npos) << bad_by.body;
+  EXPECT_NE(bad_by.body.find("use agent, model, provider or tool"), std::string::npos)
+      << bad_by.body;
   EXPECT_NE(bad_by.body.find("invalid_usage_query"), std::string::npos);
   auto bad_since = get("/usage?since=yesterday", path);
   EXPECT_EQ(bad_since.status, 400);
@@ -123,12 +173,36 @@ TEST_F(UsageSurfaceTest, TableHasAlignedColumnsAndATotal) {
   ASSERT_TRUE(reader) << error;
   auto report = reader->usage_report(ledger::UsageBy::Agent, 0, &error);
   ASSERT_TRUE(report) << error;
-  EXPECT_EQ(server::render_usage_table(*report, ""),
+  EXPECT_EQ(cli::render_usage_table(*report, ""),
             "usage by agent, whole ledger\n"
-            "AGENT  REQUESTS  INPUT  OUTPUT  CACHED    COST_USD  ESTIMATED\n"
-            "bob           2   1050     105       0  1.62500000      50.0%\n"
-            "alice         1    100      10       0  0.25000000       0.0%\n"
-            "TOTAL         3   1150     115       0  1.87500000      33.3%\n");
+            "AGENT  REQUESTS  TOOL_CALLS  INPUT  OUTPUT  CACHED    COST_USD  ESTIMATED\n"
+            "bob           2           2   1050     105       0  1.62500000      50.0%\n"
+            "alice         1           1    100      10       0  0.25000000       0.0%\n"
+            "TOTAL         3           3   1150     115       0  1.87500000      33.3%\n");
+
+  // By model, no tool calls column: a tool call has no model.
+  report = reader->usage_report(ledger::UsageBy::Model, kNow - 3 * kHour, &error);
+  ASSERT_TRUE(report) << error;
+  EXPECT_EQ(cli::render_usage_table(*report, "3h"),
+            "usage by model, since 2023-11-14T19:13:20Z (3h)\n"
+            "MODEL  REQUESTS  INPUT  OUTPUT  CACHED    COST_USD  ESTIMATED\n"
+            "fast          2    150      15       0  0.37500000      50.0%\n"
+            "TOTAL         2    150      15       0  0.37500000      50.0%\n");
+}
+
+TEST_F(UsageSurfaceTest, ToolTableHasOutcomesAndDurations) {
+  std::string error;
+  auto reader = ledger::LedgerReader::open(path, &error);
+  ASSERT_TRUE(reader) << error;
+  auto report = reader->tool_usage_report(0, &error);
+  ASSERT_TRUE(report) << error;
+  EXPECT_EQ(
+      cli::render_tool_usage_table(*report, ""),
+      "usage by tool, whole ledger\n"
+      "TOOL           CALLS  OK  ERROR  TIMEOUT  UNAVAILABLE  INVALID_ARGS  OTHER  P50_S  AVG_S\n"
+      "projects.list      2   1      0        1            0             0      0  0.500  2.750\n"
+      "memory.query       1   1      0        0            0             0      0  0.500  0.500\n"
+      "TOTAL              3   2      0        1            0             0      0  0.500  2.000\n");
 }
 
 TEST(UsageSince, ConfigDurationsBackFromNow) {

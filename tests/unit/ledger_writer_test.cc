@@ -106,8 +106,8 @@ TEST_F(LedgerWriterTest, FileIsAWalLedgerWithVersionAndIndexes) {
   EXPECT_EQ(db.integer("PRAGMA user_version"), kLedgerSchemaVersion);
   EXPECT_EQ(db.integer("PRAGMA application_id"), kLedgerApplicationId);
   EXPECT_EQ(db.integer("SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name IN"
-                       " ('requests_time', 'requests_agent_time')"),
-            2);
+                       " ('requests_time', 'requests_agent_time', 'requests_tool_time')"),
+            3);
 }
 
 TEST_F(LedgerWriterTest, EverythingQueuedBetweenTwoWakeUpsIsOneTransaction) {

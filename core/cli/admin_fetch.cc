@@ -1,4 +1,4 @@
-#include "core/server/admin_fetch.h"
+#include "core/cli/admin_fetch.h"
 
 #include <fcntl.h>
 #include <netdb.h>
@@ -13,7 +13,7 @@
 #include <optional>
 #include <string_view>
 
-namespace sluice::server {
+namespace sluice::cli {
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -197,4 +197,4 @@ std::optional<AdminAnswer> admin_get(const std::string& host_in, uint16_t port,
   return answer;
 }
 
-}  // namespace sluice::server
+}  // namespace sluice::cli

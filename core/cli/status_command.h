@@ -20,7 +20,7 @@
 #include <string_view>
 #include <vector>
 
-namespace sluice::server {
+namespace sluice::cli {
 
 // `args` are the words after "status".
 int status_command(const std::vector<std::string>& args);
@@ -35,4 +35,4 @@ std::optional<StatusTable> render_status(std::string_view json,
                                          std::chrono::system_clock::time_point now,
                                          std::string* error);
 
-}  // namespace sluice::server
+}  // namespace sluice::cli

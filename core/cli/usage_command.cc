@@ -1,7 +1,5 @@
-#include "core/server/usage_command.h"
+#include "core/cli/usage_command.h"
 
-#include <algorithm>
-#include <array>
 #include <chrono>
 #include <cstdio>
 #include <optional>
@@ -10,11 +8,12 @@
 #include "core/admin/usage_endpoint.h"
 #include "core/ledger/ledger_reader.h"
 
-namespace sluice::server {
+namespace sluice::cli {
 namespace {
 
 constexpr const char* kUsageUsage =
-    "usage: sluice usage --ledger FILE [--since DURATION] [--by agent|model|provider] [--json]\n"
+    "usage: sluice usage --ledger FILE [--since DURATION] [--by agent|model|provider|tool]"
+    " [--json]\n"
     "  DURATION: how far back, in config units (30m, 24h, 7d); default: the whole ledger\n";
 
 struct UsageOptions {
@@ -55,7 +54,7 @@ bool parse_options(const std::vector<std::string>& args, UsageOptions* o) {
       if (missing) break;
       auto by = ledger::parse_usage_by(*by_text);
       if (!by) {
-        std::fprintf(stderr, "sluice usage: --by \"%s\": use agent, model or provider\n",
+        std::fprintf(stderr, "sluice usage: --by \"%s\": use agent, model, provider or tool\n",
                      by_text->c_str());
         return false;
       }
@@ -73,75 +72,7 @@ bool parse_options(const std::vector<std::string>& args, UsageOptions* o) {
   return true;
 }
 
-std::string key_text(const std::string& key) {
-  return key.empty() ? "(none)" : key;
-}
-
-std::string cost_text(double usd) {
-  char text[64];
-  std::snprintf(text, sizeof text, "%.8f", usd);  // 1e-8 USD: one embedding call is ~3e-7
-  return text;
-}
-
-std::string share_text(double share) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.1f%%", share * 100.0);
-  return text;
-}
-
-constexpr size_t kColumns = 7;
-using Line = std::array<std::string, kColumns>;
-
-Line line_of(const std::string& key, const ledger::UsageRow& row) {
-  return {key,
-          std::to_string(row.requests),
-          std::to_string(row.input_tokens),
-          std::to_string(row.output_tokens),
-          std::to_string(row.cached_tokens),
-          cost_text(row.cost_usd),
-          share_text(row.estimated_share())};
-}
-
 }  // namespace
-
-std::string render_usage_table(const ledger::UsageReport& report, const std::string& since_text) {
-  std::string key_header = ledger::to_string(report.by);
-  std::transform(key_header.begin(), key_header.end(), key_header.begin(),
-                 [](char c) { return static_cast<char>(c - 'a' + 'A'); });
-  std::vector<Line> lines;
-  lines.push_back({key_header, "REQUESTS", "INPUT", "OUTPUT", "CACHED", "COST_USD", "ESTIMATED"});
-  for (const ledger::UsageRow& row : report.rows) lines.push_back(line_of(key_text(row.key), row));
-  lines.push_back(line_of("TOTAL", report.total));
-
-  std::array<size_t, kColumns> width{};
-  for (const Line& line : lines)
-    for (size_t c = 0; c < kColumns; ++c) width[c] = std::max(width[c], line[c].size());
-
-  std::string out =
-      "usage by " + std::string(ledger::to_string(report.by)) + ", " +
-      (report.since_unix_ms > 0
-           ? "since " + ledger::format_utc(report.since_unix_ms) + " (" + since_text + ")"
-           : std::string("whole ledger")) +
-      "\n";
-  for (const Line& line : lines) {
-    for (size_t c = 0; c < kColumns; ++c) {
-      const size_t pad = width[c] - line[c].size();
-      if (c == 0) {
-        out += line[c];
-        out.append(pad, ' ');
-      } else {
-        out.append(2 + pad, ' ');  // numbers right-aligned
-        out += line[c];
-      }
-    }
-    out += '\n';
-  }
-  if (report.truncated) {
-    out += "(only the " + std::to_string(report.rows.size()) +
-           " most expensive rows are listed; TOTAL covers all)\n";
-  }
-  return out;
-}
 
 int usage_command(const std::vector<std::string>& args) {
   UsageOptions options;
@@ -166,18 +97,24 @@ int usage_command(const std::vector<std::string>& args) {
   }
   std::string error;
   auto reader = ledger::LedgerReader::open(options.ledger, &error);
-  std::optional<ledger::UsageReport> report;
-  if (reader) report = reader->usage_report(options.by, since, &error);
-  if (!report) {
+  std::string out;
+  if (reader && options.by == ledger::UsageBy::Tool) {
+    if (auto report = reader->tool_usage_report(since, &error)) {
+      out = options.json ? admin::tool_usage_report_json(*report, options.ledger) + "\n"
+                         : render_tool_usage_table(*report, options.since.value_or(""));
+    }
+  } else if (reader) {
+    if (auto report = reader->usage_report(options.by, since, &error)) {
+      out = options.json ? admin::usage_report_json(*report, options.ledger) + "\n"
+                         : render_usage_table(*report, options.since.value_or(""));
+    }
+  }
+  if (out.empty()) {
     std::fprintf(stderr, "sluice usage: %s\n", error.c_str());
     return 1;
   }
-  if (options.json) {
-    std::printf("%s\n", admin::usage_report_json(*report, options.ledger).c_str());
-  } else {
-    std::fputs(render_usage_table(*report, options.since.value_or("")).c_str(), stdout);
-  }
+  std::fputs(out.c_str(), stdout);
   return 0;
 }
 
-}  // namespace sluice::server
+}  // namespace sluice::cli

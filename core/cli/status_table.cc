@@ -9,9 +9,9 @@
 #include <string>
 #include <vector>
 
-#include "core/server/status_command.h"
+#include "core/cli/status_command.h"
 
-namespace sluice::server {
+namespace sluice::cli {
 namespace {
 
 using Row = std::vector<std::string>;
@@ -173,4 +173,4 @@ std::optional<StatusTable> render_status(std::string_view json,
   return table;
 }
 
-}  // namespace sluice::server
+}  // namespace sluice::cli

@@ -1,15 +1,15 @@
-#include "core/server/status_command.h"
+#include "core/cli/status_command.h"
 
 #include <yaml-cpp/yaml.h>
 
 #include <cstdio>
 #include <fstream>
 
+#include "core/cli/admin_fetch.h"
 #include "core/config/loader.h"
 #include "core/config/node_reader.h"
-#include "core/server/admin_fetch.h"
 
-namespace sluice::server {
+namespace sluice::cli {
 namespace {
 
 constexpr std::chrono::seconds kTimeout{5};
@@ -179,4 +179,4 @@ int status_command(const std::vector<std::string>& args) {
   return table->any_down ? kSomeDown : kAllUp;
 }
 
-}  // namespace sluice::server
+}  // namespace sluice::cli

@@ -7,7 +7,7 @@
 #include <optional>
 #include <string>
 
-namespace sluice::server {
+namespace sluice::cli {
 
 struct AdminAnswer {
   int status = 0;
@@ -21,4 +21,4 @@ std::optional<AdminAnswer> admin_get(const std::string& host, uint16_t port,
                                      const std::string& path, const std::string& token,
                                      std::chrono::milliseconds timeout, std::string* error);
 
-}  // namespace sluice::server
+}  // namespace sluice::cli

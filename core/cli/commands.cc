@@ -1,19 +1,18 @@
-#include "core/server/commands.h"
+#include "core/cli/commands.h"
 
 #include <cstdio>
 #include <iostream>
 #include <iterator>
 #include <string>
 
+#include "core/cli/status_command.h"
+#include "core/cli/usage_command.h"
 #include "core/config/loader.h"
 #include "core/config/node_reader.h"
 #include "core/filter/snapshot.h"
-#include "core/server/server.h"
-#include "core/server/status_command.h"
-#include "core/server/usage_command.h"
 #include "sluice_version.h"
 
-namespace sluice::server {
+namespace sluice::cli {
 namespace {
 
 constexpr const char* kUsage = R"(sluice — a sidecar gateway for AI agents
@@ -26,10 +25,11 @@ Usage:
                                ask a running sluice (its admin API) for provider health,
                                circuits, load and agent usage; exit 0 all providers up,
                                1 some provider down, 2 admin API unreachable or refused
-  sluice usage --ledger FILE [--since 24h] [--by agent|model|provider] [--json]
+  sluice usage --ledger FILE [--since 24h] [--by agent|model|provider|tool] [--json]
                                spend from the ledger (state.ledger): requests, tokens, cost
-                               and estimated share per agent, model or provider; exit 1 when
-                               FILE cannot be read as a sluice ledger
+                               and estimated share per agent, model or provider, or tool
+                               calls by outcome and duration per tool; exit 1 when FILE
+                               cannot be read as a sluice ledger
   sluice version               print the version
   sluice --help                this text
 
@@ -90,7 +90,7 @@ int hash_key(const std::vector<std::string>& args) {
 
 }  // namespace
 
-int run_cli(const std::vector<std::string>& args) {
+int run_cli(const std::vector<std::string>& args, const ServeFunction& serve) {
   std::string verb = args.empty() ? "run" : args[0];
   size_t rest = 1;
   if (!args.empty() && (verb == "-c" || verb == "--config" || verb.rfind("--config=", 0) == 0)) {
@@ -116,11 +116,10 @@ int run_cli(const std::vector<std::string>& args) {
       return 2;
     }
     if (verb == "validate") return validate(path);
-    Server server(path);
-    return server.run();
+    return serve(path);
   }
   std::fprintf(stderr, "sluice: unknown command \"%s\"\n\n%s", verb.c_str(), kUsage);
   return 2;
 }
 
-}  // namespace sluice::server
+}  // namespace sluice::cli
