@@ -56,6 +56,8 @@ class InputSchema {
   // Limits on what compile() accepts. A schema past them is refused as malformed.
   static constexpr size_t kMaxSchemaBytes = size_t{1} << 20;
   static constexpr int kMaxSchemaDepth = 32;  // schemas within schemas
+  // Schemas in all (a node is a few hundred bytes: a 1 MiB list of `{}` must not cost 100s of MB).
+  static constexpr size_t kMaxSchemaNodes = 10'000;
   // Limits on what check() reads: past them, the arguments are refused at the root. The size
   // is the default limits.max_request_body, so it binds only where an operator raised that.
   static constexpr size_t kMaxArgumentsBytes = size_t{32} << 20;

@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cassert>
 #include <cmath>
 #include <string>
 #include <string_view>
@@ -90,7 +91,7 @@ std::string number_shown(element e) {
 // "string", "string or null", "string, number or null".
 std::string type_names(uint8_t types) {
   static constexpr std::pair<uint8_t, const char*> kNames[] = {
-      {kObject, "object"}, {kArray, "array"},     {kString, "string"}, {kNumber, "number"},
+      {kObject, "object"},   {kArray, "array"},     {kString, "string"}, {kNumber, "number"},
       {kInteger, "integer"}, {kBoolean, "boolean"}, {kNull, "null"},
   };
   std::vector<const char*> names;
@@ -140,7 +141,10 @@ class SchemaChecker {
   // goes with a descent into a child node.
   class Step {
    public:
-    Step(SchemaChecker& c, PathStep step) : c_(c) { c_.path_[c_.depth_++] = step; }
+    Step(SchemaChecker& c, PathStep step) : c_(c) {
+      assert(c_.depth_ < c_.path_.size());
+      c_.path_[c_.depth_++] = step;
+    }
     ~Step() { --c_.depth_; }
     Step(const Step&) = delete;
     Step& operator=(const Step&) = delete;
@@ -157,7 +161,7 @@ class SchemaChecker {
       return fail("expected " + type_names(node.types) + ", got " + describe(e));
     }
     if (node.const_value && !equals(e, *node.const_value)) {
-      return fail("must be " + *node.const_value);
+      return fail("must be " + node.const_shown);
     }
     if (node.has_enum && !in_enum(e, node.enum_values)) {
       return fail("must be one of " + node.enum_shown);
@@ -246,8 +250,8 @@ class SchemaChecker {
     if (node.min_items || node.max_items) {
       const uint64_t size = array.size();
       if (node.min_items && size < *node.min_items) {
-        return fail("must have at least " + count_of(*node.min_items, "item", "items") +
-                    " (got " + std::to_string(size) + ")");
+        return fail("must have at least " + count_of(*node.min_items, "item", "items") + " (got " +
+                    std::to_string(size) + ")");
       }
       if (node.max_items && size > *node.max_items) {
         return fail("must have at most " + count_of(*node.max_items, "item", "items") + " (got " +
@@ -411,11 +415,13 @@ class SchemaChecker {
   const std::vector<SchemaNode>& nodes_;
   std::array<PathStep, InputSchema::kMaxSchemaDepth + 1> path_;
   size_t depth_ = 0;
-  int quiet_ = 0;         // > 0 inside anyOf/oneOf trials: violations are not worded
-  std::string scratch_;   // canonical text of a value compared with enum/const
+  int quiet_ = 0;        // > 0 inside anyOf/oneOf trials: violations are not worded
+  std::string scratch_;  // canonical text of a value compared with enum/const
 };
 
-SchemaViolation at_root(std::string message) { return SchemaViolation{"", std::move(message)}; }
+SchemaViolation at_root(std::string message) {
+  return SchemaViolation{"", std::move(message)};
+}
 
 SchemaViolation parse_failure(simdjson::error_code error) {
   switch (error) {
@@ -443,8 +449,8 @@ SchemaViolation parse_failure(simdjson::error_code error) {
 
 std::optional<SchemaViolation> InputSchema::check(std::string_view arguments_json) const {
   if (arguments_json.size() > kMaxArgumentsBytes) {
-    return detail::at_root("arguments are larger than " +
-                           std::to_string(kMaxArgumentsBytes >> 20) + " MiB");
+    return detail::at_root("arguments are larger than " + std::to_string(kMaxArgumentsBytes >> 20) +
+                           " MiB");
   }
   auto check_parsed = [this](simdjson::simdjson_result<simdjson::dom::element> parsed)
       -> std::optional<SchemaViolation> {
@@ -459,9 +465,8 @@ std::optional<SchemaViolation> InputSchema::check(std::string_view arguments_jso
     // reads up to SIMDJSON_PADDING bytes past the document, which a string_view does not
     // promise). The parser keeps kMaxArgumentsDepth as it grows.
     thread_local simdjson::dom::parser parser(detail::kReusableParserLimit);
-    thread_local const bool allocated =
-        parser.allocate(simdjson::dom::MINIMAL_DOCUMENT_CAPACITY, kMaxArgumentsDepth) ==
-        simdjson::SUCCESS;
+    thread_local const bool allocated = parser.allocate(simdjson::dom::MINIMAL_DOCUMENT_CAPACITY,
+                                                        kMaxArgumentsDepth) == simdjson::SUCCESS;
     thread_local std::string padded;
     if (!allocated) return detail::at_root("arguments could not be checked: out of memory");
     if (padded.capacity() < arguments_json.size() + simdjson::SIMDJSON_PADDING) {

@@ -28,23 +28,22 @@ constexpr size_t kShownEnumValues = 10;
 
 // Keywords that say something about a schema but nothing a value must satisfy. `$defs` and
 // `definitions` hold schemas for `$ref`, which is itself recorded as unchecked.
+// clang-format off
 constexpr std::string_view kAnnotations[] = {
-    "description", "title",        "default",         "examples",         "example",
-    "$schema",     "$id",          "id",              "$comment",         "$anchor",
-    "$vocabulary", "$defs",        "definitions",     "format",           "deprecated",
-    "readOnly",    "writeOnly",    "contentEncoding", "contentMediaType", "contentSchema",
+    "description", "title", "default", "examples", "example",
+    "$schema", "$id", "id", "$comment", "$anchor",
+    "$vocabulary", "$defs", "definitions", "format", "deprecated",
+    "readOnly", "writeOnly", "contentEncoding", "contentMediaType", "contentSchema",
 };
+// clang-format on
 
 struct TypeName {
   std::string_view name;
   uint8_t bits;
 };
 constexpr TypeName kTypeNames[] = {
-    {"object", kObject}, {"array", kArray},     {"string", kString}, {"number", kNumber},
-    {"integer", kInteger}, {"boolean", kBoolean}, {"null", kNull},
-};
-
-bool is_number(simdjson::dom::element e) { return e.is_number(); }
+    {"object", kObject},   {"array", kArray},     {"string", kString}, {"number", kNumber},
+    {"integer", kInteger}, {"boolean", kBoolean}, {"null", kNull}};
 
 double number_of(simdjson::dom::element e) {
   switch (e.type()) {
@@ -99,6 +98,10 @@ class SchemaCompiler {
       fail("nested deeper than " + std::to_string(InputSchema::kMaxSchemaDepth) + " schemas");
       return kNoNode;
     }
+    if (schema_.nodes_.size() == InputSchema::kMaxSchemaNodes) {
+      fail("more than " + std::to_string(InputSchema::kMaxSchemaNodes) + " schemas in all");
+      return kNoNode;
+    }
     // Children are compiled into the vector while this node is built: fill a local, store last.
     const auto index = static_cast<NodeIndex>(schema_.nodes_.size());
     schema_.nodes_.emplace_back();
@@ -144,6 +147,9 @@ class SchemaCompiler {
       } else if (key == "const") {
         std::string text;
         append_canonical(v, text);
+        bool was_cut = false;
+        node.const_shown = cut(text, kPathKeyCodePoints, &was_cut);
+        if (was_cut) node.const_shown += "…";
         node.const_value = std::move(text);
       } else if (key == "minimum") {
         ok = read_bound(v, &node.minimum);
@@ -215,7 +221,8 @@ class SchemaCompiler {
                     " is not a JSON Schema type (object, array, string, number, integer, "
                     "boolean, null)");
       }
-      return fail("expected a type name or a list of them, e.g. \"string\" or [\"string\", \"null\"]");
+      return fail(
+          "expected a type name or a list of them, e.g. \"string\" or [\"string\", \"null\"]");
     };
     if (!v.is_array()) return bits_of(v, types);
     *types = 0;
@@ -241,10 +248,9 @@ class SchemaCompiler {
     std::stable_sort(node->properties.begin(), node->properties.end(),
                      [](const PropertyRule& a, const PropertyRule& b) { return a.name < b.name; });
     // A name written twice: JSON parsers keep the last one, so do we.
-    auto last = std::unique(node->properties.rbegin(), node->properties.rend(),
-                            [](const PropertyRule& a, const PropertyRule& b) {
-                              return a.name == b.name;
-                            });
+    auto last =
+        std::unique(node->properties.rbegin(), node->properties.rend(),
+                    [](const PropertyRule& a, const PropertyRule& b) { return a.name == b.name; });
     node->properties.erase(node->properties.begin(), last.base());
     link_required(node);
     return true;
@@ -269,12 +275,12 @@ class SchemaCompiler {
   static void link_required(SchemaNode* node) {
     node->required_property.clear();
     for (const std::string& name : node->required) {
-      auto it = std::lower_bound(
-          node->properties.begin(), node->properties.end(), name,
-          [](const PropertyRule& p, const std::string& n) { return p.name < n; });
+      auto it =
+          std::lower_bound(node->properties.begin(), node->properties.end(), name,
+                           [](const PropertyRule& p, const std::string& n) { return p.name < n; });
       const bool found = it != node->properties.end() && it->name == name;
-      node->required_property.push_back(
-          found ? static_cast<int32_t>(it - node->properties.begin()) : -1);
+      node->required_property.push_back(found ? static_cast<int32_t>(it - node->properties.begin())
+                                              : -1);
     }
   }
 
@@ -303,7 +309,7 @@ class SchemaCompiler {
   }
 
   bool read_bound(simdjson::dom::element v, std::optional<double>* out) {
-    if (!is_number(v)) return fail("expected a number");
+    if (!v.is_number()) return fail("expected a number");
     *out = number_of(v);
     return true;
   }
@@ -363,8 +369,7 @@ class SchemaCompiler {
 
 }  // namespace detail
 
-std::shared_ptr<const InputSchema> InputSchema::compile(std::string_view json,
-                                                        std::string* error) {
+std::shared_ptr<const InputSchema> InputSchema::compile(std::string_view json, std::string* error) {
   if (json.size() > kMaxSchemaBytes) {
     *error = "input_schema: larger than " + std::to_string(kMaxSchemaBytes >> 20) +
              " MiB of JSON; sluice checks smaller schemas only";
@@ -384,8 +389,8 @@ std::shared_ptr<const InputSchema> InputSchema::compile(std::string_view json,
     return nullptr;
   }
   if (parse_error != simdjson::SUCCESS) {
-    *error = std::string("input_schema: not valid JSON (") + simdjson::error_message(parse_error) +
-             ")";
+    *error =
+        std::string("input_schema: not valid JSON (") + simdjson::error_message(parse_error) + ")";
     return nullptr;
   }
   std::shared_ptr<InputSchema> schema(new InputSchema());

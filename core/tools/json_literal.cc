@@ -89,8 +89,8 @@ std::string describe(simdjson::dom::element value) {
     case simdjson::dom::element_type::STRING: {
       bool was_cut = false;
       std::string out = "string ";
-      json::append_json_string(out, cut(value.get_string().value_unsafe(), kShownCodePoints,
-                                        &was_cut));
+      json::append_json_string(out,
+                               cut(value.get_string().value_unsafe(), kShownCodePoints, &was_cut));
       if (was_cut) out.insert(out.size() - 1, "…");
       return out;
     }

@@ -71,6 +71,7 @@ struct SchemaNode {
   std::vector<std::string> enum_values;  // sorted, for binary search
   std::string enum_shown;
   std::optional<std::string> const_value;
+  std::string const_shown;  // const_value, cut if long
 
   std::vector<NodeIndex> all_of, any_of, one_of;
 };

@@ -61,8 +61,10 @@ void warn_unchecked_once(const std::string& tool, const std::vector<std::string>
     if (warned.size() >= kMaxRemembered) warned.clear();
     if (!warned.insert(tool + '\n' + list).second) return;
   }
-  log::warn("tool " + tool + ": input_schema keywords sluice does not check (calls are checked "
-            "against the rest of the schema only): " + list);
+  log::warn("tool " + tool +
+            ": input_schema keywords sluice does not check (calls are checked "
+            "against the rest of the schema only): " +
+            list);
 }
 
 }  // namespace
