@@ -649,7 +649,7 @@ class NoExecutor : public ToolExecutor {
   ~NoExecutor() override {
     if (destroyed_) *destroyed_ = true;
   }
-  std::unique_ptr<PendingCall> start(const CallContext&, CallSink&) const override {
+  std::unique_ptr<PendingCall> start(const CallContext&, CallSink&, CallResult&) const override {
     return nullptr;
   }
 
