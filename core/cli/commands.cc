@@ -10,6 +10,7 @@
 #include "core/config/loader.h"
 #include "core/config/node_reader.h"
 #include "core/filter/snapshot.h"
+#include "core/mcp/upstream_registry.h"
 #include "sluice_version.h"
 
 namespace sluice::cli {
@@ -55,6 +56,8 @@ bool config_path_of(const std::vector<std::string>& args, size_t from, std::stri
 }
 
 int validate(const std::string& path) {
+  // A check contacts no upstream MCP server: their entries are built, never fetched.
+  mcp::UpstreamRegistry::process().stop();
   try {
     auto config = config::load_config_file(path);
     auto snapshot = filter::ConfigSnapshot::build(config, 1);

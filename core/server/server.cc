@@ -13,6 +13,7 @@
 #include "core/ledger/ledger_writer.h"
 #include "core/log/access_log.h"
 #include "core/log/log.h"
+#include "core/mcp/upstream_registry.h"
 #include "core/metrics/metrics.h"
 #include "core/server/config_watcher.h"
 #include "core/server/listen_socket.h"
@@ -126,6 +127,7 @@ int Server::run() {
 
   uv_run(&loop_, UV_RUN_DEFAULT);
   health_->stop();   // the workers are gone: nobody reads health any more
+  mcp::UpstreamRegistry::process().stop();  // nor tool lists; upstream sessions are ended
   watcher_.reset();  // its handles closed in finish_shutdown()
   for (auto& w : workers_) w->join();
   workers_.clear();
