@@ -41,6 +41,12 @@ inline std::string sluice_binary() {
 inline std::string mock_provider_binary() {
   return SLUICE_MOCK_PROVIDER;
 }
+#ifdef SLUICE_MOCK_MCP
+// The mock MCP server (tests/support/mock_mcp_server.h).
+inline std::string mock_mcp_binary() {
+  return SLUICE_MOCK_MCP;
+}
+#endif
 
 inline Headers bearer(const std::string& key) {
   return {{"Authorization", "Bearer " + key}};
