@@ -8,6 +8,7 @@
 #include "core/mcp/mcp_client_results.h"
 #include "core/mcp/upstream.h"
 #include "core/mcp/upstream_registry.h"
+#include "core/tools/input_schema.h"
 #include "core/tools/tool_source.h"
 
 namespace sluice::tools {
@@ -15,6 +16,27 @@ namespace {
 
 // An OpenAI function name is at most 64 characters (tool_set.cc checks static tools alike).
 constexpr size_t kMaxFunctionName = 64;
+
+// A warning said once per process: a config reloaded hundreds of times, or a list refreshed
+// every few minutes, does not repeat it. Bounded: past kMaxRemembered, it forgets.
+void warn_once(const std::string& message) {
+  constexpr size_t kMaxRemembered = 4096;
+  static std::mutex mutex;
+  static std::set<std::string> warned;
+  {
+    std::lock_guard lock(mutex);
+    if (warned.size() >= kMaxRemembered) warned.clear();
+    if (!warned.insert(message).second) return;
+  }
+  log::warn(message);
+}
+
+// A published list and the executor its entries point to, in one allocation: whoever holds the
+// list (a call in flight while a reload drops the snapshot) keeps the executor alive too.
+struct ListAndExecutor {
+  std::shared_ptr<const McpToolExecutor> executor;
+  ToolList list;
+};
 
 bool name_char(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
@@ -58,7 +80,7 @@ class McpToolSource final : public ToolSource, private mcp::UpstreamListener {
       : entry_(spec.name),
         timeout_(spec.timeout),
         lease_(std::move(lease)),
-        executor_(lease_->upstream(), spec.max_response),
+        executor_(std::make_shared<const McpToolExecutor>(lease_->upstream(), spec.max_response)),
         list_(std::make_shared<const ToolList>()) {
     // What the config's other tools already take (their names and OpenAI function names): an
     // upstream tool may not shadow them.
@@ -84,14 +106,16 @@ class McpToolSource final : public ToolSource, private mcp::UpstreamListener {
 
  private:
   void on_upstream_tools(const std::shared_ptr<const mcp::UpstreamToolList>& list) override {
-    auto next = std::make_shared<ToolList>();
-    next->reserve(list->tools.size());
+    auto held = std::make_shared<ListAndExecutor>();
+    held->executor = executor_;
+    ToolList& next = held->list;
+    next.reserve(list->tools.size());
     std::set<std::string> functions;
     for (const mcp::UpstreamTool& tool : list->tools) {
-      std::string why = unusable_tool_name(entry_, tool.name);
       ToolEntry entry;
       entry.name = entry_ + "." + tool.name;
       entry.function_name = function_name_of(entry.name);
+      std::string why = unusable_tool_name(entry_, tool.name);
       if (why.empty() &&
           (taken_.count(entry.name) != 0 || taken_.count(entry.function_name) != 0)) {
         why = "another tool of the config is named \"" + entry.name + "\" or \"" +
@@ -100,30 +124,43 @@ class McpToolSource final : public ToolSource, private mcp::UpstreamListener {
       if (why.empty() && !functions.insert(entry.function_name).second) {
         why = "another of its tools is also the OpenAI function \"" + entry.function_name + "\"";
       }
+      std::string error;
+      if (why.empty()) {
+        entry.schema = InputSchema::compile(tool.input_schema_json, &error);
+        if (!entry.schema) why = "its inputSchema cannot be checked: " + error;
+      }
       if (!why.empty()) {
-        log::warn("tools." + entry_ + ": skipped the upstream tool \"" + tool.name.substr(0, 128) +
+        warn_once("tools." + entry_ + ": skipped the upstream tool \"" + tool.name.substr(0, 128) +
                   "\": " + why);
         continue;
       }
+      if (!entry.schema->unchecked_keywords().empty()) {
+        std::string keywords;
+        for (const std::string& k : entry.schema->unchecked_keywords()) {
+          keywords.append(keywords.empty() ? "" : ", ").append(k);
+        }
+        warn_once("tool " + entry.name +
+                  ": input_schema keywords sluice does not check (calls are checked against the "
+                  "rest of the schema only): " +
+                  keywords);
+      }
       entry.description = tool.description;
       entry.input_schema_json = tool.input_schema_json;
-      // TODO(tool-schema): compile with InputSchema::compile once core/tools/input_schema.h is
-      // on main (a schema it refuses: skip the tool with a warning). Until then calls are not
-      // checked against it.
       entry.target = tool.name;
       entry.timeout = timeout_;
-      entry.executor = &executor_;
-      next->push_back(std::move(entry));
+      entry.executor = executor_.get();
+      next.push_back(std::move(entry));
     }
+    std::shared_ptr<const ToolList> published(held, &held->list);
     std::lock_guard lock(mutex_);
-    list_ = std::move(next);
+    list_ = std::move(published);
     ++version_;
   }
 
   const std::string entry_;  // the tools: entry's name: the prefix
   const std::chrono::milliseconds timeout_;
   const std::shared_ptr<mcp::UpstreamLease> lease_;
-  const McpToolExecutor executor_;
+  const std::shared_ptr<const McpToolExecutor> executor_;
   std::set<std::string> taken_;
 
   mutable std::mutex mutex_;  // guards list_ and version_ (written on the upstream thread)

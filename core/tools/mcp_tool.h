@@ -7,11 +7,13 @@
 //                      upstream, its session and its list survive a reload of an unchanged
 //                      entry), subscribes to the upstream's lists and turns each one into a
 //                      ToolList on the thread that published it (the upstream thread), so
-//                      tools() is only a pointer copy. A tool is skipped, with a warning, when
-//                      its name is not one sluice can offer (letters, digits, '_', '-', '.'; at
-//                      most 64 characters as an OpenAI function name with the prefix) or when
-//                      it would collide with another tool of the config (its name or its
-//                      function name).
+//                      tools() is only a pointer copy. Each schema is compiled there
+//                      (InputSchema), so calls are checked before they reach the server. A tool
+//                      is skipped, with a warning (once per process), when its name is not one
+//                      sluice can offer (letters, digits, '_', '-', '.'; at most 64 characters
+//                      as an OpenAI function name with the prefix), when it would collide with
+//                      another tool of the config (its name or its function name), or when its
+//                      inputSchema cannot be compiled.
 //   McpToolExecutor  — tools/call from the worker serving the agent, with that worker's
 //                      HttpCaller (no hop to another thread on the call path), until the call's
 //                      deadline, the answer bounded by max_response. A session the server ended
