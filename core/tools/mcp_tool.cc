@@ -2,6 +2,7 @@
 
 #include <mutex>
 #include <set>
+#include <vector>
 
 #include "core/filter/worker_context.h"
 #include "core/log/log.h"
@@ -84,10 +85,19 @@ class McpToolSource final : public ToolSource, private mcp::UpstreamListener {
         list_(std::make_shared<const ToolList>()) {
     // What the config's other tools already take (their names and OpenAI function names): an
     // upstream tool may not shadow them.
+    const std::string own_prefix = function_name_of(spec.name) + "_";
     for (const auto& [name, other] : config.tools) {
       if (name == spec.name) continue;
       taken_.insert(name);
       taken_.insert(function_name_of(name));
+      // Two mcp entries whose function names nest ("a" and "a_b") could both offer "a_b_c":
+      // the one with the longer name keeps it, so the snapshot never holds two tools with one
+      // function name, whatever the servers list.
+      const std::string prefix = function_name_of(name) + "_";
+      if (other.type == "mcp" && prefix.size() > own_prefix.size() &&
+          prefix.compare(0, own_prefix.size(), own_prefix) == 0) {
+        nested_prefixes_.push_back(prefix);
+      }
     }
     lease_->upstream()->subscribe(this);  // the current list, if one was fetched, right away
   }
@@ -120,6 +130,12 @@ class McpToolSource final : public ToolSource, private mcp::UpstreamListener {
           (taken_.count(entry.name) != 0 || taken_.count(entry.function_name) != 0)) {
         why = "another tool of the config is named \"" + entry.name + "\" or \"" +
               entry.function_name + "\"";
+      }
+      for (const std::string& prefix : nested_prefixes_) {
+        if (why.empty() && entry.function_name.compare(0, prefix.size(), prefix) == 0) {
+          why = "its OpenAI function \"" + entry.function_name + "\" is the tools: entry \"" +
+                prefix.substr(0, prefix.size() - 1) + "\"'s to offer";
+        }
       }
       if (why.empty() && !functions.insert(entry.function_name).second) {
         why = "another of its tools is also the OpenAI function \"" + entry.function_name + "\"";
@@ -162,6 +178,7 @@ class McpToolSource final : public ToolSource, private mcp::UpstreamListener {
   const std::shared_ptr<mcp::UpstreamLease> lease_;
   const std::shared_ptr<const McpToolExecutor> executor_;
   std::set<std::string> taken_;
+  std::vector<std::string> nested_prefixes_;  // other mcp entries' "<function name>_" in ours
 
   mutable std::mutex mutex_;  // guards list_ and version_ (written on the upstream thread)
   std::shared_ptr<const ToolList> list_;

@@ -12,8 +12,10 @@
 //                      is skipped, with a warning (once per process), when its name is not one
 //                      sluice can offer (letters, digits, '_', '-', '.'; at most 64 characters
 //                      as an OpenAI function name with the prefix), when it would collide with
-//                      another tool of the config (its name or its function name), or when its
-//                      inputSchema cannot be compiled.
+//                      another tool of the config (its name or its function name; with two
+//                      mcp entries whose names nest, "a" and "a_b", a function name both could
+//                      offer, "a_b_c", is the longer one's), or when its inputSchema cannot be
+//                      compiled.
 //   McpToolExecutor  — tools/call from the worker serving the agent, with that worker's
 //                      HttpCaller (no hop to another thread on the call path), until the call's
 //                      deadline, the answer bounded by max_response. A session the server ended

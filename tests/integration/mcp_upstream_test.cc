@@ -386,6 +386,36 @@ TEST_F(McpUpstream, FaultsBecomeClearResults) {
   EXPECT_EQ(r->status, CallStatus::Ok) << r->content;
 }
 
+TEST_F(McpUpstream, ToolsSluiceCannotOfferAreSkippedTheOthersStay) {
+  // The config also has a static github.echo, and an mcp entry github_extra whose function
+  // names ("github_extra_...") nest in this one's.
+  config::ToolSpec static_echo;
+  static_echo.name = "github.echo";
+  static_echo.type = "http";
+  config_.tools.emplace(static_echo.name, static_echo);
+  config::ToolSpec nested;
+  nested.name = "github_extra";
+  nested.type = "mcp";
+  config_.tools.emplace(nested.name, nested);
+  start({"--extra-tools", "2"});
+  ASSERT_TRUE(tools_become(kMockTools + 2 - 3)) << source_->tools()->size();
+  EXPECT_EQ(find("github.echo").second, nullptr);  // the static one wins
+  EXPECT_EQ(find("github.extra_0").second, nullptr);
+  EXPECT_NE(find("github.add").second, nullptr);
+
+  // A name that is not an identifier, and one too long for an OpenAI function name.
+  ASSERT_TRUE(mock_->add_tool("has space", "none"));
+  ASSERT_TRUE(mock_->add_tool(std::string(60, 'n'), "none"));
+  ASSERT_TRUE(mock_->add_tool("fine_one", "get"));
+  ASSERT_TRUE(eventually([&] { return find("github.fine_one").second != nullptr; }, 5s));
+  EXPECT_EQ(source_->tools()->size(), kMockTools + 2 - 3 + 1);
+  for (const tools::ToolEntry& e : *source_->tools()) {
+    EXPECT_LE(e.function_name.size(), 64u) << e.name;
+    EXPECT_EQ(e.name.find(' '), std::string::npos) << e.name;
+    EXPECT_NE(e.schema, nullptr) << e.name << ": its schema was not compiled";
+  }
+}
+
 TEST_F(McpUpstream, AnAnswerStreamCutBeforeTheResponseIsResumed) {
   start();
   ASSERT_TRUE(tools_become(kMockTools));
