@@ -30,11 +30,17 @@ class LuaPendingToolCall final : public tools::PendingCall {
 
 namespace {
 
-tools::CallResult failed(tools::CallStatus status, std::string message) {
+tools::CallResult result_of(tools::CallStatus status, std::string message) {
   tools::CallResult r;
   r.status = status;
   r.content = std::move(message);
   return r;
+}
+
+// "5s", "300ms": as the tools endpoint says a timeout.
+std::string duration_text(std::chrono::milliseconds ms) {
+  if (ms.count() % 1000 == 0) return std::to_string(ms.count() / 1000) + "s";
+  return std::to_string(ms.count()) + "ms";
 }
 
 void set_string(lua_State* L, const char* key, std::string_view value) {
@@ -44,49 +50,40 @@ void set_string(lua_State* L, const char* key, std::string_view value) {
 
 }  // namespace
 
-std::unique_ptr<tools::PendingCall> LuaToolCall::start(const std::string& tool, LuaState* state,
-                                                       const std::string& state_error,
+std::unique_ptr<tools::PendingCall> LuaToolCall::start(const Tool& tool, LuaState& state,
                                                        const tools::CallContext& ctx,
-                                                       tools::CallSink& sink) {
+                                                       tools::CallSink& sink,
+                                                       tools::CallResult& failed) {
   assert(ctx.worker != nullptr && ctx.worker->loop != nullptr);
-  auto* call = new LuaToolCall(tool, ctx, sink);
-  auto handle = std::make_unique<LuaPendingToolCall>(call);
-  call->in_start_ = true;
-  call->begin(state, state_error, ctx);
-  call->in_start_ = false;
-  return handle;
-}
-
-LuaToolCall::LuaToolCall(const std::string& tool, const tools::CallContext& ctx,
-                         tools::CallSink& sink)
-    : tool_(tool),
-      sink_(sink),
-      loop_(ctx.worker->loop),
-      http_(ctx.worker->http),
-      deadline_(ctx.deadline) {}
-
-void LuaToolCall::begin(LuaState* state, const std::string& state_error,
-                        const tools::CallContext& ctx) {
-  if (state == nullptr) {
-    end(failed(tools::CallStatus::Unavailable,
-               "Lua tool \"" + tool_ + "\" cannot run on this worker: " + state_error));
-    return;
-  }
-  state_ = state;
-  lua_State* thread = state->begin(Hook::Call);
+  lua_State* thread = state.begin(Hook::Call);
   // The arguments were checked against the input_schema; "" (no body) is no arguments.
   const std::string_view args = ctx.arguments.empty() ? std::string_view("{}") : ctx.arguments;
   std::string error;
   if (!json_decode(thread, args, &error)) {
-    state->finish(thread);
-    end(failed(tools::CallStatus::ToolError,
-               "Lua tool \"" + tool_ + "\" cannot take these arguments: " + error));
-    return;
+    state.finish(thread);
+    failed =
+        result_of(tools::CallStatus::ToolError, "its arguments cannot be given to Lua: " + error);
+    return nullptr;
   }
-  push_ctx(thread, ctx);
-  thread_ = thread;
-  run(2);
+  auto* call = new LuaToolCall(tool, state, ctx, sink);
+  auto handle = std::make_unique<LuaPendingToolCall>(call);
+  call->push_ctx(thread, ctx);
+  call->thread_ = thread;
+  call->in_start_ = true;
+  call->run(2);
+  call->in_start_ = false;
+  return handle;
 }
+
+LuaToolCall::LuaToolCall(const Tool& tool, LuaState& state, const tools::CallContext& ctx,
+                         tools::CallSink& sink)
+    : tool_(tool.name),
+      timeout_(tool.timeout),
+      sink_(sink),
+      loop_(ctx.worker->loop),
+      http_(ctx.worker->http),
+      deadline_(ctx.deadline),
+      state_(&state) {}
 
 void LuaToolCall::push_ctx(lua_State* thread, const tools::CallContext& ctx) {
   const Clock::duration left = std::max(Clock::duration::zero(), deadline_ - Clock::now());
@@ -119,13 +116,12 @@ void LuaToolCall::run(int nargs) {
       metrics::Metrics::process()
           .plugin_errors_total.Add({{"plugin", state_->plugin_name()}, {"hook", "call"}})
           .Increment();
-      std::string message = "Lua tool \"" + tool_ + "\" failed: " + error;
-      log::warn(message);
-      end(failed(tools::CallStatus::ToolError, std::move(message)));
+      log::warn("Lua tool \"" + tool_ + "\" failed: " + error);
+      end(result_of(tools::CallStatus::ToolError, std::move(error)));
       return;
     }
     case RunStatus::Done: {
-      tools::CallResult result = tool_result(thread_, 1, lua_gettop(thread_), tool_);
+      tools::CallResult result = tool_result(thread_, 1, lua_gettop(thread_));
       state_->finish(thread_);
       thread_ = nullptr;
       end(std::move(result));
@@ -148,7 +144,8 @@ bool LuaToolCall::start_http(lua_State* thread, plugin::HttpCallRequest request,
     *error = "the tool call's deadline has passed";
     return false;
   }
-  if (request.timeout > left) request.timeout = left;
+  http_held_to_deadline_ = request.timeout >= left;
+  if (http_held_to_deadline_) request.timeout = left;
   http_call_ = http_->start(std::move(request), &LuaToolCall::on_http_done, this, error);
   return http_call_ != nullptr;
 }
@@ -156,14 +153,14 @@ bool LuaToolCall::start_http(lua_State* thread, plugin::HttpCallRequest request,
 void LuaToolCall::on_http_done(void* arg, plugin::HttpCallResult& result) {
   auto* self = static_cast<LuaToolCall*>(arg);
   self->http_call_ = nullptr;
-  if (!result.error.empty() && Clock::now() >= self->deadline_) {
-    // Cut short by the deadline (the timeout was cut to it): the call is over, whatever the
-    // tool would make of the error.
+  // HttpCaller's own timer ("timeout after 300ms") on a request held to the deadline: the
+  // deadline passed (by the loop's clock, which may lag the steady clock by a millisecond).
+  if (self->http_held_to_deadline_ && result.error.starts_with("timeout after ")) {
+    // The call is over, whatever the tool would make of the error.
     self->state_->abandon(self->thread_);
     self->thread_ = nullptr;
-    self->end(failed(tools::CallStatus::Timeout, "Lua tool \"" + self->tool_ +
-                                                     "\" timed out waiting for sluice.http (" +
-                                                     result.error + ")"));
+    self->end(result_of(tools::CallStatus::Timeout,
+                        "after " + duration_text(self->timeout_) + ", waiting in sluice.http"));
     return;
   }
   self->run(push_http_result(self->thread_, result));

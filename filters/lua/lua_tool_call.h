@@ -5,10 +5,12 @@
 //   checked by the file's schema, defaults filled in), ctx.time_left_ms (until the deadline,
 //   when the call started), ctx.deadline (the same instant on sluice.now()'s clock).
 // sluice.http suspends the coroutine without blocking the worker; its timeout is cut to what
-// is left until the deadline, so the HTTP call stops when the tool call would.
+// is left until the deadline, so the HTTP call stops when the tool call would: a request that
+// fails once the deadline has passed ends the call as a Timeout, whether or not the caller's
+// own deadline timer has fired yet.
 //
-// Stages (one at a time, in this order; Delivering is skipped when the end comes from a
-// sluice.http completion, which already runs on the loop outside start()):
+// Stages (Running and WaitingHttp alternate, one per sluice.http; then Delivering when the end
+// came inside start() — else the end is delivered at once, from the loop —, then Ended):
 //   Running     — inside a resume of the coroutine (in start(), or in a sluice.http completion).
 //   WaitingHttp — suspended in sluice.http: the call's HTTP request is in flight.
 //   Delivering  — ended inside start(): the result waits for a zero timer, because a sink is
@@ -43,12 +45,19 @@ namespace sluice::filters::lua {
 
 class LuaToolCall final : public HookHost {
  public:
-  // Starts a call of tool `tool` on `state` (nullptr: the worker has no state, `state_error`
-  // says why; the call ends Unavailable). ctx.worker (its loop) is required.
-  static std::unique_ptr<tools::PendingCall> start(const std::string& tool, LuaState* state,
-                                                   const std::string& state_error,
+  // Where a call comes from: its tool, as LuaToolFile loaded it.
+  struct Tool {
+    const std::string& name;            // "text.shout"
+    std::chrono::milliseconds timeout;  // the entry's: its deadline, for messages
+  };
+
+  // Starts a call of `tool` on `state` (the serving worker's). ctx.worker (its loop) is
+  // required. nullptr with `failed` when the arguments cannot become Lua values (then the sink
+  // is never called); else the handle, and the sink is called once, later, on the loop.
+  static std::unique_ptr<tools::PendingCall> start(const Tool& tool, LuaState& state,
                                                    const tools::CallContext& ctx,
-                                                   tools::CallSink& sink);
+                                                   tools::CallSink& sink,
+                                                   tools::CallResult& failed);
 
   // HookHost
   Hook phase() const override { return Hook::Call; }
@@ -58,11 +67,11 @@ class LuaToolCall final : public HookHost {
   enum class Stage : uint8_t { Running, WaitingHttp, Delivering, Ended };
   friend class LuaPendingToolCall;
 
-  LuaToolCall(const std::string& tool, const tools::CallContext& ctx, tools::CallSink& sink);
+  LuaToolCall(const Tool& tool, LuaState& state, const tools::CallContext& ctx,
+              tools::CallSink& sink);
   ~LuaToolCall() = default;
 
-  // Pushes args and ctx on a new coroutine and runs it.
-  void begin(LuaState* state, const std::string& state_error, const tools::CallContext& ctx);
+  // Pushes the ctx table on the coroutine (after args).
   void push_ctx(lua_State* thread, const tools::CallContext& ctx);
   // Resumes the coroutine with `nargs` values on its stack; ends the call unless it suspended.
   void run(int nargs);
@@ -78,14 +87,16 @@ class LuaToolCall final : public HookHost {
   static void on_closed(uv_handle_t* handle);
 
   std::string tool_;  // the tool's name, for messages (copied: the file may go first)
+  std::chrono::milliseconds timeout_;  // the tool's, for the timeout's message
   tools::CallSink& sink_;
   uv_loop_t* loop_;
   plugin::HttpCaller* http_;  // the worker's, for sluice.http (may be null: no HTTP)
   std::chrono::steady_clock::time_point deadline_;
   Stage stage_ = Stage::Running;
-  LuaState* state_ = nullptr;
+  LuaState* state_;
   lua_State* thread_ = nullptr;            // the coroutine, while Running or WaitingHttp
   plugin::HttpCall* http_call_ = nullptr;  // WaitingHttp: the request in flight
+  bool http_held_to_deadline_ = false;     // its timeout was cut to the call's deadline
   tools::CallResult result_;               // Delivering: what the timer delivers
   uv_timer_t timer_{};                     // armed only for Delivering
   bool timer_open_ = false;                // timer_ was initialised (must be closed)

@@ -62,7 +62,7 @@ LuaPluginSettings settings_for(const config::ToolSpec& spec, const config::Confi
 }  // namespace
 
 LuaToolFile::LuaToolFile(const config::ToolSpec& spec, LuaPluginSettings settings)
-    : tool_(spec.name), states_(std::move(settings)) {}
+    : tool_(spec.name), timeout_(spec.timeout), states_(std::move(settings)) {}
 
 std::unique_ptr<LuaToolFile> LuaToolFile::load(const config::ToolSpec& spec,
                                                const config::Config& config) {

@@ -24,6 +24,7 @@
 // The states close with this object, i.e. with the snapshot (its ToolSet) that holds it.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -41,7 +42,8 @@ class LuaToolFile {
   static std::unique_ptr<LuaToolFile> load(const config::ToolSpec& spec,
                                            const config::Config& config);
 
-  const std::string& tool() const { return tool_; }  // the entry's name: "text.shout"
+  const std::string& tool() const { return tool_; }               // the entry's name: "text.shout"
+  std::chrono::milliseconds timeout() const { return timeout_; }  // each call's deadline
   // The entry's description, else the file's ("" when neither has one).
   const std::string& description() const { return description_; }
   // The entry's input_schema, else the file's as JSON text, else {"type":"object"}.
@@ -55,6 +57,7 @@ class LuaToolFile {
   void read_declarations(const config::ToolSpec& spec);
 
   std::string tool_;
+  std::chrono::milliseconds timeout_;
   std::string description_;
   std::string input_schema_json_;
   WorkerStates states_;

@@ -22,31 +22,32 @@ tools::CallResult ok(std::string content, bool json) {
   return r;
 }
 
-std::string too_large(std::string_view tool, size_t size) {
-  return "Lua tool \"" + std::string(tool) + "\" returned " + std::to_string(size) +
-         " bytes, more than a tool's result may hold (" +
+constexpr const char* kWhatCallReturns =
+    ": call returns a table (JSON), a string (text), or nil and an error message";
+
+std::string too_large(size_t size) {
+  return "call returned " + std::to_string(size) + " bytes, more than a tool's result may hold (" +
          std::to_string(kMaxToolResultBytes >> 20) + "MiB)";
 }
 
 }  // namespace
 
-tools::CallResult tool_result(lua_State* L, int first, int count, std::string_view tool) {
+tools::CallResult tool_result(lua_State* L, int first, int count) {
   const int type = count >= 1 ? lua_type(L, first) : LUA_TNONE;
   switch (type) {
     case LUA_TTABLE: {
       std::string json;
       std::string error;
       if (!json_encode(L, first, json, &error)) {
-        return tool_error("Lua tool \"" + std::string(tool) +
-                          "\" returned a table that is not JSON: " + error);
+        return tool_error("call returned a table that is not JSON: " + error);
       }
-      if (json.size() > kMaxToolResultBytes) return tool_error(too_large(tool, json.size()));
+      if (json.size() > kMaxToolResultBytes) return tool_error(too_large(json.size()));
       return ok(std::move(json), true);
     }
     case LUA_TSTRING: {
       size_t len = 0;
       const char* s = lua_tolstring(L, first, &len);
-      if (len > kMaxToolResultBytes) return tool_error(too_large(tool, len));
+      if (len > kMaxToolResultBytes) return tool_error(too_large(len));
       return ok(std::string(s, len), false);
     }
     case LUA_TNUMBER:
@@ -55,8 +56,7 @@ tools::CallResult tool_result(lua_State* L, int first, int count, std::string_vi
       std::string text;
       std::string error;
       if (!json_encode(L, first, text, &error)) {
-        return tool_error("Lua tool \"" + std::string(tool) + "\" returned a number JSON cannot " +
-                          "hold: " + error);
+        return tool_error("call returned a number JSON cannot hold: " + error);
       }
       return ok(std::move(text), false);
     }
@@ -76,14 +76,9 @@ tools::CallResult tool_result(lua_State* L, int first, int count, std::string_vi
         }
         return tool_error(error_text(L, first + 1));
       }
-      return tool_error("Lua tool \"" + std::string(tool) +
-                        "\" returned nothing: call returns a table (JSON), a string (text), or "
-                        "nil and an error message");
+      return tool_error(std::string("call returned nothing") + kWhatCallReturns);
     default:
-      return tool_error("Lua tool \"" + std::string(tool) + "\" returned a " +
-                        lua_typename(L, type) +
-                        ": call returns a table (JSON), a string (text), or nil and an error "
-                        "message");
+      return tool_error(std::string("call returned a ") + lua_typename(L, type) + kWhatCallReturns);
   }
 }
 

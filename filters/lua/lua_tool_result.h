@@ -11,7 +11,8 @@
 //                             hold: a cycle, mixed keys, NaN)
 //
 // A result is at most kMaxToolResultBytes, a message at most kMaxToolMessageBytes (the rest is
-// cut, its size said): what a tool answers goes back to the agent whole, in one reply.
+// cut, its size said): what a tool answers goes back to the agent whole, in one reply. A
+// message says what went wrong only: whoever reports it names the tool ("tool t failed: ...").
 #pragma once
 
 extern "C" {
@@ -29,8 +30,7 @@ inline constexpr size_t kMaxToolResultBytes = size_t{4} << 20;
 inline constexpr size_t kMaxToolMessageBytes = size_t{16} << 10;
 
 // Reads the `count` values call returned, from stack index `first` of `L` (a finished thread).
-// Calls no Lua code (no metamethod, no __tostring): it runs outside a protected call. `tool`
-// names the tool in messages about a malformed return.
-tools::CallResult tool_result(lua_State* L, int first, int count, std::string_view tool);
+// Calls no Lua code (no metamethod, no __tostring): it runs outside a protected call.
+tools::CallResult tool_result(lua_State* L, int first, int count);
 
 }  // namespace sluice::filters::lua

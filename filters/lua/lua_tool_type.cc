@@ -18,12 +18,19 @@ class LuaToolExecutor final : public tools::ToolExecutor {
  public:
   explicit LuaToolExecutor(std::unique_ptr<LuaToolFile> file) : file_(std::move(file)) {}
 
-  std::unique_ptr<tools::PendingCall> start(const tools::CallContext& ctx,
-                                            tools::CallSink& sink) const override {
+  std::unique_ptr<tools::PendingCall> start(const tools::CallContext& ctx, tools::CallSink& sink,
+                                            tools::CallResult& failed) const override {
     const size_t worker = ctx.worker != nullptr ? ctx.worker->index : 0;
     std::string error;
     LuaState* state = file_->states().get(worker, &error);
-    return LuaToolCall::start(file_->tool(), state, error, ctx, sink);
+    if (state == nullptr) {
+      failed.status = tools::CallStatus::Unavailable;
+      failed.content =
+          "its Lua state cannot be built on worker " + std::to_string(worker) + ": " + error;
+      return nullptr;
+    }
+    return LuaToolCall::start(LuaToolCall::Tool{file_->tool(), file_->timeout()}, *state, ctx, sink,
+                              failed);
   }
 
  private:

@@ -224,6 +224,7 @@ struct InFlight {
   std::string request_id = "req-42";
   std::string agent = "sofia";
   RecordingSink sink;
+  tools::CallResult failed;  // when start() returned no call
   std::unique_ptr<tools::PendingCall> pending;
   bool done() const { return sink.calls > 0; }
 };
@@ -257,9 +258,10 @@ class LuaToolCallTest : public ::testing::Test {
     if (!worker_) worker_ = std::make_unique<Worker>(0);
   }
 
-  // Starts a call of `tool` on `worker` with a deadline `timeout` from now.
+  // Starts a call of `tool` on `worker` with a deadline `timeout` from now (by default the
+  // tool's own timeout, as the tools endpoint does).
   std::unique_ptr<InFlight> start(const std::string& tool, const std::string& arguments,
-                                  std::chrono::milliseconds timeout = 2s,
+                                  std::optional<std::chrono::milliseconds> timeout = std::nullopt,
                                   Worker* worker = nullptr) {
     if (worker == nullptr) worker = worker_.get();
     auto call = std::make_unique<InFlight>();
@@ -274,17 +276,18 @@ class LuaToolCallTest : public ::testing::Test {
     ctx.agent = call->agent;
     ctx.request_id = call->request_id;
     ctx.arguments = call->arguments;
-    ctx.deadline = Clock::now() + timeout;
+    ctx.deadline = Clock::now() + timeout.value_or(found.entry->timeout);
     ctx.worker = worker->context();
     call->sink.starting = true;
-    call->pending = found.entry->executor->start(ctx, call->sink);
+    call->pending = found.entry->executor->start(ctx, call->sink, call->failed);
     call->sink.starting = false;
+    EXPECT_NE(call->pending, nullptr) << "the call did not start: " << call->failed.content;
     return call;
   }
 
   // A whole call: started, its end awaited (at most 10s), its handle released.
   tools::CallResult call(const std::string& tool, const std::string& arguments = "{}",
-                         std::chrono::milliseconds timeout = 2s) {
+                         std::optional<std::chrono::milliseconds> timeout = std::nullopt) {
     std::unique_ptr<InFlight> c = start(tool, arguments, timeout);
     EXPECT_TRUE(worker_->run_until([&] { return c->done(); }, 10s)) << "the call never ended";
     EXPECT_EQ(c->sink.calls, 1);
@@ -354,7 +357,6 @@ TEST_F(LuaToolCallTest, AnErrorIsAToolErrorWithFileAndLineAndIsCounted) {
   const double before = plugin_errors("failing_tool");
   tools::CallResult r = call("t");
   EXPECT_EQ(r.status, tools::CallStatus::ToolError);
-  EXPECT_THAT(r.content, HasSubstr("Lua tool \"t\" failed: "));
   EXPECT_THAT(r.content, HasSubstr("t.lua:2: boom"));
   EXPECT_EQ(plugin_errors("failing_tool"), before + 1);
 }
@@ -378,8 +380,7 @@ TEST_F(LuaToolCallTest, AnEndlessLoopIsStoppedByTheBudgetAndTheNextCallWorks) {
   build("  t: {type: lua, file: t.lua, max_instructions: 10000}\n");
   tools::CallResult r = call("t", R"({"loop":true})");
   EXPECT_EQ(r.status, tools::CallStatus::ToolError);
-  EXPECT_THAT(r.content, HasSubstr("Lua tool \"t\""));
-  EXPECT_THAT(r.content, HasSubstr("instruction budget exceeded (max_instructions: 10000)"));
+  EXPECT_EQ(r.content, "instruction budget exceeded (max_instructions: 10000)");
   EXPECT_EQ(call("t").content, "fine");
 }
 
@@ -391,7 +392,6 @@ TEST_F(LuaToolCallTest, AMemoryBombIsStoppedAndTheNextCallWorks) {
   build("  t: {type: lua, file: t.lua, max_memory: 2MiB, max_instructions: 100000000}\n");
   tools::CallResult r = call("t", R"({"bomb":true})");
   EXPECT_EQ(r.status, tools::CallStatus::ToolError);
-  EXPECT_THAT(r.content, HasSubstr("Lua tool \"t\""));
   EXPECT_THAT(r.content, HasSubstr("out of memory (max_memory: 2MiB)"));
   EXPECT_EQ(call("t").content, "fine");
 }
@@ -472,12 +472,13 @@ TEST_F(LuaToolCallTest, AHangingServiceEndsAtTheDeadlineAndTheNextCallWorks) {
     return http_response(200, "quick");
   });
   write("t.lua", kHangingTool);
-  build("  t: {type: lua, file: t.lua, config: {url: '" + server.base_url() + "'}}\n");
+  build("  t: {type: lua, file: t.lua, timeout: 300ms, config: {url: '" + server.base_url() +
+        "'}}\n");
   const auto started = Clock::now();
-  tools::CallResult r = call("t", R"({"path":"/hang"})", 300ms);
+  tools::CallResult r = call("t", R"({"path":"/hang"})");
   const auto took = Clock::now() - started;
   EXPECT_EQ(r.status, tools::CallStatus::Timeout);
-  EXPECT_THAT(r.content, HasSubstr("timed out waiting for sluice.http"));
+  EXPECT_EQ(r.content, "after 300ms, waiting in sluice.http");
   EXPECT_GE(took, 290ms);
   EXPECT_LT(took, 2s);  // not the 60s the tool asked for
   // Nothing stuck: the next call on the same worker answers at once.

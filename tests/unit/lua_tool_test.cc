@@ -216,7 +216,7 @@ class LuaToolResultTest : public ::testing::Test {
     lua_settop(L_, 0);
     const std::string chunk = "return " + values;
     EXPECT_EQ(luaL_dostring(L_, chunk.c_str()), 0) << lua_tostring(L_, -1);
-    return filters::lua::tool_result(L_, 1, lua_gettop(L_), "t");
+    return filters::lua::tool_result(L_, 1, lua_gettop(L_));
   }
 
   lua_State* L_ = nullptr;
@@ -269,9 +269,11 @@ TEST_F(LuaToolResultTest, NothingIsAToolErrorSayingWhatCallReturns) {
     EXPECT_THAT(r.content, HasSubstr("returned nothing")) << values;
   }
   lua_settop(L_, 0);
-  tools::CallResult r = filters::lua::tool_result(L_, 1, 0, "t");
+  tools::CallResult r = filters::lua::tool_result(L_, 1, 0);
   EXPECT_EQ(r.status, tools::CallStatus::ToolError);
-  EXPECT_THAT(r.content, HasSubstr("Lua tool \"t\" returned nothing"));
+  EXPECT_EQ(r.content,
+            "call returned nothing: call returns a table (JSON), a string (text), or nil and an "
+            "error message");
 }
 
 TEST_F(LuaToolResultTest, WhatJsonCannotHoldIsAToolError) {
