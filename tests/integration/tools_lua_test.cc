@@ -321,6 +321,29 @@ TEST_F(LuaToolsTest, ASyntaxErrorIsRefusedAtStartAndAtReload) {
       5s));
 }
 
+TEST_F(LuaToolsTest, AReloadRemovingAToolLetsTheCallInFlightFinish) {
+  start(1);
+  // The call waits in sluice.http for a slow answer while the tool is removed.
+  ASSERT_TRUE(mock.control("slow:500", 1, "/tools"));
+  std::optional<HttpResponse> in_flight;
+  std::thread caller([&] { in_flight = call("lua.count", "{}"); });
+  std::this_thread::sleep_for(150ms);
+  GatewayConfig c;
+  c.provider_base_url = mock.base_url();
+  c.alice_extra = "    tools: [\"text.*\"]\n";
+  c.extra = "tools:\n  text.shout: {type: lua, file: " + shipped("shout_tool.lua") + "}\n";
+  sluice.dir().write("sluice.yaml", c.to_yaml());
+  auto reload = sluice.admin_client().request("POST", "/reload");
+  ASSERT_TRUE(reload && reload->status == 200) << (reload ? reload->describe() : "");
+  caller.join();
+  ASSERT_TRUE(in_flight && in_flight->status == 200) << (in_flight ? in_flight->describe() : "");
+  EXPECT_NE(in_flight->body.find("\"n\":"), std::string::npos) << in_flight->body;
+  // Gone for new calls.
+  EXPECT_TRUE(is_openai_error(call("lua.count", "{}"), 404, "tool_not_found"));
+  auto shout = call("text.shout", R"({"text":"still"})");
+  ASSERT_TRUE(shout && shout->status == 200) << (shout ? shout->describe() : "");
+}
+
 TEST_F(LuaToolsTest, BurstsOnTwoWorkersWhileTheConfigReloads) {
   start(2);
   constexpr int kClients = 8;
