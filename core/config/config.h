@@ -197,6 +197,10 @@ struct ToolSpec {
   std::string input_schema_json;
   // The entry's free-form `config:` as JSON text ("null" when absent), for lua/plugin tools.
   std::string config_json = "null";
+  // lua: the budgets of the tool's Lua states, as for a Lua plugin (DESIGN §9); unset: the
+  // defaults (1,000,000 instructions per run of call, 64MiB per state).
+  std::optional<uint64_t> max_instructions;
+  std::optional<uint64_t> max_memory;
   SourceMark mark;               // of the entry (tools.NAME)
   SourceMark input_schema_mark;  // of input_schema (the entry's when absent)
   SourceMark file_mark;          // of file / plugin / url (the entry's when absent)

@@ -72,6 +72,14 @@ ToolSpec read_tool(const std::string& name, NodeReader& reader, const Config& co
   YAML::Node schema = reader.raw("input_schema");
   tool.input_schema_mark = reader.mark_of("input_schema");
   YAML::Node tool_config = reader.raw("config");
+  // The bounds of a `lua` filter entry's (filters/lua/lua_settings.cc).
+  if (auto n = reader.integer("max_instructions", 1000, 1'000'000'000)) {
+    tool.max_instructions = static_cast<uint64_t>(*n);
+  }
+  if (auto bytes = reader.size("max_memory")) {
+    if (*bytes < (uint64_t{1} << 20)) reader.fail("max_memory", "must be at least 1MiB");
+    tool.max_memory = *bytes;
+  }
   reader.finish();
   if (!type) reader.fail("type", "required: http, lua, plugin or mcp");
   tool.type = *type;
@@ -93,6 +101,8 @@ ToolSpec read_tool(const std::string& name, NodeReader& reader, const Config& co
   only_for(file.has_value(), "file", {"lua"});
   only_for(plugin.has_value(), "plugin", {"plugin"});
   only_for(tool_config.IsDefined() && !tool_config.IsNull(), "config", {"lua", "plugin"});
+  only_for(tool.max_instructions.has_value(), "max_instructions", {"lua"});
+  only_for(tool.max_memory.has_value(), "max_memory", {"lua"});
   // An mcp entry's tools come with their own descriptions and schemas.
   only_for(schema.IsDefined() && !schema.IsNull(), "input_schema", {"http", "lua", "plugin"});
   only_for(!tool.description.empty(), "description", {"http", "lua", "plugin"});

@@ -35,10 +35,15 @@ class LuaFilterFactory final : public filter::FilterFactory {
  public:
   LuaFilterFactory(const LuaFilterSettings& settings, unsigned workers)
       : settings_(settings), states_(settings) {
-    if (states_.first().kind() != PluginKind::Filter) {
+    if (states_.first().kind() == PluginKind::Provider) {
       throw PluginLoadError("Lua plugin " + settings_.file +
                             " is a provider (it defines transform_request): declare it under "
                             "plugins: and use its name as a provider's type, not as a filter");
+    }
+    if (states_.first().kind() == PluginKind::Tool) {
+      throw PluginLoadError("Lua plugin " + settings_.file +
+                            " is a tool (it defines call): declare it under tools: as {type: "
+                            "lua, file: ...}, not as a filter");
     }
     states_.build(workers, [this](LuaState& state) { load_config(state, settings_); });
   }

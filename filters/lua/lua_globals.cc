@@ -174,8 +174,10 @@ int sluice_http(lua_State* L) {
                       "provider translates, sluice makes the upstream call",
                       to_string(host->phase()));
   }
-  if (host->phase() != Hook::OnRequest) {
-    return luaL_error(L, "sluice.http is available in on_request only (called in %s)",
+  if (host->phase() != Hook::OnRequest && host->phase() != Hook::Call) {
+    return luaL_error(L,
+                      "sluice.http is available in on_request and in a tool's call only "
+                      "(called in %s)",
                       to_string(host->phase()));
   }
   luaL_checktype(L, 1, LUA_TTABLE);

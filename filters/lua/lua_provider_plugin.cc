@@ -31,6 +31,11 @@ LuaPluginSettings settings_of(const config::PluginSpec& spec) {
 std::shared_ptr<const LuaProviderPlugin> LuaProviderPlugin::load(const config::PluginSpec& spec,
                                                                  const config::Config& config) {
   auto plugin = std::make_shared<LuaProviderPlugin>(spec, settings_of(spec));
+  if (plugin->states_.first().kind() == PluginKind::Tool) {
+    throw PluginLoadError("Lua plugin " + spec.file +
+                          " is a tool (it defines call): declare it under tools: as {type: lua, "
+                          "file: ...}, not under plugins:");
+  }
   if (plugin->states_.first().kind() != PluginKind::Provider) return nullptr;
   plugin->read_declarations();
   plugin->states_.build(WorkerStates::workers_of(config), nullptr);

@@ -31,7 +31,8 @@ namespace sluice::filters::lua {
 class LuaProviderPlugin {
  public:
   // Loads `spec`'s file (one state per worker of `config`). nullptr when its table is a filter
-  // (left to the `lua` filter). Throws PluginLoadError naming the file and what is wrong.
+  // (left to the `lua` filter). Throws PluginLoadError naming the file and what is wrong (a
+  // tool's table too: a tool is declared under tools:).
   static std::shared_ptr<const LuaProviderPlugin> load(const config::PluginSpec& spec,
                                                        const config::Config& config);
 

@@ -47,8 +47,9 @@ void* capped_alloc(void* ud, void* ptr, size_t old_size, size_t new_size) {
 }
 
 const char* const kHookNames[kHookCount] = {
-    "on_request",        "on_response",        "on_chunk",        "on_complete",
-    "transform_request", "transform_response", "transform_chunk", "transform_end"};
+    "on_request",         "on_response",     "on_chunk",      "on_complete", "transform_request",
+    "transform_response", "transform_chunk", "transform_end", "call",
+};
 
 // Text only: LuaJIT bytecode ("\x1bLJ") could do anything the VM can.
 int load_text(lua_State* L) {
@@ -118,7 +119,7 @@ const char* to_string(Hook hook) {
 }
 
 bool is_provider_hook(Hook hook) {
-  return hook >= Hook::TransformRequest;
+  return hook >= Hook::TransformRequest && hook <= Hook::TransformEnd;
 }
 
 std::string bounded_text(std::string_view text, size_t max_bytes) {
@@ -300,8 +301,9 @@ void LuaState::run_plugin_file(const LuaPluginSettings& settings, const std::str
   if (rc != 0) fail("Lua error while loading the plugin: " + error_text(L_, -1));
   if (!lua_istable(L_, -1)) {
     fail(std::string("a Lua plugin must return a table: a filter like {name = \"x\", on_request "
-                     "= function(h, config) ... end}, or a provider like {name = \"x\", "
-                     "transform_request = ..., transform_response = ...}; it returned a ") +
+                     "= function(h, config) ... end}, a provider like {name = \"x\", "
+                     "transform_request = ..., transform_response = ...}, or a tool like {name = "
+                     "\"x\", call = function(args, ctx) ... end}; it returned a ") +
          luaL_typename(L_, -1));
   }
   // Raw reads here and below: this runs outside a protected call, where an error raised by
@@ -341,13 +343,24 @@ void LuaState::run_plugin_file(const LuaPluginSettings& settings, const std::str
 std::string LuaState::classify() {
   bool filter = false;
   bool provider = false;
+  const bool tool = has_hook(Hook::Call);
   for (int i = 0; i < kHookCount; ++i) {
-    if (hook_refs_[i] == LUA_NOREF) continue;
-    (is_provider_hook(static_cast<Hook>(i)) ? provider : filter) = true;
+    const auto hook = static_cast<Hook>(i);
+    if (hook_refs_[i] == LUA_NOREF || hook == Hook::Call) continue;
+    (is_provider_hook(hook) ? provider : filter) = true;
   }
   if (filter && provider) {
     return "the plugin defines both filter hooks (on_*) and provider hooks (transform_*): a "
            "plugin is a filter or a provider; split it in two files";
+  }
+  if (tool && (filter || provider)) {
+    return std::string("the plugin defines both a tool's call and ") +
+           (filter ? "filter hooks (on_*)" : "provider hooks (transform_*)") +
+           ": a plugin is a filter, a provider or a tool; split it in two files";
+  }
+  if (tool) {
+    kind_ = PluginKind::Tool;
+    return {};
   }
   if (provider) {
     for (Hook required : {Hook::TransformRequest, Hook::TransformResponse}) {
@@ -361,7 +374,8 @@ std::string LuaState::classify() {
   }
   if (!filter) {
     return "the plugin defines no hook: a filter has at least one of on_request, on_response, "
-           "on_chunk, on_complete; a provider has transform_request and transform_response";
+           "on_chunk, on_complete; a provider has transform_request and transform_response; a "
+           "tool has call";
   }
   kind_ = PluginKind::Filter;
   return {};

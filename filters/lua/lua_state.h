@@ -1,9 +1,9 @@
-// LuaState: one sandboxed LuaJIT state running one Lua plugin (a filter or a provider) on one
-// worker (DESIGN §9). A `lua` filter entry, or a Lua provider of `plugins:`, of a config
-// generation has one per worker (lua_worker_states.h); each is only ever touched by its
-// worker's thread once the load that built it has published the snapshot, so no lock is taken
-// to run a hook. The state closes with the snapshot, i.e. when the last request pinned to that
-// generation has ended.
+// LuaState: one sandboxed LuaJIT state running one Lua plugin (a filter, a provider or a tool)
+// on one worker (DESIGN §9). A `lua` filter entry, a Lua provider of `plugins:` or a `type: lua`
+// entry of `tools:`, of a config generation, has one per worker (lua_worker_states.h); each is only
+// ever touched by its worker's thread once the load that built it has published the snapshot, so no
+// lock is taken to run a hook. The state closes with the snapshot, i.e. when the last request
+// pinned to that generation has ended.
 //
 // Limits, all enforced here:
 //  - max_instructions per hook run: a count hook (JIT off for the whole state — LuaJIT never
@@ -47,7 +47,7 @@ class PluginLoadError : public std::runtime_error {
 };
 
 // The hooks a plugin may define (the names a plugin table uses): a filter's on_*, a
-// provider's transform_* (DESIGN §9).
+// provider's transform_*, a tool's call (DESIGN §9).
 enum class Hook : uint8_t {
   OnRequest,
   OnResponse,
@@ -57,14 +57,16 @@ enum class Hook : uint8_t {
   TransformResponse,
   TransformChunk,
   TransformEnd,
+  Call,
 };
-inline constexpr int kHookCount = 8;
+inline constexpr int kHookCount = 9;
 const char* to_string(Hook hook);  // "on_request", ...
 bool is_provider_hook(Hook hook);  // transform_*
 
 // What a plugin file's table is, by the hooks it defines: a filter has at least one on_*
-// hook; a provider has transform_request and transform_response (and no on_* hook).
-enum class PluginKind : uint8_t { Filter, Provider };
+// hook; a provider has transform_request and transform_response; a tool has call. A table
+// has the hooks of one kind only.
+enum class PluginKind : uint8_t { Filter, Provider, Tool };
 
 // How one run (a resume) of a hook ended.
 //   Done      — it returned; its results are on the thread's stack; call finish() when read.
@@ -145,7 +147,7 @@ class LuaState {
   int plugin_ref_ = LUA_NOREF;
   int schema_ref_ = LUA_NOREF;
   int config_ref_ = LUA_NOREF;
-  int hook_refs_[kHookCount] = {LUA_NOREF, LUA_NOREF, LUA_NOREF, LUA_NOREF,
+  int hook_refs_[kHookCount] = {LUA_NOREF, LUA_NOREF, LUA_NOREF, LUA_NOREF, LUA_NOREF,
                                 LUA_NOREF, LUA_NOREF, LUA_NOREF, LUA_NOREF};
   int loaded_ref_ = LUA_NOREF;  // module name → what its file returned
   struct PooledThread {
