@@ -50,6 +50,15 @@ std::string find_shipped(std::string_view name) {
   return {};
 }
 
+// "dir1, dir2" for messages.
+std::string directories_text() {
+  std::string where;
+  for (const auto& dir : plugin_directories()) {
+    where.append(where.empty() ? "" : ", ").append(dir.string());
+  }
+  return where.empty() ? std::string("no directory") : where;
+}
+
 }  // namespace
 
 bool is_shared_object_plugin(const config::PluginSpec& spec) {
@@ -66,7 +75,17 @@ std::shared_ptr<const PluginSet> PluginSet::load(const config::Config& config) {
 void PluginSet::load_declared(const config::Config& config) {
   for (const auto& [name, spec] : config.plugins) {
     if (!is_shared_object_plugin(spec)) continue;
-    PluginLibrary::Spec what{name, spec.file, config::yaml_to_json(spec.config), config.base_dir};
+    std::string file = spec.file;
+    if (file.empty()) {  // a shipped plugin, configured by name
+      file = find_shipped(name);
+      if (file.empty()) {
+        throw config::ConfigError(spec.mark, "plugins." + name + ".file",
+                                  "required: sluice ships no plugin named " + name +
+                                      " (no libsluice_" + name + ".so in " + directories_text() +
+                                      "); give the plugin's .so or .lua file");
+      }
+    }
+    PluginLibrary::Spec what{name, file, config::yaml_to_json(spec.config), config.base_dir};
     std::string error;
     auto library = PluginLibrary::open(what, &error);
     if (!library) {
@@ -130,15 +149,12 @@ void PluginSet::load_shipped(const config::Config& config) {
     if (tool.type != "plugin" || config.plugins.count(tool.plugin) != 0) continue;
     if (std::find(wanted.begin(), wanted.end(), tool.plugin) != wanted.end()) continue;
     if (find_shipped(tool.plugin).empty()) {
-      std::string where;
-      for (const auto& dir : plugin_directories()) where.append(where.empty() ? "" : ", ").append(dir.string());
       throw config::ConfigError(tool.file_mark.line > 0 ? tool.file_mark : tool.mark,
                                 "tools." + name + ".plugin",
                                 "no plugin named \"" + tool.plugin +
                                     "\": it is not under plugins:, and sluice ships no "
                                     "libsluice_" + tool.plugin + ".so (looked in " +
-                                    (where.empty() ? std::string("no directory") : where) +
-                                    "; $SLUICE_PLUGIN_PATH sets where)");
+                                    directories_text() + "; $SLUICE_PLUGIN_PATH sets where)");
     }
     wanted.push_back(tool.plugin);
   }

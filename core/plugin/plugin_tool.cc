@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "core/config/node_reader.h"
 #include "core/log/log.h"
 #include "core/plugin/host_api.h"
 #include "core/plugin/plugin_tool_call.h"

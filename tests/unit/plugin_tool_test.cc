@@ -233,6 +233,20 @@ TEST(PluginTool, InvalidJsonFromThePluginIsAToolErrorSayingSo) {
   EXPECT_THAT(r.content, HasSubstr("plugin t"));
 }
 
+TEST(PluginTool, TheCExampleCountsWords) {
+  auto snapshot = build(
+      "listen: 127.0.0.1:0\nproviders:\n  demo: {type: mock}\ndefault_provider: demo\n"
+      "plugins:\n  examples: {file: \"" SLUICE_TEST_PLUGIN_SLUICE_WORD_COUNT "\"}\n"
+      "tools:\n  text.count_words: {type: plugin, plugin: examples}\n");
+  Worker w;
+  tools::FoundTool found = snapshot->tools()->find(nullptr, "text_count_words");
+  ASSERT_TRUE(found) << "found by its OpenAI function name too";
+  EXPECT_EQ(found.entry->description, "Count the words of a text.");
+  tools::CallResult r = run_call(w, *snapshot, "text.count_words", R"({"text":"one two  three"})");
+  EXPECT_EQ(r.status, tools::CallStatus::Ok);
+  EXPECT_EQ(r.content, R"({"words":3})");
+}
+
 // ---- deadlines --------------------------------------------------------------------------------
 
 TEST(PluginTool, AHangingCallEndsAtItsDeadlineThePluginIsToldAndNothingStaysBehind) {
