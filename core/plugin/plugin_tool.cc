@@ -38,7 +38,16 @@ PluginTool::~PluginTool() {
 }
 
 std::unique_ptr<tools::PendingCall> PluginToolExecutor::start(const tools::CallContext& ctx,
-                                                              tools::CallSink& sink) const {
+                                                              tools::CallSink& sink,
+                                                              tools::CallResult& failed) const {
+  if (ctx.worker == nullptr || ctx.worker->mailbox == nullptr) {
+    // Nothing could hand the plugin's finish back to a loop: do not start what cannot end.
+    failed = tools::CallResult{tools::CallStatus::Unavailable,
+                               "tool " + std::string(ctx.tool) + " needs a worker to run on",
+                               false,
+                               {}};
+    return nullptr;
+  }
   auto* c = new sluice_tool_call();
   c->tool.assign(ctx.tool);
   c->arguments.assign(ctx.arguments.empty() ? std::string_view("{}") : ctx.arguments);
@@ -48,19 +57,10 @@ std::unique_ptr<tools::PendingCall> PluginToolExecutor::start(const tools::CallC
   c->worker_thread = std::this_thread::get_id();
   c->owner = tool_;
   c->worker = ctx.worker;
+  c->mailbox = ctx.worker->mailbox->box();
   c->sink = &sink;
   auto pending = std::make_unique<PluginPendingCall>(c);
   c->pending = pending.get();
-  if (ctx.worker == nullptr || ctx.worker->mailbox == nullptr) {
-    // Not on a worker (a misbuilt test): nothing could ever deliver the end. The runner's
-    // deadline ends the call; the plugin is not involved.
-    log::error("plugin tool " + c->tool + " called without a worker mailbox");
-    c->sink = nullptr;
-    c->pending = nullptr;
-    delete c;
-    return std::make_unique<PluginPendingCall>(nullptr);
-  }
-  c->mailbox = ctx.worker->mailbox->box();
   ctx.worker->mailbox->expect();
   // The plugin may finish it right here (even from another thread): delivery waits for the
   // loop, so the sink is never called from inside start().

@@ -44,8 +44,8 @@ class PluginTool {
 class PluginToolExecutor final : public tools::ToolExecutor {
  public:
   explicit PluginToolExecutor(std::shared_ptr<const PluginTool> tool) : tool_(std::move(tool)) {}
-  std::unique_ptr<tools::PendingCall> start(const tools::CallContext& ctx,
-                                            tools::CallSink& sink) const override;
+  std::unique_ptr<tools::PendingCall> start(const tools::CallContext& ctx, tools::CallSink& sink,
+                                            tools::CallResult& failed) const override;
 
  private:
   std::shared_ptr<const PluginTool> tool_;

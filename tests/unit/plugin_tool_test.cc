@@ -151,7 +151,9 @@ struct Call final : tools::CallSink {
           self->result = tools::CallResult{tools::CallStatus::Timeout, "timed out", false, {}};
         },
         static_cast<uint64_t>(entry.timeout.count()), 0);
-    pending = entry.executor->start(ctx, *this);
+    tools::CallResult failed;
+    pending = entry.executor->start(ctx, *this, failed);
+    ASSERT_TRUE(pending) << failed.content;
   }
 
   void close_timer() {
