@@ -87,7 +87,8 @@ EmbeddingRequest read_embedding_request(const std::string& body) {
   auto text_of = [](simdjson::ondemand::value v) {
     std::string_view s;
     if (!v.get_string().get(s)) return std::string(s);
-    return std::string(v.raw_json_token());
+    std::string_view raw = v.raw_json_token();
+    return std::string(raw);
   };
   for (auto field : obj) {
     std::string_view key;

@@ -76,7 +76,7 @@ int Server::run() {
     listening_.push_back(address.to_string());
     log::info("listening on " + bound.host + ":" + std::to_string(bound.port));
     // Plugins' model calls (host->call_model) come back in through the first listener.
-    if (filter::internal_caller_listen().empty()) {
+    if (&address == &config->listen.front()) {
       filter::set_internal_caller_origin(address.to_string(), bound.host, bound.port);
     }
   }

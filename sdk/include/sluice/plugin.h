@@ -30,8 +30,11 @@
  * workers at once: a filter config is shared by every worker and must be read-only after
  * create_config (or synchronized by the plugin). Nothing may block a worker (no sleep, no
  * blocking I/O): use host->http_call / host->timer and return SLUICE_FILTER_STOP instead.
+ * A tool call may be finished from any thread (host->tool_finish_*), so a tool's blocking work
+ * runs on a thread of the plugin's own ("tools" below).
  *
- * The guide: docs/plugins-c.md; the smallest example: plugins/examples/hello_filter.c.
+ * The guide: docs/plugins-c.md; the smallest examples: plugins/examples/hello_filter.c (a
+ * filter), plugins/examples/word_count.c (a tool); a full tool plugin: plugins/memory/.
  */
 #ifndef SLUICE_PLUGIN_H
 #define SLUICE_PLUGIN_H
