@@ -9,7 +9,7 @@
 namespace sluice::plugin {
 class HttpCaller;
 class WorkerMailbox;
-}
+}  // namespace sluice::plugin
 
 namespace sluice::filter {
 

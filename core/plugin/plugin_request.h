@@ -90,8 +90,7 @@ class PluginRequest {
 
  private:
   friend struct AsyncOp;
-  sluice_status start_call(HttpCallRequest call, AsyncOp* op, const char* what,
-                           sluice_async** out);
+  sluice_status start_call(HttpCallRequest call, AsyncOp* op, const char* what, sluice_async** out);
   void link(AsyncOp* op);
   void unlink(AsyncOp* op);
 

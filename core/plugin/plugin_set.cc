@@ -153,8 +153,9 @@ void PluginSet::load_shipped(const config::Config& config) {
                                 "tools." + name + ".plugin",
                                 "no plugin named \"" + tool.plugin +
                                     "\": it is not under plugins:, and sluice ships no "
-                                    "libsluice_" + tool.plugin + ".so (looked in " +
-                                    directories_text() + "; $SLUICE_PLUGIN_PATH sets where)");
+                                    "libsluice_" +
+                                    tool.plugin + ".so (looked in " + directories_text() +
+                                    "; $SLUICE_PLUGIN_PATH sets where)");
     }
     wanted.push_back(tool.plugin);
   }

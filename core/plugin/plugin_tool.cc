@@ -18,13 +18,13 @@ std::shared_ptr<const PluginTool> PluginTool::create(std::shared_ptr<PluginLibra
   if (registration.vtable.create_config != nullptr) {
     sluice_buf error;
     void* made = nullptr;
-    const sluice_status status = registration.vtable.create_config(
-        &host_api(), str(spec.config_json), &made, &error);
+    const sluice_status status =
+        registration.vtable.create_config(&host_api(), str(spec.config_json), &made, &error);
     if (status != SLUICE_OK) {
       throw config::ConfigError(spec.mark, "tools." + spec.name + ".config",
                                 "plugin " + tool->library_->name() + " refused the config of " +
-                                    "tool \"" + spec.name + "\": " +
-                                    (error.text.empty() ? "no reason given" : error.text));
+                                    "tool \"" + spec.name +
+                                    "\": " + (error.text.empty() ? "no reason given" : error.text));
     }
     tool->config_ = made;
   }

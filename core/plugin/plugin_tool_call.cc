@@ -158,8 +158,7 @@ sluice_status tool_call_model(sluice_tool_call* c, const sluice_model_request* r
   op->owner = c->owner;
   op->done = done;
   op->user = user;
-  if (c->worker->http->start(std::move(call), &ToolModelCall::on_done, op.get(), &why) ==
-      nullptr) {
+  if (c->worker->http->start(std::move(call), &ToolModelCall::on_done, op.get(), &why) == nullptr) {
     log::warn("plugin " + c->owner->plugin_name() + ": tool_call_model not started: " + why);
     return SLUICE_UNAVAILABLE;
   }

@@ -59,8 +59,7 @@ void WorkerMailbox::on_grace_timeout(uv_timer_t* timer) {
   auto* self = static_cast<WorkerMailbox*>(timer->data);
   self->drain();  // whatever arrived meanwhile
   if (self->owed_ > 0) {
-    log::warn(std::to_string(self->owed_) +
-              " plugin tool call(s) not finished by their plugin " +
+    log::warn(std::to_string(self->owed_) + " plugin tool call(s) not finished by their plugin " +
               std::to_string(kShutdownGrace.count()) +
               "ms after they were cancelled; the worker stops without them (their plugin "
               "configs stay loaded)");

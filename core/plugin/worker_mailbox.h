@@ -86,8 +86,8 @@ class WorkerMailbox::Box {
  private:
   friend class WorkerMailbox;
   std::mutex mutex_;
-  bool closed_ = false;                         // guarded by mutex_
-  uv_async_t* async_;                           // valid while !closed_
+  bool closed_ = false;                        // guarded by mutex_
+  uv_async_t* async_;                          // valid while !closed_
   std::deque<std::unique_ptr<Letter>> queue_;  // guarded by mutex_
 };
 

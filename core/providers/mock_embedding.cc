@@ -32,7 +32,8 @@ MockEmbedding mock_embedding(std::string_view text) {
   std::string word;
   for (unsigned char c : text) {
     if (is_word_byte(c)) {
-      word.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : static_cast<char>(c));
+      word.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a')
+                                          : static_cast<char>(c));
     } else if (!word.empty()) {
       add_word(word, v);
     }

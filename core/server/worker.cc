@@ -235,8 +235,7 @@ void Worker::close_everything() {
                          this);
   // Tool calls a plugin finishes from its own thread: waited for (bounded), then closed.
   ++backends_shutting_down_;
-  mailbox_->shutdown([](void* arg) { --static_cast<Worker*>(arg)->backends_shutting_down_; },
-                     this);
+  mailbox_->shutdown([](void* arg) { --static_cast<Worker*>(arg)->backends_shutting_down_; }, this);
   for (auto& entry : backends_) {
     ++backends_shutting_down_;
     entry->backend->shutdown(

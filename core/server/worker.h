@@ -34,7 +34,7 @@ class RequestMetrics;
 namespace sluice::plugin {
 class HttpCaller;
 class WorkerMailbox;
-}
+}  // namespace sluice::plugin
 namespace sluice::log {
 class AccessLogBuffer;
 class AccessLog;

@@ -13,9 +13,9 @@
 
 SLUICE_PLUGIN_DEFINE_ABI_VERSION();
 
-static const sluice_host_api *host;
+static const sluice_host_api* host;
 
-static sluice_str S(const char *s) {
+static sluice_str S(const char* s) {
   sluice_str out;
   out.data = s;
   out.len = strlen(s);
@@ -27,7 +27,7 @@ static sluice_str S(const char *s) {
  * string and counts words in its bytes (escapes count as letters). */
 static size_t count_words(sluice_str args) {
   const char *p = args.data, *end = args.data + args.len;
-  const char *key = "\"text\"";
+  const char* key = "\"text\"";
   size_t words = 0;
   int in_word = 0;
   for (; p + 6 <= end && memcmp(p, key, 6) != 0; ++p) {
@@ -43,15 +43,15 @@ static size_t count_words(sluice_str args) {
   return words;
 }
 
-static void count_words_call(void *config, sluice_tool_call *call) {
+static void count_words_call(void* config, sluice_tool_call* call) {
   char answer[64];
   (void)config;
   snprintf(answer, sizeof answer, "{\"words\":%zu}", count_words(host->tool_call_arguments(call)));
   host->tool_finish_json(call, S(answer)); /* exactly once; `call` is gone after this */
 }
 
-SLUICE_PLUGIN_EXPORT sluice_status sluice_plugin_init(const sluice_host_api *h,
-                                                      sluice_registry *reg) {
+SLUICE_PLUGIN_EXPORT sluice_status sluice_plugin_init(const sluice_host_api* h,
+                                                      sluice_registry* reg) {
   static sluice_tool_vtable vtable;
   host = h;
   if (!SLUICE_HAS(sluice_host_api, host, tool_finish_json)) {

@@ -10,8 +10,7 @@ using simdjson::dom::element;
 bool read_count(element value, const char* key, uint64_t min, uint64_t max, uint32_t* out,
                 std::string* error) {
   int64_t n = 0;
-  if (value.get_int64().get(n) || n < static_cast<int64_t>(min) ||
-      n > static_cast<int64_t>(max)) {
+  if (value.get_int64().get(n) || n < static_cast<int64_t>(min) || n > static_cast<int64_t>(max)) {
     *error = std::string(key) + ": expected an integer from " + std::to_string(min) + " to " +
              std::to_string(max);
     return false;

@@ -16,12 +16,12 @@ struct MemoryConfig {
   std::string db = "memory.db";
   // The logical model (models:) that embeds texts, through sluice's POST /v1/embeddings.
   std::string embedding_model = "embed";
-  uint32_t channel_items = 20;    // short-term: items kept per (agent, channel)
-  uint32_t agent_items = 1000;    // mid-term: items kept per agent
-  uint32_t kb_items = 10000;      // long-term: items kept per knowledge base
+  uint32_t channel_items = 20;         // short-term: items kept per (agent, channel)
+  uint32_t agent_items = 1000;         // mid-term: items kept per agent
+  uint32_t kb_items = 10000;           // long-term: items kept per knowledge base
   uint32_t max_content_bytes = 16384;  // one stored text
-  uint32_t queue = 256;           // calls waiting for the database thread, at most
-  uint32_t busy_timeout_ms = 5000;  // how long SQLite waits for another writer of the file
+  uint32_t queue = 256;                // calls waiting for the database thread, at most
+  uint32_t busy_timeout_ms = 5000;     // how long SQLite waits for another writer of the file
   KnowledgeBases knowledge_bases;
 };
 

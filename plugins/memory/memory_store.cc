@@ -14,8 +14,8 @@ constexpr const char* kSchema =
     "  scope_owner TEXT NOT NULL,"  // the agent for agent and channel scopes, '' for kb
     "  scope_name TEXT NOT NULL,"   // the channel id or kb name, '' for agent
     "  content TEXT NOT NULL,"
-    "  tags TEXT NOT NULL,"         // JSON array of strings
-    "  embedding BLOB NOT NULL,"    // float32, native byte order
+    "  tags TEXT NOT NULL,"       // JSON array of strings
+    "  embedding BLOB NOT NULL,"  // float32, native byte order
     "  stored_by TEXT NOT NULL,"
     "  stored_at INTEGER NOT NULL"  // Unix ms
     ");"
@@ -61,9 +61,8 @@ std::string column_text(sqlite3_stmt* stmt, int i) {
 std::unique_ptr<MemoryStore> MemoryStore::open(const std::string& path, uint32_t busy_timeout_ms,
                                                std::string* error) {
   sqlite3* db = nullptr;
-  const int rc = sqlite3_open_v2(path.c_str(), &db,
-                                 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                                 nullptr);
+  const int rc = sqlite3_open_v2(
+      path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     *error = "cannot open " + path + ": " + (db != nullptr ? sqlite3_errmsg(db) : "out of memory");
     sqlite3_close(db);
@@ -156,7 +155,8 @@ bool MemoryStore::query(const Scope& scope, std::span<const float> vector, size_
     const void* blob = sqlite3_column_blob(select.get(), 1);
     const size_t bytes = static_cast<size_t>(sqlite3_column_bytes(select.get(), 1));
     c.vector.resize(bytes / sizeof(float));
-    if (blob != nullptr && !c.vector.empty()) std::memcpy(c.vector.data(), blob, c.vector.size() * sizeof(float));
+    if (blob != nullptr && !c.vector.empty())
+      std::memcpy(c.vector.data(), blob, c.vector.size() * sizeof(float));
     candidates.push_back(std::move(c));
   }
   if (rc != SQLITE_DONE) {

@@ -24,10 +24,10 @@ namespace memory {
 struct FoundItem {
   int64_t id = 0;
   std::string content;
-  std::string tags_json;  // a JSON array of strings
-  std::string stored_by;  // the agent that stored it
+  std::string tags_json;     // a JSON array of strings
+  std::string stored_by;     // the agent that stored it
   int64_t stored_at_ms = 0;  // Unix time
-  double score = 0;       // cosine similarity to the query
+  double score = 0;          // cosine similarity to the query
 };
 
 struct StoreResult {

@@ -91,8 +91,8 @@ void on_embedding(void* user, const sluice_model_response* response) {
   const std::string& model = m.config.embedding_model;
   if (response->error.len > 0) {
     finish_error(m, p->call,
-                 "the embedding model \"" + model + "\" did not answer: " +
-                     std::string(view(response->error)));
+                 "the embedding model \"" + model +
+                     "\" did not answer: " + std::string(view(response->error)));
     return;
   }
   std::vector<float> vector;

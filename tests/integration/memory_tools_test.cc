@@ -145,8 +145,8 @@ class MemoryToolsTest : public ::testing::Test {
 
   void SetUp() override {
     ASSERT_FALSE(filter::internal_caller_origin().empty()) << "sluice did not start";
-    snapshot_ = filter::ConfigSnapshot::build(config::load_config_file(dir_->file("sluice.yaml")),
-                                              1);
+    snapshot_ =
+        filter::ConfigSnapshot::build(config::load_config_file(dir_->file("sluice.yaml")), 1);
   }
 
   std::unique_ptr<Started> start(const filter::ConfigSnapshot& snapshot, const std::string& agent,
@@ -207,11 +207,11 @@ std::thread* MemoryToolsTest::server_thread_ = nullptr;
 int MemoryToolsTest::server_rc_ = -1;
 
 TEST_F(MemoryToolsTest, AQueryFindsTheStoredTextClosestInMeaningFirst) {
-  for (const char* text : {"The quarterly report is due on Friday",
-                           "Cats purr when they are happy and sleep a lot",
-                           "Deploys happen after the tests pass"}) {
-    tools::CallResult r = call("alice", "memory.store", std::string(R"({"content":")") + text +
-                                                            R"(","tags":["note"]})");
+  for (const char* text :
+       {"The quarterly report is due on Friday", "Cats purr when they are happy and sleep a lot",
+        "Deploys happen after the tests pass"}) {
+    tools::CallResult r = call("alice", "memory.store",
+                               std::string(R"({"content":")") + text + R"(","tags":["note"]})");
     ASSERT_EQ(r.status, tools::CallStatus::Ok) << r.content;
     EXPECT_TRUE(r.json);
     EXPECT_THAT(r.content, HasSubstr(R"("stored":true)"));
@@ -228,20 +228,22 @@ TEST_F(MemoryToolsTest, AQueryFindsTheStoredTextClosestInMeaningFirst) {
 }
 
 TEST_F(MemoryToolsTest, AnotherAgentReadsNeitherMemoryNorAKnowledgeBaseItIsNotAllowed) {
-  ASSERT_EQ(call("alice", "memory.store", R"({"content":"alice keeps the vault code 4711"})").status,
-            tools::CallStatus::Ok);
+  ASSERT_EQ(
+      call("alice", "memory.store", R"({"content":"alice keeps the vault code 4711"})").status,
+      tools::CallStatus::Ok);
   EXPECT_TRUE(texts(call("bob", "memory.query", R"({"query":"vault code"})")).empty())
       << "bob's own memory does not hold alice's";
-  ASSERT_EQ(call("alice", "memory.store",
-                 R"({"content":"alice in general","scope":"channel:general"})")
-                .status,
-            tools::CallStatus::Ok);
+  ASSERT_EQ(
+      call("alice", "memory.store", R"({"content":"alice in general","scope":"channel:general"})")
+          .status,
+      tools::CallStatus::Ok);
   EXPECT_TRUE(
       texts(call("bob", "memory.query", R"({"query":"alice","scope":"channel:general"})")).empty())
       << "bob's channel:general is not alice's";
 
-  tools::CallResult written = call(
-      "admin", "memory.store", R"({"content":"Holidays are booked in the HR tool","scope":"kb:handbook"})");
+  tools::CallResult written =
+      call("admin", "memory.store",
+           R"({"content":"Holidays are booked in the HR tool","scope":"kb:handbook"})");
   ASSERT_EQ(written.status, tools::CallStatus::Ok) << written.content;
   EXPECT_EQ(texts(call("alice", "memory.query", R"({"query":"holidays","scope":"kb:handbook"})")),
             std::vector<std::string>{"Holidays are booked in the HR tool"});
@@ -262,15 +264,15 @@ TEST_F(MemoryToolsTest, AnotherAgentReadsNeitherMemoryNorAKnowledgeBaseItIsNotAl
 
 TEST_F(MemoryToolsTest, AChannelKeepsOnlyItsLastItems) {
   for (int i = 1; i <= 5; ++i) {
-    tools::CallResult r =
-        call("bob", "memory.store",
-             R"({"content":"standup note )" + std::to_string(i) + R"(","scope":"channel:standup"})");
+    tools::CallResult r = call(
+        "bob", "memory.store",
+        R"({"content":"standup note )" + std::to_string(i) + R"(","scope":"channel:standup"})");
     ASSERT_EQ(r.status, tools::CallStatus::Ok) << r.content;
   }
-  std::vector<std::string> found = texts(
-      call("bob", "memory.query", R"({"query":"standup note","scope":"channel:standup","limit":10})"));
-  EXPECT_THAT(found, ::testing::UnorderedElementsAre("standup note 3", "standup note 4",
-                                                     "standup note 5"))
+  std::vector<std::string> found = texts(call(
+      "bob", "memory.query", R"({"query":"standup note","scope":"channel:standup","limit":10})"));
+  EXPECT_THAT(found,
+              ::testing::UnorderedElementsAre("standup note 3", "standup note 4", "standup note 5"))
       << "channel_items: 3";
 }
 

@@ -27,10 +27,10 @@ class PluginModelCallTest : public ::testing::Test {
     y += "providers:\n  mockai: {type: openai, base_url: " + mock.base_url() +
          ", api_key: " + kProviderApiKey + "}\n";
     y += "models:\n";
-    y += std::string("  ") + kFastModel + ": {targets: [{provider: mockai, model: " +
-         kFastPhysical + "}]}\n";
-    y += std::string("  ") + kEmbedModel + ": {targets: [{provider: mockai, model: " +
-         kEmbedPhysical + "}]}\n";
+    y += std::string("  ") + kFastModel +
+         ": {targets: [{provider: mockai, model: " + kFastPhysical + "}]}\n";
+    y += std::string("  ") + kEmbedModel +
+         ": {targets: [{provider: mockai, model: " + kEmbedPhysical + "}]}\n";
     y += "agents:\n";
     y += "  alice: {keys: [\"" + agent_key_digest(kAliceKey) + "\"], models: [" + kFastModel +
          ", " + kEmbedModel + "], limits: {rpm: 3}}\n";
@@ -51,8 +51,7 @@ class PluginModelCallTest : public ::testing::Test {
   std::optional<HttpResponse> chat(const std::string& key, Headers extra = {}) {
     Headers headers = bearer(key);
     headers.insert(headers.end(), extra.begin(), extra.end());
-    return sluice.client().post_json("/v1/chat/completions", chat_body(kFastModel, "hi"),
-                                     headers);
+    return sluice.client().post_json("/v1/chat/completions", chat_body(kFastModel, "hi"), headers);
   }
 
   MockProvider mock{mock_provider_binary()};
@@ -117,9 +116,9 @@ TEST_F(PluginModelCallTest, AModelTheAgentMayNotUseIsRefusedToItsModelCallToo) {
 
 TEST_F(PluginModelCallTest, AClientCannotForgeTheInternalCredential) {
   // Without a key, a made-up credential naming alice is dropped: the request has no agent.
-  auto anonymous = sluice.client().post_json(
-      "/v1/chat/completions", chat_body(kFastModel, "hi"),
-      {{"x-sluice-internal-caller", std::string(64, 'a') + " alice"}});
+  auto anonymous =
+      sluice.client().post_json("/v1/chat/completions", chat_body(kFastModel, "hi"),
+                                {{"x-sluice-internal-caller", std::string(64, 'a') + " alice"}});
   EXPECT_TRUE(is_openai_error(anonymous, 401));
   // With carol's key and a credential naming alice, it is still carol (not allowed `embed`).
   auto carol = chat(kCarolKey, {{"x-sluice-internal-caller", std::string(64, '0') + " alice"}});

@@ -11,8 +11,8 @@ namespace {
 TEST(MemoryArguments, StoreReadsContentScopeAndTags) {
   StoreArguments a;
   std::string error;
-  ASSERT_TRUE(parse_store_arguments(R"({"content":"hi","scope":"kb:x","tags":["a","b"]})", 100,
-                                    &a, &error))
+  ASSERT_TRUE(
+      parse_store_arguments(R"({"content":"hi","scope":"kb:x","tags":["a","b"]})", 100, &a, &error))
       << error;
   EXPECT_EQ(a.content, "hi");
   EXPECT_EQ(a.scope, "kb:x");

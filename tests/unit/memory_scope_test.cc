@@ -60,8 +60,7 @@ TEST(MemoryScope, KnowledgeBasesFollowTheirReadAndWriteLists) {
 }
 
 TEST(MemoryScope, AnUnknownKnowledgeBaseOrScopeIsAClearError) {
-  EXPECT_EQ(resolve("kb:nope", "alice", Access::Read).error,
-            "there is no knowledge base \"nope\"");
+  EXPECT_EQ(resolve("kb:nope", "alice", Access::Read).error, "there is no knowledge base \"nope\"");
   EXPECT_EQ(resolve("team", "alice", Access::Read).error,
             "scope must be \"agent\", \"channel:<id>\" or \"kb:<name>\", not \"team\"");
   EXPECT_EQ(resolve("channel:", "alice", Access::Read).error,
@@ -83,10 +82,10 @@ TEST(MemoryConfigParse, DefaultsWithoutConfigAndClearErrorsForBadKeys) {
   EXPECT_EQ(config.channel_items, 20u);
 
   MemoryConfig c2;
-  ASSERT_TRUE(parse_memory_config(
-      R"({"db":"m.db","embedding_model":"e","channel_items":3,)"
-      R"("knowledge_bases":{"handbook":{"read":["*"],"write":["admin"]}}})",
-      &c2, &error))
+  ASSERT_TRUE(
+      parse_memory_config(R"({"db":"m.db","embedding_model":"e","channel_items":3,)"
+                          R"("knowledge_bases":{"handbook":{"read":["*"],"write":["admin"]}}})",
+                          &c2, &error))
       << error;
   EXPECT_EQ(c2.channel_items, 3u);
   ASSERT_EQ(c2.knowledge_bases.count("handbook"), 1u);

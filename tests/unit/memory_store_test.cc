@@ -18,8 +18,9 @@ namespace fs = std::filesystem;
 class MemoryStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("sluice-memory-" + std::to_string(::getpid()) + "-" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = fs::temp_directory_path() /
+           ("sluice-memory-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::create_directories(dir_);
     std::string error;
     store_ = MemoryStore::open((dir_ / "m.db").string(), 1000, &error);
@@ -101,8 +102,8 @@ TEST_F(MemoryStoreTest, TwoConnectionsShareTheFile) {
   const Scope kb = scope(ScopeKind::KnowledgeBase, "", "handbook");
   put(kb, "from the first", {1, 0});
   StoreResult r;
-  ASSERT_TRUE(second->store(kb, "from the second", "[]", std::vector<float>{1, 0}, "bob", 1, 10,
-                            &r, &error))
+  ASSERT_TRUE(second->store(kb, "from the second", "[]", std::vector<float>{1, 0}, "bob", 1, 10, &r,
+                            &error))
       << error;
   EXPECT_EQ(find(kb, {1, 0}).size(), 2u);
 }

@@ -187,9 +187,8 @@ TEST(PluginTool, ASynchronousJsonAnswerCarriesWhatTheCallWasGiven) {
   tools::CallResult r = run_call(w, *snapshot, "t.echo", R"({"x":1})");
   EXPECT_EQ(r.status, tools::CallStatus::Ok);
   EXPECT_TRUE(r.json);
-  EXPECT_EQ(r.content,
-            R"({"args":{"x":1},"agent":"alice","request_id":"req-1","tool":"t.echo",)"
-            R"("label":"first","time_left":true})");
+  EXPECT_EQ(r.content, R"({"args":{"x":1},"agent":"alice","request_id":"req-1","tool":"t.echo",)"
+                       R"("label":"first","time_left":true})");
 }
 
 TEST(PluginTool, ATextAnswerIsNotJson) {
@@ -238,7 +237,8 @@ TEST(PluginTool, InvalidJsonFromThePluginIsAToolErrorSayingSo) {
 TEST(PluginTool, TheCExampleCountsWords) {
   auto snapshot = build(
       "listen: 127.0.0.1:0\nproviders:\n  demo: {type: mock}\ndefault_provider: demo\n"
-      "plugins:\n  examples: {file: \"" SLUICE_TEST_PLUGIN_SLUICE_WORD_COUNT "\"}\n"
+      "plugins:\n  examples: {file: \"" SLUICE_TEST_PLUGIN_SLUICE_WORD_COUNT
+      "\"}\n"
       "tools:\n  text.count_words: {type: plugin, plugin: examples}\n");
   Worker w;
   tools::FoundTool found = snapshot->tools()->find(nullptr, "text_count_words");

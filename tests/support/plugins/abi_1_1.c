@@ -3,8 +3,8 @@
 #include <sluice/plugin.h>
 #include <string.h>
 
-SLUICE_PLUGIN_EXPORT const sluice_abi_version sluice_plugin_abi_version = {
-    SLUICE_PLUGIN_ABI_MAGIC, 1, 1};
+SLUICE_PLUGIN_EXPORT const sluice_abi_version sluice_plugin_abi_version = {SLUICE_PLUGIN_ABI_MAGIC,
+                                                                           1, 1};
 
 static const sluice_host_api* host;
 

@@ -105,8 +105,8 @@ void echo(void* cfg, sluice_tool_call* c) {
                     text(host->tool_call_agent(c)) + "\",\"request_id\":\"" +
                     text(host->tool_call_request_id(c)) + "\",\"tool\":\"" +
                     text(host->tool_call_name(c)) + "\",\"label\":\"" + config->label +
-                    "\",\"time_left\":" +
-                    (host->tool_call_remaining_ms(c) > 0 ? "true" : "false") + "}";
+                    "\",\"time_left\":" + (host->tool_call_remaining_ms(c) > 0 ? "true" : "false") +
+                    "}";
   host->tool_finish_json(c, S(out));
 }
 
@@ -187,8 +187,8 @@ void model(void*, sluice_tool_call* c) {
   const std::string args = text(host->tool_call_arguments(c));
   std::string endpoint = field(args, "endpoint");
   if (endpoint.empty()) endpoint = "embeddings";
-  const std::string body = "{\"model\":\"" + field(args, "model") + "\",\"input\":[\"" +
-                           field(args, "input") + "\"]}";
+  const std::string body =
+      "{\"model\":\"" + field(args, "model") + "\",\"input\":[\"" + field(args, "input") + "\"]}";
   sluice_model_request request{};
   request.size = sizeof request;
   request.endpoint = S(endpoint);
