@@ -66,7 +66,8 @@ class PluginToolsRestTest : public ::testing::Test {
     auto r = call(key, "memory.query", args);
     EXPECT_TRUE(r && r->status == 200) << (r ? r->describe() : "no response");
     if (!r || r->status != 200) return out;
-    for (const Json& item : (*r->json())["result"]["results"].items()) {
+    const Json body = *r->json();  // kept: the loop below reads into it
+    for (const Json& item : body["result"]["results"].items()) {
       out.push_back(item["content"].str());
     }
     return out;
