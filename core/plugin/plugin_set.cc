@@ -90,7 +90,9 @@ void PluginSet::load_declared(const config::Config& config) {
     auto library = PluginLibrary::open(what, &error);
     if (!library) {
       const config::SourceMark& mark = spec.file_mark.line > 0 ? spec.file_mark : spec.mark;
-      throw config::ConfigError(mark, "plugins." + name + ".file", error);
+      // A shipped plugin configured by name has no `file` to blame: the entry is at fault.
+      throw config::ConfigError(mark, "plugins." + name + (spec.file.empty() ? "" : ".file"),
+                                error);
     }
     // One name, one filter: which of two plugins `- plugin: {name: X}` means must not depend
     // on the order of plugins:.

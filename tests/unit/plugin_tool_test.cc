@@ -349,6 +349,17 @@ TEST(PluginToolLoad, AnUndeclaredPluginThatSluiceDoesNotShipIsAClearError) {
   EXPECT_THAT(error, HasSubstr("/nonexistent/plugins"));
 }
 
+TEST(PluginToolLoad, APluginsEntryWithoutFileNeedsAPluginSluiceShips) {
+  setenv("SLUICE_PLUGIN_PATH", "/nonexistent/plugins", 1);
+  const std::string error = load_error(
+      "listen: 127.0.0.1:0\nproviders:\n  demo: {type: mock}\ndefault_provider: demo\n"
+      "plugins:\n  nope: {config: {a: 1}}\n");
+  unsetenv("SLUICE_PLUGIN_PATH");
+  EXPECT_THAT(error, HasSubstr("plugins.nope.file"));
+  EXPECT_THAT(error, HasSubstr("sluice ships no plugin named nope (no libsluice_nope.so in "
+                               "/nonexistent/plugins)"));
+}
+
 TEST(PluginToolLoad, AnAbi11PluginStillLoadsAndRegistersItsFilter) {
   std::string error;
   auto library = plugin::PluginLibrary::open(
