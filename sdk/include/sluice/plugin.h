@@ -394,8 +394,10 @@ typedef struct sluice_tool_vtable {
    * now or later, from any thread. Several workers call it at once: `config` is shared. */
   void (*call)(void* config, sluice_tool_call* c);
   /* Optional. sluice stopped waiting for `c` (deadline, client gone, worker stopping): at most
-   * once per call, on the worker, only while `c` is not finished. Finish `c` (now or soon);
-   * its result is ignored. */
+   * once per call, on the worker, and only if sluice has not seen `c` finished. A thread of the
+   * plugin may be finishing `c` at that very moment: `c` stays valid during cancel either way,
+   * but it must still be finished exactly once — so cancel should only ask whoever owns the
+   * call to stop and finish it (now or soon); its result is ignored. */
   void (*cancel)(void* config, sluice_tool_call* c);
 } sluice_tool_vtable;
 
