@@ -184,15 +184,18 @@ void read_plugins(NodeReader& root, Config& config) {
       spec.max_memory = *bytes;
     }
     reader.finish();
-    if (!file || file->empty()) reader.fail("file", "required: the plugin's .so or .lua file");
-    if ((spec.max_instructions || spec.max_memory) && !file->ends_with(".lua")) {
+    // Without `file`, a plugin shipped with sluice is found by its name (libsluice_<name>.so),
+    // so `memory: {config: {...}}` configures the shipped memory plugin; core/plugin says where
+    // it looked when there is none.
+    if (file && file->empty()) reader.fail("file", "the plugin's .so or .lua file, or omit it");
+    if ((spec.max_instructions || spec.max_memory) && !(file && file->ends_with(".lua"))) {
       reader.fail(spec.max_instructions ? "max_instructions" : "max_memory",
                   "applies to Lua plugins only (a .lua file)");
     }
     // Whether the file exists and is a plugin is checked when plugins are loaded, right after
     // (core/plugin/plugin_set.h, filters/lua/lua_provider_source.h), with these marks.
     spec.name = name;
-    spec.file = resolve_path(config, *file);
+    if (file) spec.file = resolve_path(config, *file);
     spec.config = plugin_config;
     spec.mark = reader.mark();
     spec.file_mark = reader.mark_of("file");

@@ -191,6 +191,8 @@ void RequestContext::reset() {
   model.clear();
   fields = json::RequestFields{};
   fields.model = std::move(model);
+  internal_call = false;
+  internal_agent.clear();
   agent = nullptr;
   model_group = nullptr;
   response_status = 0;

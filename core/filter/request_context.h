@@ -143,6 +143,10 @@ class RequestContext {
   // The prompt's size in tokens, estimated from the body (usage::estimate_tokens_from_bytes):
   // what limits and budgets reserve at admission before the provider says the real number.
   uint64_t prompt_tokens_estimate = 0;
+  // A plugin's model call made for an agent (internal_caller.h): the session verified its
+  // internal credential and removed it; the auth filter accepts internal_agent as the agent.
+  bool internal_call = false;
+  std::string internal_agent;  // "" for an anonymous caller
 
   // --- set by filters ----------------------------------------------------------------------
   const config::Agent* agent = nullptr;             // set by auth; null = anonymous

@@ -8,7 +8,8 @@
 
 namespace sluice::plugin {
 class HttpCaller;
-}
+class WorkerMailbox;
+}  // namespace sluice::plugin
 
 namespace sluice::filter {
 
@@ -16,6 +17,8 @@ struct WorkerContext {
   unsigned index = 0;                  // 0-based; < config.workers of every live snapshot
   uv_loop_t* loop = nullptr;           // the worker's loop: every callback must come back on it
   plugin::HttpCaller* http = nullptr;  // outgoing HTTP for plugins (sluice.http, host http_call)
+  // Where plugins' threads hand results back to this loop (a tool call finished off the worker).
+  plugin::WorkerMailbox* mailbox = nullptr;
 };
 
 }  // namespace sluice::filter

@@ -11,6 +11,8 @@
 #include <string>
 #include <variant>
 
+#include <simdjson.h>
+
 #include "core/http/request.h"
 #include "core/log/log.h"
 #include "core/plugin/plugin_request.h"
@@ -91,9 +93,55 @@ sluice_status register_client_api(sluice_registry* reg, const sluice_client_api_
   return SLUICE_OK;
 }
 
-// Reserved for issue 13 (tools): declared in ABI 1.0, not implemented.
-sluice_status register_tool(sluice_registry*, sluice_str, const sluice_tool_vtable*) {
-  return SLUICE_UNSUPPORTED;
+// A tool name as tools: keys spell it (and OpenAI function names allow, once '.' became '_').
+bool is_tool_name(std::string_view name) {
+  if (name.empty() || name.size() > 64) return false;
+  for (char c : name) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '_' || c == '-' || c == '.';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+bool is_json_object(std::string_view text) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  return !parser.parse(text.data(), text.size()).get(doc) && doc.is_object();
+}
+
+// ABI 1.2 (1.0 and 1.1 answered SLUICE_UNSUPPORTED).
+sluice_status register_tool(sluice_registry* reg, sluice_str name,
+                            const sluice_tool_vtable* vtable) {
+  if (reg == nullptr || reg->tools == nullptr) return SLUICE_WRONG_PHASE;
+  const std::string_view n = view(name);
+  if (!is_tool_name(n) || vtable == nullptr ||
+      vtable->size < offsetof(sluice_tool_vtable, call) + sizeof(void*) ||
+      vtable->call == nullptr) {
+    return SLUICE_INVALID;
+  }
+  ToolRegistration registration;
+  registration.name.assign(n);
+  registration.vtable = normalised(vtable);
+  if (registration.vtable.description != nullptr) {
+    registration.description = registration.vtable.description;
+  }
+  if (registration.vtable.input_schema != nullptr) {
+    registration.input_schema_json = registration.vtable.input_schema;
+    if (!is_json_object(registration.input_schema_json)) return SLUICE_INVALID;
+  }
+  // The strings may live in the plugin's memory: only the copies are used.
+  registration.vtable.description = nullptr;
+  registration.vtable.input_schema = nullptr;
+  for (const auto& existing : *reg->tools) {
+    if (existing.name == n) return SLUICE_ERROR;
+  }
+  reg->tools->push_back(std::move(registration));
+  return SLUICE_OK;
+}
+
+sluice_str config_dir(sluice_registry* reg) {
+  return reg != nullptr ? str(reg->config_dir) : sluice_str{nullptr, 0};
 }
 
 sluice_str plugin_config(sluice_registry* reg) {
@@ -442,10 +490,12 @@ uint64_t duration_ms(sluice_request* req) {
                                    .count());
 }
 
-// Reserved: a plugin's call to a logical model through sluice comes with the provider/tool
-// issues.
-sluice_status call_model(sluice_request*, const void*, void*, void*) {
-  return SLUICE_UNSUPPORTED;
+// ABI 1.2 (reserved before, with placeholder types): see model_call.h.
+sluice_status call_model(sluice_request* req, const sluice_model_request* request,
+                         sluice_model_callback done, void* user) {
+  PluginRequest& r = R(req);
+  if (request == nullptr) return r.error(SLUICE_INVALID, "call_model: no request");
+  return r.start_model_call(*request, done, user);
 }
 
 sluice_host_api make_table() {
@@ -496,6 +546,8 @@ sluice_host_api make_table() {
   t.call_model = &call_model;
   t.register_client_api = &register_client_api;
   fill_translation_api(t);
+  t.config_dir = &config_dir;
+  fill_tool_api(t);
   return t;
 }
 

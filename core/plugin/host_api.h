@@ -18,6 +18,8 @@ struct sluice_registry {
   std::vector<sluice::plugin::FilterRegistration>* filters = nullptr;
   std::vector<sluice::plugin::ProviderRegistration>* providers = nullptr;
   std::vector<sluice::plugin::ClientApiRegistration>* client_apis = nullptr;
+  std::vector<sluice::plugin::ToolRegistration>* tools = nullptr;
+  std::string_view config_dir;
   std::string error;  // set by registry_fail
 };
 
@@ -32,6 +34,8 @@ const sluice_host_api& host_api();
 
 // The translation_* entries (plugin_translation.cc), filled into the table.
 void fill_translation_api(sluice_host_api& table);
+// The tool_call_* / tool_finish_* entries (plugin_tool_call.cc).
+void fill_tool_api(sluice_host_api& table);
 
 inline std::string_view view(sluice_str s) {
   return s.data == nullptr ? std::string_view() : std::string_view(s.data, s.len);

@@ -150,7 +150,10 @@ std::shared_ptr<PluginLibrary> PluginLibrary::open(const Spec& spec, std::string
   std::string bytes;
   if (!read_file(spec.file, &bytes, error)) return nullptr;
   const std::string content_hash = sha256_hex(bytes);
-  const std::string identity = content_hash + '\n' + spec.name + '\n' + spec.config_json;
+  // The config's directory belongs to the identity: a plugin resolves its relative paths (a
+  // database file) against it in init.
+  const std::string identity =
+      content_hash + '\n' + spec.name + '\n' + spec.config_json + '\n' + spec.config_dir;
 
   Cache& c = cache();
   // Declared before the lock: a library that fails to load is destroyed after the unlock (its
@@ -218,6 +221,8 @@ std::shared_ptr<PluginLibrary> PluginLibrary::open(const Spec& spec, std::string
   registry.filters = &lib->filters_;
   registry.providers = &lib->providers_;
   registry.client_apis = &lib->client_apis_;
+  registry.tools = &lib->tools_;
+  registry.config_dir = lib->spec_.config_dir;
   const sluice_status status = init(&host_api(), &registry);
   if (status != SLUICE_OK) {
     *error = "plugin " + spec.file + ": " + kInitSymbol + " failed (status " +
@@ -251,6 +256,13 @@ const FilterRegistration* PluginLibrary::find_filter(std::string_view name) cons
 const ProviderRegistration* PluginLibrary::find_provider(std::string_view type) const {
   for (const auto& p : providers_) {
     if (p.type == type) return &p;
+  }
+  return nullptr;
+}
+
+const ToolRegistration* PluginLibrary::find_tool(std::string_view name) const {
+  for (const auto& t : tools_) {
+    if (t.name == name) return &t;
   }
   return nullptr;
 }

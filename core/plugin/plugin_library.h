@@ -43,6 +43,13 @@ struct ClientApiRegistration {
   sluice_client_api_vtable vtable;  // copied, normalised
 };
 
+struct ToolRegistration {
+  std::string name;               // what agents call: "memory.query"
+  sluice_tool_vtable vtable;      // copied, normalised; its strings are not used (below)
+  std::string description;        // copied from the table ("" when it had none)
+  std::string input_schema_json;  // copied ("" when it had none: {"type":"object"})
+};
+
 class PluginLibrary {
  public:
   // What to load: the plugin's name (the key under plugins:), its file, its own config as JSON.
@@ -50,6 +57,7 @@ class PluginLibrary {
     std::string name;
     std::string file;
     std::string config_json = "null";
+    std::string config_dir;  // the config file's directory (host->config_dir)
   };
 
   // The library for `spec`, loaded now or shared with a live earlier load of the same bytes,
@@ -72,6 +80,8 @@ class PluginLibrary {
   const std::vector<ProviderRegistration>& providers() const { return providers_; }
   const ProviderRegistration* find_provider(std::string_view type) const;
   const std::vector<ClientApiRegistration>& client_apis() const { return client_apis_; }
+  const std::vector<ToolRegistration>& tools() const { return tools_; }
+  const ToolRegistration* find_tool(std::string_view name) const;
 
   // Libraries loaded in this process right now (tests: the old one closes when unused).
   static size_t open_count();
@@ -80,13 +90,14 @@ class PluginLibrary {
   PluginLibrary() = default;
 
   Spec spec_;
-  std::string identity_;      // cache key: content hash + name + config
+  std::string identity_;      // cache key: content hash + name + config + config dir
   std::string content_hash_;  // of the file's bytes
   std::string copy_path_;     // the private copy that was dlopened
   void* handle_ = nullptr;    // dlopen handle
   std::vector<FilterRegistration> filters_;
   std::vector<ProviderRegistration> providers_;
   std::vector<ClientApiRegistration> client_apis_;
+  std::vector<ToolRegistration> tools_;
 };
 
 }  // namespace sluice::plugin

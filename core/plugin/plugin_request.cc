@@ -6,6 +6,7 @@
 #include "core/log/log.h"
 #include "core/plugin/host_api.h"
 #include "core/plugin/http_caller.h"
+#include "core/plugin/model_call.h"
 
 namespace sluice::plugin {
 
@@ -31,7 +32,7 @@ const char* to_string(Phase phase) {
 // libuv handle must outlive the request's arena until its close callback); linked into its
 // PluginRequest while pending, detached (owner == nullptr) once finished or cancelled.
 struct AsyncOp {
-  enum class Kind : uint8_t { Timer, Http };
+  enum class Kind : uint8_t { Timer, Http, Model };  // Model: an Http call to sluice itself
   Kind kind = Kind::Timer;
   PluginRequest* owner = nullptr;
   AsyncOp* prev = nullptr;
@@ -39,8 +40,9 @@ struct AsyncOp {
   void* user = nullptr;
   sluice_timer_callback timer_done = nullptr;
   sluice_http_callback http_done = nullptr;
+  sluice_model_callback model_done = nullptr;
   uv_timer_t timer;              // Kind::Timer: this op is freed in the timer's close callback
-  HttpCaller* caller = nullptr;  // Kind::Http
+  HttpCaller* caller = nullptr;  // Kind::Http, Kind::Model
   HttpCall* call = nullptr;
 
   static AsyncOp* from(sluice_async* op) { return reinterpret_cast<AsyncOp*>(op); }
@@ -62,6 +64,14 @@ struct AsyncOp {
     auto* op = static_cast<AsyncOp*>(arg);
     PluginRequest* req = op->owner;
     req->unlink(op);
+    if (op->kind == Kind::Model) {
+      const sluice_model_response response = model_response_of(result);
+      sluice_model_callback done = op->model_done;
+      void* user = op->user;
+      delete op;
+      done(user, &response);
+      return;
+    }
     std::vector<sluice_header> headers;
     headers.reserve(result.headers.size());
     for (const auto& [name, value] : result.headers) headers.push_back({str(name), str(value)});
@@ -179,16 +189,55 @@ sluice_status PluginRequest::start_http_call(const sluice_http_request& request,
   op->kind = AsyncOp::Kind::Http;
   op->user = user;
   op->http_done = done;
+  return start_call(std::move(call), op, "http_call", out);
+}
+
+sluice_status PluginRequest::start_call(HttpCallRequest call, AsyncOp* op, const char* what,
+                                        sluice_async** out) {
   op->caller = ctx_.worker->http;
   std::string why;
   op->call = op->caller->start(std::move(call), &AsyncOp::on_http_done, op, &why);
   if (op->call == nullptr) {
     delete op;
-    return error(SLUICE_INVALID, "http_call: " + why);
+    return error(SLUICE_INVALID, std::string(what) + ": " + why);
   }
   link(op);
   if (out != nullptr) *out = op->handle();
   return SLUICE_OK;
+}
+
+sluice_status PluginRequest::start_model_call(const sluice_model_request& request,
+                                              sluice_model_callback done, void* user) {
+  if (phase_ != Phase::Request && phase_ != Phase::Stopped) {
+    return error(SLUICE_WRONG_PHASE,
+                 std::string("call_model: only in on_request or while stopped, not in ") +
+                     to_string(phase_));
+  }
+  if (done == nullptr) return error(SLUICE_INVALID, "call_model: no callback");
+  // A filter that calls a model on every request would otherwise call itself forever.
+  if (ctx_.internal_call) {
+    return error(SLUICE_UNAVAILABLE,
+                 "call_model: this request is itself a plugin's model call and may not make "
+                 "another");
+  }
+  if (ctx_.worker == nullptr || ctx_.worker->http == nullptr) {
+    return error(SLUICE_UNAVAILABLE, "call_model: this worker has no HTTP client for plugins");
+  }
+  ModelCallFor origin;
+  origin.agent = ctx_.agent != nullptr ? std::string_view(ctx_.agent->name) : std::string_view();
+  origin.request_id = ctx_.request_id;
+  origin.sequence = ++model_calls_;
+  origin.time_left = HttpCaller::kMaxTimeout;
+  HttpCallRequest call;
+  std::string why;
+  if (sluice_status s = prepare_model_call(request, origin, &call, &why); s != SLUICE_OK) {
+    return error(s, "call_model: " + why);
+  }
+  auto* op = new AsyncOp();
+  op->kind = AsyncOp::Kind::Model;
+  op->user = user;
+  op->model_done = done;
+  return start_call(std::move(call), op, "call_model", nullptr);
 }
 
 sluice_status PluginRequest::resume() {

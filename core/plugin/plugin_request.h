@@ -13,6 +13,7 @@
 
 #include "core/filter/request_context.h"
 #include "core/plugin/bound_filter.h"
+#include "core/plugin/http_caller.h"
 #include "sluice/plugin.h"
 
 namespace sluice::plugin {
@@ -80,12 +81,16 @@ class PluginRequest {
                             sluice_async** out);
   sluice_status start_http_call(const sluice_http_request& request, sluice_http_callback done,
                                 void* user, sluice_async** out);
+  // host->call_model: an HTTP call to sluice itself, as this request's agent (model_call.h).
+  sluice_status start_model_call(const sluice_model_request& request, sluice_model_callback done,
+                                 void* user);
   void cancel(sluice_async* op);
   void cancel_all();  // the request ends: no callback runs after this
   bool has_pending() const { return pending_ != nullptr; }
 
  private:
   friend struct AsyncOp;
+  sluice_status start_call(HttpCallRequest call, AsyncOp* op, const char* what, sluice_async** out);
   void link(AsyncOp* op);
   void unlink(AsyncOp* op);
 
@@ -97,6 +102,7 @@ class PluginRequest {
   std::string failure_;
   std::string last_error_;
   AsyncOp* pending_ = nullptr;  // intrusive list of async work not finished yet
+  uint32_t model_calls_ = 0;    // host->call_model calls made (their request ids' suffix)
 };
 
 }  // namespace sluice::plugin

@@ -9,6 +9,7 @@
 #include "core/config/node_reader.h"
 #include "core/config/yaml_json.h"
 #include "core/filter/registry.h"
+#include "core/plugin/plugin_tool.h"
 #include "core/plugin/plugin_translation.h"
 
 namespace sluice::plugin {
@@ -49,6 +50,15 @@ std::string find_shipped(std::string_view name) {
   return {};
 }
 
+// "dir1, dir2" for messages.
+std::string directories_text() {
+  std::string where;
+  for (const auto& dir : plugin_directories()) {
+    where.append(where.empty() ? "" : ", ").append(dir.string());
+  }
+  return where.empty() ? std::string("no directory") : where;
+}
+
 }  // namespace
 
 bool is_shared_object_plugin(const config::PluginSpec& spec) {
@@ -65,12 +75,24 @@ std::shared_ptr<const PluginSet> PluginSet::load(const config::Config& config) {
 void PluginSet::load_declared(const config::Config& config) {
   for (const auto& [name, spec] : config.plugins) {
     if (!is_shared_object_plugin(spec)) continue;
-    PluginLibrary::Spec what{name, spec.file, config::yaml_to_json(spec.config)};
+    std::string file = spec.file;
+    if (file.empty()) {  // a shipped plugin, configured by name
+      file = find_shipped(name);
+      if (file.empty()) {
+        throw config::ConfigError(spec.mark, "plugins." + name + ".file",
+                                  "required: sluice ships no plugin named " + name +
+                                      " (no libsluice_" + name + ".so in " + directories_text() +
+                                      "); give the plugin's .so or .lua file");
+      }
+    }
+    PluginLibrary::Spec what{name, file, config::yaml_to_json(spec.config), config.base_dir};
     std::string error;
     auto library = PluginLibrary::open(what, &error);
     if (!library) {
       const config::SourceMark& mark = spec.file_mark.line > 0 ? spec.file_mark : spec.mark;
-      throw config::ConfigError(mark, "plugins." + name + ".file", error);
+      // A shipped plugin configured by name has no `file` to blame: the entry is at fault.
+      throw config::ConfigError(mark, "plugins." + name + (spec.file.empty() ? "" : ".file"),
+                                error);
     }
     // One name, one filter: which of two plugins `- plugin: {name: X}` means must not depend
     // on the order of plugins:.
@@ -123,11 +145,28 @@ void PluginSet::load_shipped(const config::Config& config) {
       std::find(wanted.begin(), wanted.end(), "anthropic") == wanted.end()) {
     wanted.push_back("anthropic");
   }
+  // A plugin tool whose plugin is not declared: a shipped one (`memory.query: {type: plugin}`
+  // loads libsluice_memory.so), or an error that says where sluice looked.
+  for (const auto& [name, tool] : config.tools) {
+    if (tool.type != "plugin" || config.plugins.count(tool.plugin) != 0) continue;
+    if (std::find(wanted.begin(), wanted.end(), tool.plugin) != wanted.end()) continue;
+    if (find_shipped(tool.plugin).empty()) {
+      throw config::ConfigError(tool.file_mark.line > 0 ? tool.file_mark : tool.mark,
+                                "tools." + name + ".plugin",
+                                "no plugin named \"" + tool.plugin +
+                                    "\": it is not under plugins:, and sluice ships no "
+                                    "libsluice_" +
+                                    tool.plugin + ".so (looked in " + directories_text() +
+                                    "; $SLUICE_PLUGIN_PATH sets where)");
+    }
+    wanted.push_back(tool.plugin);
+  }
   for (const std::string& name : wanted) {
     const std::string file = find_shipped(name);
     if (file.empty()) continue;  // resolve_codecs reports an unknown type
     std::string error;
-    auto library = PluginLibrary::open(PluginLibrary::Spec{name, file, "null"}, &error);
+    auto library =
+        PluginLibrary::open(PluginLibrary::Spec{name, file, "null", config.base_dir}, &error);
     if (!library) {
       throw config::ConfigError(config::SourceMark{config.source_path, 1, 1}, "plugins",
                                 std::string("the shipped plugin ")
@@ -187,6 +226,24 @@ std::shared_ptr<const providers::ClientApiCodec> PluginSet::client_api(
         return std::make_shared<PluginClientApiCodec>(library, api);
       }
     }
+  }
+  return nullptr;
+}
+
+std::shared_ptr<tools::ToolSource> PluginSet::tool_source(const config::ToolSpec& spec) const {
+  if (spec.type != "plugin") return nullptr;
+  for (const auto& library : libraries_) {
+    if (library->name() != spec.plugin) continue;
+    const ToolRegistration* tool = library->find_tool(spec.name);
+    if (tool == nullptr) {
+      std::string names;
+      for (const auto& t : library->tools()) names.append(names.empty() ? "" : ", ").append(t.name);
+      throw config::ConfigError(spec.mark, "tools." + spec.name,
+                                "plugin " + spec.plugin + " (" + library->file() +
+                                    ") registers no tool \"" + spec.name + "\"; it registers " +
+                                    (names.empty() ? std::string("no tools") : names));
+    }
+    return make_plugin_tool_source(library, *tool, spec);
   }
   return nullptr;
 }

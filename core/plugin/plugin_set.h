@@ -41,11 +41,14 @@ class PluginSet final : public providers::ProviderTypeSource {
   std::shared_ptr<const providers::ClientApiCodec> client_api(
       filter::Endpoint endpoint) const override;
   void provider_types(std::vector<std::string>& out) const override;
+  // A `type: plugin` entry whose plugin is one of this set's: its tool, or a ConfigError
+  // listing the tools that plugin registers.
+  std::shared_ptr<tools::ToolSource> tool_source(const config::ToolSpec& spec) const override;
 
  private:
   void load_declared(const config::Config& config);
-  // Shipped plugins (found by name in the plugin directory) for provider types nobody
-  // declared, and the anthropic plugin's client API when no declared plugin has one.
+  // Shipped plugins (found by name in the plugin directory) for provider types and plugin
+  // tools nobody declared, and the anthropic plugin's client API when no declared plugin has one.
   void load_shipped(const config::Config& config);
   const PluginLibrary* provider_library(std::string_view type) const;
 

@@ -10,6 +10,7 @@
 
 #include "core/http/response_builder.h"
 #include "core/providers/mock_backend.h"
+#include "core/providers/mock_embedding.h"
 #include "core/providers/mock_messages.h"
 
 namespace sluice::providers {
@@ -69,17 +70,11 @@ std::string find_echo_text(filter::Endpoint endpoint, const std::string& body) {
 }
 
 struct EmbeddingRequest {
-  // One seed per input string (or token array): a hash of the input, so the same text always
-  // gets the same vector, as with a real embedding model.
-  std::vector<uint64_t> seeds;
+  // One text per input: a string as given; a token array as the text of its numbers (the mock
+  // has no tokenizer), so the same input always gets the same vector.
+  std::vector<std::string> texts;
   bool base64 = false;  // encoding_format: "base64" (the OpenAI SDKs' default)
 };
-
-uint64_t fnv1a(std::string_view s) {
-  uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
-  return h;
-}
 
 EmbeddingRequest read_embedding_request(const std::string& body) {
   EmbeddingRequest out;
@@ -89,6 +84,12 @@ EmbeddingRequest read_embedding_request(const std::string& body) {
   if (parser.iterate(padded).get(doc)) return out;
   simdjson::ondemand::object obj;
   if (doc.get_object().get(obj)) return out;
+  auto text_of = [](simdjson::ondemand::value v) {
+    std::string_view s;
+    if (!v.get_string().get(s)) return std::string(s);
+    std::string_view raw = v.raw_json_token();
+    return std::string(raw);
+  };
   for (auto field : obj) {
     std::string_view key;
     if (field.unescaped_key().get(key)) break;
@@ -99,43 +100,43 @@ EmbeddingRequest read_embedding_request(const std::string& body) {
       simdjson::ondemand::value input = field.value();
       simdjson::ondemand::array items;
       if (input.get_array().get(items)) {
-        out.seeds.push_back(fnv1a(input.raw_json_token()));
+        out.texts.push_back(text_of(input));
         continue;
       }
-      std::vector<uint64_t> per_item;
+      std::vector<std::string> per_item;
       bool tokens = false;
       for (auto item : items) {
         simdjson::ondemand::value v;
         simdjson::ondemand::json_type type;
         if (item.get(v) || v.type().get(type)) break;
         if (type == simdjson::ondemand::json_type::number) tokens = true;  // one token array
-        per_item.push_back(fnv1a(v.raw_json_token()));
+        per_item.push_back(text_of(v));
       }
       if (tokens || per_item.empty()) {
-        out.seeds.push_back(fnv1a("tokens") ^ per_item.size());
+        std::string joined;
+        for (const auto& t : per_item) joined.append(t).push_back(' ');
+        out.texts.push_back(std::move(joined));
       } else {
-        out.seeds.insert(out.seeds.end(), per_item.begin(), per_item.end());
+        for (auto& t : per_item) out.texts.push_back(std::move(t));
       }
     }
   }
-  if (out.seeds.empty()) out.seeds.push_back(0);
+  if (out.texts.empty()) out.texts.emplace_back();
   return out;
 }
 
-// A small deterministic vector: JSON floats, or base64 of little-endian float32 as the OpenAI
-// API encodes it for encoding_format: "base64".
-void append_mock_embedding(std::string& out, uint64_t seed, bool base64) {
-  constexpr int kDims = 8;
-  float values[kDims];
-  for (int i = 0; i < kDims; ++i) {
-    values[i] = static_cast<float>((seed >> (i * 7)) % 100) / 100.0f;
-  }
+// The vector of mock_embedding.h: JSON floats (printed so that they read back as the same
+// float32), or base64 of little-endian float32 as the OpenAI API encodes encoding_format:
+// "base64".
+void append_mock_embedding(std::string& out, std::string_view text, bool base64) {
+  const MockEmbedding values = mock_embedding(text);
+  constexpr size_t kDims = kMockEmbeddingDims;
   if (!base64) {
     out.push_back('[');
-    for (int i = 0; i < kDims; ++i) {
+    for (size_t i = 0; i < kDims; ++i) {
       if (i) out.push_back(',');
-      char num[16];
-      std::snprintf(num, sizeof num, "%.2f", static_cast<double>(values[i]));
+      char num[24];
+      std::snprintf(num, sizeof num, "%.9g", static_cast<double>(values[i]));
       out.append(num);
     }
     out.push_back(']');
@@ -144,7 +145,7 @@ void append_mock_embedding(std::string& out, uint64_t seed, bool base64) {
   static const char kAlphabet[] =
       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   unsigned char bytes[sizeof values];
-  std::memcpy(bytes, values, sizeof values);  // little-endian on every target we build for
+  std::memcpy(bytes, values.data(), sizeof values);  // little-endian on every target we build for
   out.push_back('"');
   for (size_t i = 0; i < sizeof bytes; i += 3) {
     uint32_t chunk = static_cast<uint32_t>(bytes[i]) << 16;
@@ -230,11 +231,11 @@ void build_mock_script(const config::MockSettings& settings, const AttemptReques
     case filter::Endpoint::Embeddings: {
       const EmbeddingRequest e = read_embedding_request(body);
       std::string s = "{\"object\":\"list\",\"data\":[";
-      for (size_t n = 0; n < e.seeds.size(); ++n) {
+      for (size_t n = 0; n < e.texts.size(); ++n) {
         if (n) s.push_back(',');
         s.append("{\"object\":\"embedding\",\"index\":").append(std::to_string(n));
         s.append(",\"embedding\":");
-        append_mock_embedding(s, e.seeds[n], e.base64);
+        append_mock_embedding(s, e.texts[n], e.base64);
         s.push_back('}');
       }
       s.append("],\"model\":");

@@ -3,6 +3,7 @@
 #include <cassert>
 #include <cstdio>
 
+#include "core/filter/internal_caller.h"
 #include "core/http/response_builder.h"
 #include "core/ledger/ledger_row.h"
 #include "core/log/request_record.h"
@@ -95,6 +96,7 @@ void ProxySession::start(http::HttpRequest& request,
   } else {
     worker_.next_request_id(ctx_.request_id);
   }
+  filter::take_internal_caller(request, ctx_);  // before anything reads the headers
   filters_.clear();
   next_filter_ = 0;
   route_notes_.clear();

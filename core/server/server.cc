@@ -9,6 +9,7 @@
 #include "core/admin/admin_server.h"
 #include "core/config/loader.h"
 #include "core/config/node_reader.h"
+#include "core/filter/internal_caller.h"
 #include "core/health/health_checker.h"
 #include "core/ledger/ledger_writer.h"
 #include "core/log/access_log.h"
@@ -75,6 +76,10 @@ int Server::run() {
       fds_per_worker[w].push_back(Worker::ListenFd{address.to_string(), fds[w]});
     listening_.push_back(address.to_string());
     log::info("listening on " + bound.host + ":" + std::to_string(bound.port));
+    // Plugins' model calls (host->call_model) come back in through the first listener.
+    if (&address == &config->listen.front()) {
+      filter::set_internal_caller_origin(address.to_string(), bound.host, bound.port);
+    }
   }
 
   uv_loop_init(&loop_);
@@ -242,6 +247,15 @@ void Server::apply_listener_changes(ListenerChanges changes) {
     workers_[w]->publish_listeners(std::move(changes.fds_per_worker[w]), changes.removed);
   }
   for (const auto& b : changes.bound) log::info("listening on " + b);
+  // The listener plugins' model calls use was removed: they use the first new one instead.
+  const std::string internal = filter::internal_caller_listen();
+  if (!changes.bound.empty() && std::find(changes.removed.begin(), changes.removed.end(),
+                                          internal) != changes.removed.end()) {
+    const std::string& b = changes.bound.front();  // "host:port"
+    const size_t colon = b.rfind(':');
+    filter::set_internal_caller_origin(changes.added.front(), b.substr(0, colon),
+                                       static_cast<uint16_t>(std::stoi(b.substr(colon + 1))));
+  }
   for (const auto& r : changes.removed) log::info("no longer listening on " + r);
   listening_ = std::move(changes.now_listening);
 }

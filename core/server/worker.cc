@@ -13,6 +13,7 @@
 #include "core/metrics/metrics.h"
 #include "core/metrics/request_metrics.h"
 #include "core/plugin/http_caller.h"
+#include "core/plugin/worker_mailbox.h"
 #include "core/server/downstream_connection.h"
 #include "core/server/reload_fingerprint.h"
 
@@ -57,7 +58,8 @@ Worker::Worker(unsigned index, std::shared_ptr<const filter::ConfigSnapshot> sna
   max_connections_ = (config.limits.max_connections + workers - 1) / workers;
   metrics_ = std::make_unique<metrics::RequestMetrics>(metrics::Metrics::process());
   http_caller_ = std::make_unique<plugin::HttpCaller>(&loop_);
-  filter_context_ = filter::WorkerContext{index_, &loop_, http_caller_.get()};
+  mailbox_ = std::make_unique<plugin::WorkerMailbox>(&loop_);
+  filter_context_ = filter::WorkerContext{index_, &loop_, http_caller_.get(), mailbox_.get()};
   if (services_.access_log != nullptr && services_.access_log->enabled()) {
     access_log_ = std::make_unique<log::AccessLogBuffer>(&loop_, *services_.access_log);
     ++open_handles_;  // its flush timer
@@ -231,6 +233,9 @@ void Worker::close_everything() {
   ++backends_shutting_down_;
   http_caller_->shutdown([](void* arg) { --static_cast<Worker*>(arg)->backends_shutting_down_; },
                          this);
+  // Tool calls a plugin finishes from its own thread: waited for (bounded), then closed.
+  ++backends_shutting_down_;
+  mailbox_->shutdown([](void* arg) { --static_cast<Worker*>(arg)->backends_shutting_down_; }, this);
   for (auto& entry : backends_) {
     ++backends_shutting_down_;
     entry->backend->shutdown(

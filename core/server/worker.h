@@ -33,7 +33,8 @@ class RequestMetrics;
 }
 namespace sluice::plugin {
 class HttpCaller;
-}
+class WorkerMailbox;
+}  // namespace sluice::plugin
 namespace sluice::log {
 class AccessLogBuffer;
 class AccessLog;
@@ -176,6 +177,9 @@ class Worker {
   // Plugins' outgoing HTTP calls on this loop (filter_context_.http); shut down by
   // close_everything(), destroyed with the worker after its loop closed.
   std::unique_ptr<plugin::HttpCaller> http_caller_;
+  // Plugins' threads hand finished tool calls back here (filter_context_.mailbox); shut down by
+  // close_everything() once the calls it still owes arrived (bounded), destroyed with the worker.
+  std::unique_ptr<plugin::WorkerMailbox> mailbox_;
   filter::WorkerContext filter_context_;
   std::unique_ptr<log::AccessLogBuffer> access_log_;
   uint64_t request_counter_ = 0;

@@ -25,6 +25,7 @@
 #include "filters/auth/agent_names.h"
 #include "filters/auth/auth_settings.h"
 #include "filters/auth/credentials.h"
+#include "filters/auth/internal_caller_auth.h"
 #include "filters/auth/jwt_verifier.h"
 #include "filters/auth/key_hasher.h"
 #include "filters/auth/multi_mode_filter.h"
@@ -61,9 +62,11 @@ KeySource presented_key(const http::HttpRequest& request, std::string_view* key)
 
 class ApiKeyFilter final : public filter::Filter {
  public:
-  explicit ApiKeyFilter(const AgentKeyIndex& index) : index_(index) {}
+  ApiKeyFilter(const AgentKeyIndex& index, const AgentNames& names)
+      : index_(index), names_(names) {}
 
   RequestStatus on_request(RequestContext& ctx) override {
+    if (ctx.internal_call) return accept_internal_caller(ctx, names_);
     std::string_view key;
     KeySource source = ctx.request ? presented_key(*ctx.request, &key) : KeySource::Missing;
     switch (source) {
@@ -94,6 +97,7 @@ class ApiKeyFilter final : public filter::Filter {
   }
 
   const AgentKeyIndex& index_;
+  const AgentNames& names_;
 };
 
 class AuthFactory final : public filter::FilterFactory {
@@ -101,7 +105,7 @@ class AuthFactory final : public filter::FilterFactory {
   AuthFactory(AuthSettings settings, const std::map<std::string, config::Agent>& agents)
       : settings_(std::move(settings)), index_(agents), names_(agents) {
     if (settings_.api_key_only()) {
-      filter_ = std::make_unique<ApiKeyFilter>(index_);
+      filter_ = std::make_unique<ApiKeyFilter>(index_, names_);
       return;
     }
     if (settings_.jwt) jwt_.emplace(std::move(*settings_.jwt), names_);

@@ -5,6 +5,7 @@
 
 #include "core/http/request.h"
 #include "filters/auth/credentials.h"
+#include "filters/auth/internal_caller_auth.h"
 #include "filters/auth/key_hasher.h"
 
 namespace sluice::filters::auth {
@@ -104,6 +105,7 @@ MultiModeAuthFilter::MultiModeAuthFilter(const AuthSettings& settings, const Age
       accepted_(describe_accepted(settings.modes, header_name_)) {}
 
 RequestStatus MultiModeAuthFilter::on_request(RequestContext& ctx) {
+  if (ctx.internal_call) return accept_internal_caller(ctx, names_);
   if (ctx.request == nullptr)
     return refuse(ctx, "missing_credentials", "Missing credentials: send " + accepted_);
   const http::HttpRequest& request = *ctx.request;

@@ -216,7 +216,7 @@ TEST_F(PluginReloadTest, ABrokenPluginOnReloadIsRefusedWholeAndTheOldOneKeepsSer
   ASSERT_TRUE(reload) << sluice.describe();
   EXPECT_EQ(reload->status, 400) << reload->describe();
   EXPECT_NE(
-      reload->body.find("was built for sluice plugin ABI 2.0, but this sluice speaks ABI 1.1"),
+      reload->body.find("was built for sluice plugin ABI 2.0, but this sluice speaks ABI 1.2"),
       std::string::npos)
       << reload->describe();
   EXPECT_NE(reload->body.find("plugins.v.file"), std::string::npos) << reload->describe();

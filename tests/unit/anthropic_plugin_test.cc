@@ -111,7 +111,7 @@ class AnthropicPlugin : public ::testing::Test {
     ASSERT_NE(version, nullptr);
     EXPECT_EQ(version->magic, SLUICE_PLUGIN_ABI_MAGIC);
     EXPECT_EQ(version->major, 1u);
-    EXPECT_EQ(version->minor, 1u);
+    EXPECT_EQ(version->minor, static_cast<uint32_t>(SLUICE_PLUGIN_ABI_VERSION_MINOR));
     auto init =
         reinterpret_cast<decltype(&sluice_plugin_init)>(dlsym(library_, "sluice_plugin_init"));
     ASSERT_NE(init, nullptr);

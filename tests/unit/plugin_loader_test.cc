@@ -70,7 +70,7 @@ TEST(PluginLoad, WrongMajorVersionIsRefusedNamingBothVersionsAndTheFile) {
   EXPECT_THAT(error, HasSubstr("plugins.t.file"));
   EXPECT_THAT(error, HasSubstr("plugin " + so +
                                " was built for sluice plugin ABI 2.0, but this "
-                               "sluice speaks ABI 1.1"));
+                               "sluice speaks ABI 1.2"));
 }
 
 TEST(PluginLoad, APluginNoFilterUsesIsStillOpenedWhenTheConfigLoads) {
@@ -89,8 +89,8 @@ TEST(PluginLoad, NewerMinorVersionIsRefused) {
   const std::string so = SLUICE_TEST_PLUGIN_NEWER_MINOR;
   EXPECT_THAT(load_error(config_text(so)),
               HasSubstr("plugin " + so +
-                        " was built for sluice plugin ABI 1.8, newer than this "
-                        "sluice's ABI 1.1"));
+                        " was built for sluice plugin ABI 1.9, newer than this "
+                        "sluice's ABI 1.2"));
 }
 
 TEST(PluginLoad, MissingEntryPointNamesTheFileAndTheSymbol) {

@@ -12,7 +12,7 @@
  * sluice reads sluice_plugin_abi_version first and refuses the plugin unless its major equals
  * SLUICE_PLUGIN_ABI_VERSION_MAJOR and its minor is <= sluice's minor (a plugin built against a
  * newer header may call what this sluice does not have). Then init registers what the plugin
- * implements: filters, provider types and client APIs (tools are reserved: register_tool).
+ * implements: filters, provider types, client APIs and tools.
  *
  * Compatibility rules (SQLite's sqlite3_api_routines, Envoy's dynamic-modules abi.h):
  *  - every table (struct of function pointers or of fields) starts with `size`, its sizeof in
@@ -30,8 +30,11 @@
  * workers at once: a filter config is shared by every worker and must be read-only after
  * create_config (or synchronized by the plugin). Nothing may block a worker (no sleep, no
  * blocking I/O): use host->http_call / host->timer and return SLUICE_FILTER_STOP instead.
+ * A tool call may be finished from any thread (host->tool_finish_*), so a tool's blocking work
+ * runs on a thread of the plugin's own ("tools" below).
  *
- * The guide: docs/plugins-c.md; the smallest example: plugins/examples/hello_filter.c.
+ * The guide: docs/plugins-c.md; the smallest examples: plugins/examples/hello_filter.c (a
+ * filter), plugins/examples/word_count.c (a tool); a full tool plugin: plugins/memory/.
  */
 #ifndef SLUICE_PLUGIN_H
 #define SLUICE_PLUGIN_H
@@ -46,7 +49,7 @@ extern "C" {
 /* ---- version --------------------------------------------------------------------------- */
 
 #define SLUICE_PLUGIN_ABI_VERSION_MAJOR 1
-#define SLUICE_PLUGIN_ABI_VERSION_MINOR 1
+#define SLUICE_PLUGIN_ABI_VERSION_MINOR 2
 /* "SLPG": tells a real sluice_plugin_abi_version from an unrelated symbol of that name. */
 #define SLUICE_PLUGIN_ABI_MAGIC 0x534C5047u
 
@@ -326,13 +329,127 @@ typedef struct sluice_client_api_vtable {
   void (*on_end)(void* state, void* data);
 } sluice_client_api_vtable;
 
-/* ---- tools (reserved: issue 13) ---------------------------------------------------------- */
+/* ---- tools (ABI 1.2) -------------------------------------------------------------------- */
 
-/* Declared now so that it arrives without a breaking change: host->register_tool returns
- * SLUICE_UNSUPPORTED and keeps nothing; its fields will be defined after `size`. */
+/* A tool plugin offers agents a tool (DESIGN §5 "Tools", §9), called over MCP (/mcp) and REST
+ * (/v1/tools/NAME) by the agents whose allow-list names it:
+ *
+ *   tools:
+ *     memory.query: {type: plugin}          # from plugin "memory": its name's part before '.'
+ *     notes.add: {type: plugin, plugin: my_notes, timeout: 2s, config: {...}}
+ *
+ * The plugin registers each tool name with host->register_tool in init. A tools: entry whose
+ * plugin did not register its name fails the load, listing the names it registers.
+ *
+ * One call, as the plugin sees it:
+ *
+ *   1. call(config, c) runs on the worker that serves the agent's request. The arguments are
+ *      already checked against the tool's input_schema. Read the call with host->tool_call_*.
+ *   2. Finish it EXACTLY ONCE with host->tool_finish_text / _json / _error: right away inside
+ *      call(), later from a callback on the worker (host->tool_call_model), or from a thread of
+ *      your own. Finishing is allowed from ANY thread: sluice hands the result back to the
+ *      worker's loop itself. Blocking work (a database, a file) belongs on a thread of the
+ *      plugin's own, never on the worker: call() must return at once.
+ *   3. If sluice stops waiting first (the deadline passed, the client left, the worker is
+ *      stopping), cancel(config, c) tells the plugin, once, on the worker. Stop the work if you
+ *      can, and finish the call anyway (with anything: the result is ignored).
+ *
+ * Lifetime rules:
+ *  - `c` is valid from call() until the finish function returns; never touch it afterwards. A
+ *    call that timed out or whose client left stays valid until the plugin finishes it:
+ *    finishing it late is allowed, and sluice ignores that result.
+ *  - The tool's config, and the library, stay alive while any call started with them is not
+ *    finished: destroy_config never runs before every call of that config was finished. So a
+ *    plugin must finish every call, at the latest when cancel tells it to; a call never
+ *    finished keeps its config (and the library) loaded for the life of the process.
+ *  - sluice never calls into the plugin from inside a finish function, and never runs
+ *    destroy_config or sluice_plugin_fini on a thread the plugin made: a plugin may join its own
+ *    threads there. */
+
+/* One tool call (opaque, owned by sluice). See the lifetime rules above. */
+typedef struct sluice_tool_call sluice_tool_call;
+
+/* A tool's functions, given to host->register_tool (sluice copies the table and the strings). */
 typedef struct sluice_tool_vtable {
-  uint32_t size;
+  uint32_t size; /* sizeof(sluice_tool_vtable) */
+
+  /* What agents read in tools/list and GET /v1/tools. NUL-terminated, UTF-8, copied at
+   * registration. A tools: entry's own `description:` / `input_schema:` replaces them.
+   * input_schema: a JSON Schema object ({"type":"object","properties":{...},"required":[...]});
+   * NULL means {"type":"object"}. */
+  const char* description;
+  const char* input_schema;
+
+  /* Optional. Builds the per-entry object from the tools: entry's `config:` (JSON text, "null"
+   * when absent; borrowed for the call). Main thread, at config load, once per entry and config
+   * generation. To refuse it: host->buf_set(error, "why") and return SLUICE_ERROR — the load
+   * fails at that entry. Without create_config, `config` is NULL in every call. */
+  sluice_status (*create_config)(const sluice_host_api* host, sluice_str config_json,
+                                 void** out_config, sluice_buf* error);
+  /* Optional. Frees what create_config made, once the config generation is gone AND every
+   * call started with it was finished (main or a worker thread, never one of the plugin's). */
+  void (*destroy_config)(void* config);
+
+  /* Required. Starts one call (worker thread; must not block). Finish `c` exactly once,
+   * now or later, from any thread. Several workers call it at once: `config` is shared. */
+  void (*call)(void* config, sluice_tool_call* c);
+  /* Optional. sluice stopped waiting for `c` (deadline, client gone, worker stopping): at most
+   * once per call, on the worker, and only if sluice has not seen `c` finished. A thread of the
+   * plugin may be finishing `c` at that very moment: `c` stays valid during cancel either way,
+   * but it must still be finished exactly once — so cancel should only ask whoever owns the
+   * call to stop and finish it (now or soon); its result is ignored. */
+  void (*cancel)(void* config, sluice_tool_call* c);
 } sluice_tool_vtable;
+
+/* ---- calling a model through sluice (ABI 1.2) --------------------------------------------- */
+
+/* host->tool_call_model and host->call_model send a request to a logical model of sluice itself,
+ * AS THE AGENT of the tool call (or of the filter's request): it goes through the whole filter
+ * chain like a request of that agent — auth, its model allow-list, rate limits (it counts
+ * against its rpm and tpm), model_alias, budget and cost, retries and fallbacks — and gets a
+ * ledger row, metrics and an access-log line with that agent's name. So a plugin's model use is
+ * routed, limited and costed like the agent's own.
+ *
+ * How: sluice sends the request to its own listener over loopback, from the worker's HTTP client,
+ * with an internal credential (a random secret made at start-up that never leaves the process)
+ * naming the agent. sluice removes that credential from the request as soon as it arrives: it
+ * is never forwarded upstream, logged, or visible to filters. A request made this way may not
+ * call a model again (no loops): call_model from a filter running for it is SLUICE_UNAVAILABLE.
+ *
+ * (ABI 1.0 and 1.1 reserved host->call_model with placeholder argument types and answered
+ * SLUICE_UNSUPPORTED, so no plugin could use it; ABI 1.2 gives it the types below.) */
+
+/* What to ask. Borrowed for the call only: sluice copies it. */
+typedef struct sluice_model_request {
+  uint32_t size; /* sizeof(sluice_model_request) */
+  /* "embeddings" (POST /v1/embeddings) or "chat.completions" (POST /v1/chat/completions). */
+  sluice_str endpoint;
+  /* The OpenAI request body, naming a LOGICAL model of the config:
+   * {"model":"embed","input":["some text"]}. "stream": true is refused (SLUICE_INVALID). */
+  sluice_str body;
+  /* Required, > 0. Bounds the whole exchange. For a tool call it is cut to the time left until
+   * the call's deadline. */
+  uint32_t timeout_ms;
+} sluice_model_request;
+
+/* What came back, handed to the callback; everything borrowed for the callback only.
+ * `error` is empty when sluice answered: `status` and `body` are its answer in OpenAI's shape —
+ * 200 with the result, or an error status with {"error":{"message","type","code",...}} (401,
+ * 403 model not allowed, 429 rate limited, 504, ...). Else `error` says why there is no answer
+ * ("timeout after 2000ms", "worker shutting down") and status is 0. */
+typedef struct sluice_model_response {
+  uint32_t size; /* sizeof(sluice_model_response) */
+  int32_t status;
+  sluice_str body;
+  sluice_str error;
+} sluice_model_response;
+
+/* Called once, on the worker, with the `user` given to call_model.
+ *  - From a filter (host->call_model): never after the request ended.
+ *  - From a tool call (host->tool_call_model): always, exactly once — also when the call's
+ *    deadline passed meanwhile (finish the call from here), and also when the plugin already
+ *    finished the call (then `c` is gone: do not touch it). */
+typedef void (*sluice_model_callback)(void* user, const sluice_model_response* response);
 
 /* ---- async ----------------------------------------------------------------------------- */
 
@@ -428,7 +545,11 @@ struct sluice_host_api {
    * this plugin registered it already. */
   sluice_status (*register_provider)(sluice_registry* reg, sluice_str type,
                                      const sluice_provider_vtable* vtable);
-  /* Reserved (issue 13): returns SLUICE_UNSUPPORTED in ABI 1.0. */
+  /* Registers tool `name` (ABI 1.2; 1.0 and 1.1 returned SLUICE_UNSUPPORTED), the name agents
+   * call and tools: entries use ("memory.query"). `name` and the table are copied.
+   * SLUICE_INVALID for a name that is not a tool name (letters, digits, '_', '-', '.'; at most
+   * 64 bytes), a NULL table or one without call, or an input_schema that is not a JSON object;
+   * SLUICE_ERROR when this plugin registered that name already. */
   sluice_status (*register_tool)(sluice_registry* reg, sluice_str name,
                                  const sluice_tool_vtable* vtable);
   /* The plugin's own `plugins: {NAME: {config: ...}}` as JSON text ("null" when absent) and
@@ -548,12 +669,17 @@ struct sluice_host_api {
   double (*cost_usd)(sluice_request* req);      /* set by the cost filter; 0 without it */
   uint64_t (*duration_ms)(sluice_request* req); /* since the request arrived */
 
-  /* -- reserved ------------------------------------------------------------------------- */
+  /* -- calling a model (see "calling a model through sluice" above) ------------------------ */
 
-  /* Calls a logical model through sluice itself (routed, limited and costed like any
-   * request). Reserved: SLUICE_UNSUPPORTED in ABI 1.0; its argument types come with it. */
-  sluice_status (*call_model)(sluice_request* req, const void* reserved_request,
-                              void* reserved_callback, void* user);
+  /* From a filter (on_request, or an async callback while STOPped): calls a logical model as
+   * the request's agent (set by auth, which must come earlier in the chain). `done` runs later
+   * on the worker; then call host->resume as after host->http_call. Calls still running when
+   * the request ends are cancelled (done never runs). ABI 1.2: before that it was reserved and
+   * answered SLUICE_UNSUPPORTED. SLUICE_INVALID for a bad request (see last_error);
+   * SLUICE_UNAVAILABLE when the request is itself a plugin's model call, or sluice has no
+   * listener to send it to. */
+  sluice_status (*call_model)(sluice_request* req, const sluice_model_request* request,
+                              sluice_model_callback done, void* user);
 
   /* -- providers and client APIs (ABI 1.1; check SLUICE_HAS before use on an older host) --- */
 
@@ -584,6 +710,42 @@ struct sluice_host_api {
   sluice_status (*translation_set_usage)(sluice_translation* t, const sluice_usage* usage);
   /* Why the hook returns INVALID or ERROR (copied; the last call wins). */
   void (*translation_fail)(sluice_translation* t, sluice_str message);
+
+  /* -- tools (ABI 1.2; check SLUICE_HAS before use on an older host) ------------------------ */
+
+  /* The directory of the config file that loaded the plugin (absolute, no trailing '/'): where
+   * the plugin's relative paths are relative to. During sluice_plugin_init. */
+  sluice_str (*config_dir)(sluice_registry* reg);
+
+  /* Reading a call: any thread, until the call is finished. The strings are owned by the call
+   * and do not change: copy what you keep past the finish. */
+  sluice_str (*tool_call_name)(sluice_tool_call* c);       /* the name called: "memory.query" */
+  sluice_str (*tool_call_arguments)(sluice_tool_call* c);  /* a JSON object, schema-checked */
+  sluice_str (*tool_call_agent)(sluice_tool_call* c);      /* the caller; "" when anonymous */
+  sluice_str (*tool_call_request_id)(sluice_tool_call* c); /* x-request-id of the call */
+  /* Milliseconds left until the call's deadline (the entry's `timeout:`); <= 0 once it passed. */
+  int64_t (*tool_call_remaining_ms)(sluice_tool_call* c);
+
+  /* Finishing a call: exactly once per call, from any thread. `c` is gone when it returns. The
+   * content is copied.
+   *   text  — the tool's answer as plain text (MCP: one text content; REST: {"result":"..."}).
+   *   json  — a JSON value (MCP: structuredContent + the same text; REST: {"result": <it>}). Not
+   *           valid JSON: the call ends as a tool error saying so, and SLUICE_INVALID is returned.
+   *   error — the tool ran and failed: the message reaches the agent (MCP: isError: true; REST:
+   *           502 tool_error). Say what went wrong and what to do about it. */
+  sluice_status (*tool_finish_text)(sluice_tool_call* c, sluice_str text);
+  sluice_status (*tool_finish_json)(sluice_tool_call* c, sluice_str json);
+  sluice_status (*tool_finish_error)(sluice_tool_call* c, sluice_str message);
+
+  /* Calls a logical model as the call's agent (see "calling a model through sluice"). On the
+   * call's worker thread only (inside call() or a sluice_model_callback), before the call is
+   * finished. The timeout is cut to the time left until the call's deadline. When it returns
+   * SLUICE_OK, `done` runs exactly once, later, on the worker (never inside this function);
+   * otherwise it never runs: SLUICE_INVALID (a bad request: endpoint, body, timeout),
+   * SLUICE_WRONG_PHASE (not on the worker), SLUICE_UNAVAILABLE (the deadline passed, or no
+   * listener to send it to). */
+  sluice_status (*tool_call_model)(sluice_tool_call* c, const sluice_model_request* request,
+                                   sluice_model_callback done, void* user);
 };
 
 /* ---- what a plugin exports -------------------------------------------------------------- */

@@ -218,12 +218,11 @@ extern "C" SLUICE_PLUGIN_EXPORT sluice_status sluice_plugin_init(const sluice_ho
   shout.on_response_headers = &shout_headers;
   shout.on_response_chunk = &shout_chunk;
 
-  // A reserved entry answers "unsupported" and must not fail a plugin's init; a provider table
-  // without its required hooks is refused as invalid, not kept.
+  // A tool or provider table without its required hooks is refused as invalid, not kept.
   sluice_tool_vtable tool{};
   tool.size = sizeof tool;
-  if (h->register_tool(reg, S("later"), &tool) != SLUICE_UNSUPPORTED) {
-    h->registry_fail(reg, S("register_tool should be unsupported in ABI 1.1"));
+  if (h->register_tool(reg, S("later"), &tool) != SLUICE_INVALID) {
+    h->registry_fail(reg, S("a tool without call should be invalid"));
     return SLUICE_ERROR;
   }
   sluice_provider_vtable provider{};
