@@ -353,8 +353,15 @@ TEST_F(ToolsTest, EveryCallIsCountedLoggedAndInTheLedger) {
   ASSERT_EQ(call(kAliceKey, "text.echo", "{}")->status, 502);
   ASSERT_EQ(call(kAliceKey, "echo.post", "{}")->status, 400);
 
+  // The worker counts a request just after its last byte went out: poll until the last one is in.
   HttpClient admin = sluice.admin_client();
-  auto metrics = admin.get("/metrics");
+  std::optional<HttpResponse> metrics;
+  eventually(
+      [&] {
+        metrics = admin.get("/metrics");
+        return metrics && metrics->body.find("result=\"invalid_arguments\"") != std::string::npos;
+      },
+      5s);
   ASSERT_TRUE(metrics && metrics->status == 200);
   EXPECT_NE(metrics->body.find(
                 R"(sluice_tool_calls_total{agent="alice",result="ok",tool="echo.post"} 1)"),
