@@ -119,7 +119,10 @@ describe('agent frameworks with sluice tools', () => {
       const tools = await client.getTools();
       assert.deepEqual(tools.map((t) => t.name).sort(), ['weather.alerts', 'weather.forecast']);
       const out = await tools.find((t) => t.name === 'weather.forecast').invoke({ city: 'Poltava' });
-      assert.deepEqual(JSON.parse(typeof out === 'string' ? out : out[0]?.text ?? JSON.stringify(out)), forecastResult({ city: 'Poltava' }));
+      // The adapter hands back the text block, with the result's structuredContent beside it.
+      assert.equal(out.type, 'text');
+      assert.deepEqual(JSON.parse(out.text), forecastResult({ city: 'Poltava' }));
+      assert.deepEqual(out.structuredContent, forecastResult({ city: 'Poltava' }));
     } finally {
       await client.close();
     }
