@@ -84,7 +84,11 @@ async function thrown(fn) {
   assert.fail('expected a throw, but the call succeeded');
 }
 
-describe('an upstream MCP server (official SDK) federated through sluice', () => {
+// `type: mcp` (the upstream client, branch mcp-upstream) is not on main yet: without it a config
+// with an mcp entry does not load. Drop the skip when it lands.
+const FEDERATION = { skip: 'type: mcp not on main yet' };
+
+describe('an upstream MCP server (official SDK) federated through sluice', FEDERATION, () => {
   let calc; // up when sluice starts
   let late; // down when sluice starts (its port reserved), started by a test
   let sluice;
