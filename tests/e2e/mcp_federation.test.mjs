@@ -84,9 +84,8 @@ async function thrown(fn) {
   assert.fail('expected a throw, but the call succeeded');
 }
 
-// `type: mcp` (the upstream client, branch mcp-upstream) is not on main yet: without it a config
-// with an mcp entry does not load. Drop the skip when it lands.
-const FEDERATION = { skip: 'type: mcp not on main yet' };
+// The suite's options (node:test): none — it once waited for `type: mcp` to land.
+const FEDERATION = {};
 
 describe('an upstream MCP server (official SDK) federated through sluice', FEDERATION, () => {
   let calc; // up when sluice starts
