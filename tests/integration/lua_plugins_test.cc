@@ -783,7 +783,11 @@ TEST(ShippedPluginConfigsTest, TheDefaultConfigsLuaPolicyRefusesItsDemoWords) {
   replace("admin: 127.0.0.1:9901", "admin: 127.0.0.1:0");
   replace("workers: auto", "workers: 1");
   replace("ledger: sluice-ledger.db", "ledger: \"\"");
-  replace("../plugins/lua/", std::string(SLUICE_SOURCE_DIR) + "/plugins/lua/");
+  // Every Lua file of the config (the policy, the text.shout tool).
+  for (size_t at = yaml.find("../plugins/lua/"); at != std::string::npos;
+       at = yaml.find("../plugins/lua/", at)) {
+    yaml.replace(at, 3, std::string(SLUICE_SOURCE_DIR) + "/");
+  }
   SluiceServer sluice;
   ASSERT_TRUE(sluice.start(sluice_binary(), yaml));
   HttpClient client = sluice.client();
