@@ -24,6 +24,11 @@
 #                                             # 2x) content events, per content event, the ratios;
 #                                             # writes results/profile-translation.txt
 #   SCENARIOS="json stream" PER_EVENT=1 bench/profile.sh ...   # choose the passes yourself
+#   TOOLS=1 bench/profile.sh                  # tools: sluice-tools (the default chain, access log
+#                                             # and ledger on, 1,000 http tools, 100 allowed to the
+#                                             # agent) serving tools/list over /mcp, GET /v1/tools,
+#                                             # tools/call and POST /v1/tools/{name} of an http tool
+#                                             # on the mock; writes results/profile-tools.txt
 #   BUILD_WITH=/path/to/wrapper bench/profile.sh   # build with `wrapper BUILD_DIR TARGET...`
 #                                             # instead of cmake --build (a shared machine's lock)
 #
@@ -39,7 +44,12 @@ BUILD=${BUILD_DIR:-$ROOT/build-bench}
 RESULTS=${RESULTS_DIR:-$BENCH/results}
 SECONDS_OF_LOAD=${SECONDS_OF_LOAD:-8}
 BASE_PORT=${BASE_PORT:-18500}
-CONTENDERS=${*:-"nginx sluice-empty sluice-default"}
+TOOLS=${TOOLS:-0}
+if [[ $TOOLS == 1 ]]; then
+  CONTENDERS=${*:-sluice-tools}
+else
+  CONTENDERS=${*:-"nginx sluice-empty sluice-default"}
+fi
 TOP=${TOP:-25}
 STREAM=${STREAM:-0}
 STREAM_CHUNKS=${STREAM_CHUNKS:-20}
@@ -50,8 +60,11 @@ TRANSLATED=0
 # stream-long (STREAM_CHUNKS_LONG): the difference of the two stream passes, divided by the
 # difference in content events, is what one more content event costs, start-up and ending of
 # the stream cancelled out.
+# TOOLS=1: tools-list-mcp, tools-list-rest, tools-call-mcp, tools-call-rest (tools_scenario.sh).
 if [[ -z ${SCENARIOS:-} ]]; then
-  if [[ $STREAM == 1 ]]; then
+  if [[ $TOOLS == 1 ]]; then
+    SCENARIOS="tools-list-mcp tools-list-rest tools-call-mcp tools-call-rest"
+  elif [[ $STREAM == 1 ]]; then
     SCENARIOS=stream
   elif ((TRANSLATED)); then
     SCENARIOS="json stream"
@@ -127,8 +140,11 @@ JSON_BODY='{"model":"fast","messages":[{"role":"user","content":"Say hello in on
 # stream gets its usage from Anthropic's message_start and message_delta, and no usage chunk
 # goes to the client either.
 STREAM_BODY='{"model":"fast","stream":true,"messages":[{"role":"user","content":"Say hello in one word."}],"max_tokens":16}'
+# shellcheck source=bench/tools_scenario.sh
+source "$BENCH/tools_scenario.sh"
 if [[ -z ${SUMMARY_NAME:-} ]]; then
   SUMMARY_NAME=profile.txt
+  [[ $SCENARIOS == tools-* ]] && SUMMARY_NAME=profile-tools.txt
   [[ $SCENARIOS == stream ]] && SUMMARY_NAME=profile-stream.txt
   ((TRANSLATED)) && SUMMARY_NAME=profile-translation.txt
 fi
@@ -173,9 +189,30 @@ render_configs() {
     >"$dir/sluice-default-lua-noop.yaml"
   sed "s#^\( *- auth:.*\)\$#\1\n  - lua: {file: $ROOT/plugins/lua/keyword_guard.lua, config: {words: [forbidden-alpha, forbidden-beta, forbidden-gamma]}}#" \
     "$dir/sluice-default-nolua.yaml" >"$dir/sluice-default-keyword-guard.yaml"
+  # Tools: the default chain with the ledger on (as users run it) and 1,000 http tools on the
+  # mock's /tools/, 100 allowed to the agent (tools_config.py).
+  if [[ " $CONTENDERS " == *" sluice-tools "* ]]; then
+    sed "s#^state: .*#state: {ledger: \"$dir/ledger-tools.db\"}#" "$dir/sluice-default.yaml" \
+      >"$dir/sluice-default-ledger-on.yaml"
+    tools_render "$dir/sluice-default-ledger-on.yaml" "$dir/sluice-tools.yaml" "http://127.0.0.1:$port"
+  fi
 }
 render_configs "$RUN_DIR" "$PORT_MOCK"
 render_configs "$RUN_DIR/long" "$PORT_MOCK_LONG"
+# Tools: one request of each kind checked (the lists have the agent's 100 tools, the calls the
+# tool's result) on sluice without valgrind, before anything is counted.
+if [[ " $CONTENDERS " == *" sluice-tools "* && $PASSES == *tools-* ]]; then
+  "$BUILD/sluice" -c "$RUN_DIR/sluice-tools.yaml" >"$RUN_DIR/tools-probe.log" 2>&1 &
+  probe_pid=$!
+  PIDS+=("$probe_pid")
+  wait_port "$PORT_PROXY" || die "sluice-tools did not start (see $RUN_DIR/tools-probe.log)"
+  session=$(tools_mcp_session "127.0.0.1:$PORT_PROXY" "Bearer sk-sluice-demo")
+  [[ -n $session ]] || die "sluice-tools: MCP initialize gave no session"
+  tools_probe "127.0.0.1:$PORT_PROXY" "Bearer sk-sluice-demo" "$session" || die "sluice-tools: tools probe failed"
+  kill -TERM "$probe_pid"
+  wait "$probe_pid" 2>/dev/null || true
+  for ((i = 0; i < 100; i++)); do (exec 3<>"/dev/tcp/127.0.0.1/$PORT_PROXY") 2>/dev/null || break; sleep 0.05; done
+fi
 # One process (master_process off) so callgrind sees the worker's event loop in its own output.
 for set in "$RUN_DIR:$PORT_MOCK" "$RUN_DIR/long:$PORT_MOCK_LONG"; do
   mkdir -p "${set%:*}/nginx"
@@ -190,18 +227,23 @@ SUMMARY=$RESULTS/$SUMMARY_NAME
   echo "bench/profile.sh — $(date -u +%Y-%m-%dT%H:%M:%SZ) — $(nproc) CPUs, $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
   echo "sluice $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown); closed loop, 4 connections, ${SECONDS_OF_LOAD} s under callgrind"
   [[ " $PASSES " == *" stream"* ]] && echo "streams: $STREAM_CHUNKS content events (stream-long: $STREAM_CHUNKS_LONG), then a usage event and [DONE] (OpenAI), or content_block_stop, message_delta, message_stop (Anthropic), per request"
-  echo "instructions per request = inclusive Ir of the event loop / requests the mock answered"
+  if [[ $PASSES == tools-* ]]; then
+    echo "instructions per request = inclusive Ir of the event loop (less the MCP session's creation) / requests answered to the load generator"
+  else
+    echo "instructions per request = inclusive Ir of the event loop / requests the mock answered"
+  fi
 } >"$SUMMARY"
 
 declare -A IR=()    # [pass/contender] = instructions per request
 declare -A REQS=()  # [pass/contender] = requests the mock answered
 for pass in $PASSES; do
-  set_dir=$RUN_DIR mock_port=$PORT_MOCK body=$JSON_BODY label="" sse=()
+  set_dir=$RUN_DIR mock_port=$PORT_MOCK body=$JSON_BODY label="" sse=() tools_kind=""
   case $pass in
     json) ;;
+    tools-list-mcp | tools-list-rest | tools-call-mcp | tools-call-rest) tools_kind=${pass#tools-} ;;
     stream) body=$STREAM_BODY sse=(--sse) ;;
     stream-long) body=$STREAM_BODY sse=(--sse) set_dir=$RUN_DIR/long mock_port=$PORT_MOCK_LONG ;;
-    *) die "unknown scenario $pass (json, stream)" ;;
+    *) die "unknown scenario $pass (json, stream, tools-list-mcp, tools-list-rest, tools-call-mcp, tools-call-rest)" ;;
   esac
   # Section titles name the pass when there is more than one.
   [[ $PASSES == *" "* ]] && label=" [$pass]"
@@ -224,17 +266,32 @@ for pass in $PASSES; do
           --toggle-collect="$loop_fn" \
           "$BUILD/sluice" -c "$set_dir/$contender.yaml" >"$RUN_DIR/$pass.$contender.log" 2>&1 &
         ;;
-      *) die "unknown contender $contender (nginx, sluice-empty, sluice-default, sluice-default-nolog, sluice-default-nocost, sluice-default-ledger, sluice-default-nolua, sluice-default-lua-noop, sluice-default-keyword-guard, sluice-anthropic)" ;;
+      *) die "unknown contender $contender (nginx, sluice-empty, sluice-default, sluice-tools, sluice-default-nolog, sluice-default-nocost, sluice-default-ledger, sluice-default-nolua, sluice-default-lua-noop, sluice-default-keyword-guard, sluice-anthropic)" ;;
     esac
     pid=$!
     PIDS+=("$pid")
     wait_port "$PORT_PROXY" || die "$contender did not start under valgrind (see $RUN_DIR/$pass.$contender.log)"
+    request=(--body "$body" "${sse[@]}")
+    if [[ -n $tools_kind ]]; then
+      # MCP: in a session, as SDK clients are (the answers were checked before: tools_probe).
+      session=""
+      if [[ $tools_kind == *-mcp ]]; then
+        session=$(tools_mcp_session "127.0.0.1:$PORT_PROXY" "Bearer sk-sluice-demo")
+        [[ -n $session ]] || die "$contender: no MCP session (see $RUN_DIR/$pass.$contender.log)"
+      fi
+      tools_request_args "$tools_kind" "$session"
+      request=("${TOOLS_ARGS_OUT[@]}")
+    fi
     before=$(mock_requests "$mock_port")
     log "$contender$label: ${SECONDS_OF_LOAD} s of load under callgrind"
     timeout 120 taskset -c 1 "$BUILD/bench/bench_loadgen" --target "127.0.0.1:$PORT_PROXY" \
-      --header "Authorization: Bearer sk-sluice-demo" --body "$body" "${sse[@]}" --connections 4 \
+      --header "Authorization: Bearer sk-sluice-demo" "${request[@]}" --connections 4 \
       --rate 0 --warmup 1 --duration "$SECONDS_OF_LOAD" >"$RUN_DIR/$pass.$contender.loadgen.json"
     requests=$(($(mock_requests "$mock_port") - before))
+    # A list never reaches the mock: count what the load generator got answered (all of it:
+    # the warm-up is in the profile too).
+    [[ -n $tools_kind ]] &&
+      requests=$(sed -n 's/.*"responses_total":\([0-9]*\).*/\1/p' "$RUN_DIR/$pass.$contender.loadgen.json")
     kill -TERM "$pid"
     wait "$pid" 2>/dev/null || true
     [[ -s $out ]] || die "no callgrind output for $contender"
@@ -242,10 +299,19 @@ for pass in $PASSES; do
     # Failed answers cost less than good ones: a run with any is not a measurement.
     bad=$(sed -n 's/.*"non_2xx":\([0-9]*\).*/\1/p' "$RUN_DIR/$pass.$contender.loadgen.json")
     [[ ${bad:-1} == 0 ]] || die "$contender$label: ${bad:-?} answers were not 2xx (see $RUN_DIR/$pass.$contender.*)"
+    bad=$(sed -n 's/.*"non_2xx_total":\([0-9]*\).*/\1/p' "$RUN_DIR/$pass.$contender.loadgen.json")
+    [[ ${bad:-0} == 0 ]] || die "$contender$label: $bad answers were not 2xx (see $RUN_DIR/$pass.$contender.*)"
     callgrind_annotate --inclusive=yes --threshold=100 "$out" 2>/dev/null | annotate_lines \
       >"$RUN_DIR/$pass.$contender.incl"
     loop_ir=$(awk -F'\t' -v fn="$loop_fn" 'index($2, fn) { print $1; exit }' "$RUN_DIR/$pass.$contender.incl")
     [[ -n $loop_ir ]] || die "event loop function $loop_fn not found in the profile"
+    # The MCP session's creation (initialize, before the load) is no part of a request: its
+    # first id seeds OpenSSL's DRBG, ~3M instructions once per process.
+    if [[ -n $tools_kind ]]; then
+      create_ir=$(awk -F'\t' 'index($2, "sluice::mcp::McpSessionTable::create") { print $1; exit }' \
+        "$RUN_DIR/$pass.$contender.incl")
+      loop_ir=$((loop_ir - ${create_ir:-0}))
+    fi
     IR[$pass/$contender]=$((loop_ir / requests))
     REQS[$pass/$contender]=$requests
     {
@@ -268,9 +334,21 @@ for pass in $PASSES; do
   done
 done
 
+# Tools: instructions per request of each pass, side by side.
+if [[ $PASSES == tools-* ]]; then
+  {
+    echo
+    echo "summary: user-space instructions per request"
+    for contender in $CONTENDERS; do
+      for pass in $PASSES; do
+        printf '  %-16s %-16s %10s  (%s requests)\n' "$contender" "$pass" "${IR[$pass/$contender]:--}" \
+          "${REQS[$pass/$contender]:--}"
+      done
+    done
+  } >>"$SUMMARY"
 # The figures side by side: per request in each pass, per content event, and translated
 # (sluice-anthropic) over passed through (sluice-default).
-if [[ $PASSES == *" "* ]]; then
+elif [[ $PASSES == *" "* ]]; then
   n_long=$((STREAM_CHUNKS_LONG - STREAM_CHUNKS))
   {
     echo

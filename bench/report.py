@@ -65,6 +65,14 @@ def loadgen_summary(cells):
     out["cpu_us_per_req_range"] = spread([d.get("proxy", {}).get("cpu_us_per_req") for d in datas])
     out["cpu_us_per_req_schedstat"] = median(
         [d.get("proxy", {}).get("cpu_us_per_req_schedstat") for d in datas])
+    # What the proxy called (the tools scenario's tool endpoint), and the two together.
+    if any("upstream" in d for d in datas):
+        up = [d.get("upstream", {}).get("cpu_us_per_req") for d in datas]
+        out["upstream_cpu_us_per_req"] = median(up)
+        both = [d.get("proxy", {}).get("cpu_us_per_req", 0) + u for d, u in zip(datas, up)
+                if u is not None and d.get("proxy", {}).get("cpu_us_per_req") is not None]
+        out["path_cpu_us_per_req"] = median(both)
+        out["path_cpu_us_per_req_range"] = spread(both)
     events = [d.get("sse_events_per_response") for d in datas]
     if any(e is not None for e in events):
         out["sse_events_per_response"] = median(events)
@@ -125,11 +133,61 @@ def added(summary, base, hist="latency_us"):
     return {k: round(summary[hist][k] - base[hist][k], 1) for k, _ in PCTS}
 
 
+TOOLS_KINDS = ("list-mcp", "list-rest", "call-mcp", "call-rest", "call-direct")
+TOOLS_MODES = ("c1", "c1_onecpu", "sat")
+
+
+def path_cpu_by_round(cells):
+    """round -> CPU us per call of the whole path: the proxy's and its tool endpoint's (for
+    `direct`, the endpoint alone: the loadgen watched it as the proxy)."""
+    out = {}
+    for c in cells:
+        d = c["data"]
+        if "error" in d or d.get("proxy", {}).get("cpu_us_per_req") is None:
+            continue
+        out[c["round"]] = d["proxy"]["cpu_us_per_req"] + d.get("upstream", {}).get("cpu_us_per_req", 0)
+    return out
+
+
+def tools_summary(g, settings):
+    """The tools scenario: per contender and request kind, per mode, the loadgen summary; for
+    calls, what sluice adds over the direct call (CPU: median over rounds of the per-round
+    difference of whole-path CPU; latency: percentile differences of the medians)."""
+    out = {}
+    for c in settings.get("tools_contenders", "").split():
+        for kind in TOOLS_KINDS:
+            entry = {m: loadgen_summary(g[("tools", c, f"{kind}/{m}")]) for m in TOOLS_MODES}
+            if not any(entry.values()):
+                continue
+            out[f"{c} {kind}"] = entry
+    direct = next((v for k, v in out.items() if k.endswith(" call-direct")), None)
+    direct_key = next((k for k in out if k.endswith(" call-direct")), None)
+    for key, entry in out.items():
+        if not key.split()[1].startswith("call-") or key == direct_key or not direct:
+            continue
+        contender, kind = key.split()
+        for m in TOOLS_MODES:
+            mine = path_cpu_by_round(g[("tools", contender, f"{kind}/{m}")])
+            base = path_cpu_by_round(g[("tools", direct_key.split()[0], f"call-direct/{m}")])
+            diffs = [mine[r] - base[r] for r in mine if r in base]
+            entry[f"added_cpu_us_{m}"] = round(median(diffs), 1) if diffs else None
+            entry[f"added_cpu_us_{m}_rounds"] = [round(x, 1) for x in diffs]
+            entry[f"added_latency_us_{m}"] = added(entry[m], direct[m])
+    return out
+
+
 def aggregate(cells, settings):
     g = by_key(cells)
     contenders = settings["contenders"].split()
     main_contenders = settings.get("main_contenders", settings["contenders"]).split()
+    scenarios = settings.get("scenarios", "main stream c1000").split()
+    if "main" not in scenarios:
+        main_contenders = []
+    if "stream" not in scenarios and "c1000" not in scenarios:
+        contenders = []
     result = {"main": {}, "stream": {}, "c1000": {}}
+    if "tools" in scenarios:
+        result["tools"] = tools_summary(g, settings)
     for c in main_contenders:
         result["main"][c] = {
             "wrk": wrk_summary(g[("main", c, "wrk")]),
@@ -276,6 +334,55 @@ def pcts(summary, hist="latency_us", keys=("p50", "p99", "p999")):
     return "/".join(fmt(summary[hist][k]) for k in keys)
 
 
+def render_tools(tools, settings):
+    """The tools scenario's two tables: lists, then calls against the direct call."""
+    out = []
+    n = settings.get("tools_connections", 8)
+    rows = []
+    for key, e in tools.items():
+        if " list-" not in key:
+            continue
+        sat, c1 = e["sat"] or {}, e["c1"] or {}
+        rows.append([key, fmt(sat.get("rps"), 0), with_range(sat), fmt(c1.get("rps"), 0),
+                     with_range(c1), pcts(e["c1"]),
+                     str(sat.get("errors_total", 0) + c1.get("errors_total", 0))])
+    if rows:
+        out.append("")
+        out.append(table(f"tools/list for an agent allowed {settings.get('tools_allowed', 100)} of 1,000 "
+                         f"http tools (default chain, log + ledger on)",
+                         ["contender kind", f"req/s c={n}", f"CPU us/req c={n}", "req/s c=1",
+                          "CPU us/req c=1", "c=1 p50/p99/p99.9", "errors"], rows))
+    rows = []
+    for key, e in tools.items():
+        if " call-" not in key:
+            continue
+        c1, sat, one = e["c1"] or {}, e["sat"] or {}, e["c1_onecpu"] or {}
+        direct = key.endswith("call-direct")
+
+        def cpu(s):
+            if direct:
+                return with_range(s)
+            if s.get("path_cpu_us_per_req") is None:
+                return "-"
+            return f"{fmt(s.get('cpu_us_per_req'))}+{fmt(s.get('upstream_cpu_us_per_req'))}"
+        a1 = e.get("added_latency_us_c1") or {}
+        ao = e.get("added_latency_us_c1_onecpu") or {}
+        rows.append([key, pcts(e["c1"]), "-" if direct else f"{fmt(a1.get('p50'))}/{fmt(a1.get('p99'))}",
+                     pcts(e["c1_onecpu"], keys=("p50", "p99")),
+                     "-" if direct else f"{fmt(ao.get('p50'))}/{fmt(ao.get('p99'))}",
+                     cpu(c1), "-" if direct else fmt(e.get("added_cpu_us_c1")),
+                     fmt(sat.get("rps"), 0), cpu(sat), "-" if direct else fmt(e.get("added_cpu_us_sat")),
+                     str(c1.get("errors_total", 0) + sat.get("errors_total", 0) + one.get("errors_total", 0))])
+    if rows:
+        out.append("")
+        out.append(table(f"tools/call of {settings.get('tool_called', 'an http tool')} on the mock (loopback) "
+                         f"vs calling it directly; CPU = sluice + the tool endpoint",
+                         ["contender kind", "c=1 p50/p99/p99.9", "added p50/p99", "1 core p50/p99",
+                          "added 1 core", "CPU us/call c=1", "sluice adds", f"calls/s c={n}",
+                          f"CPU us/call c={n}", "sluice adds", "errors"], rows))
+    return out
+
+
 def render(result, checks, settings, machine, micro):
     out = []
     out.append(f"sluice bench — {machine['date']} — {machine['nproc']} CPUs, {machine['cpu_model']}, "
@@ -284,6 +391,27 @@ def render(result, checks, settings, machine, micro):
     out.append(f"medians of {settings['rounds']} interleaved rounds; proxy on CPU {settings['proxy_cpu']}, "
                f"mock + load generators on CPU {settings['load_cpu']}, priority {settings.get('priority', 'normal')}; latency in us "
                f"(p50/p99/p99.9), from the intended send time")
+    if result["main"]:
+        out.extend(render_main(result, settings))
+    if result["stream"]:
+        out.extend(render_streams(result, settings))
+    if result.get("tools"):
+        out.extend(render_tools(result["tools"], settings))
+    if checks:
+        out.append("")
+        out.append("targets (sluice-default vs nginx, this run):")
+        for ch in checks:
+            out.append(f"  [{'PASS' if ch['ok'] else 'MISS'}] {ch['target']}: {ch['detail']}")
+    out.extend(render_translation(result, settings))
+    if micro:
+        out.append("")
+        out.append(table("micro-benchmarks (bench_micro)", ["benchmark", "ns/op", "throughput"],
+                         [[b["name"], fmt(b["ns"]), b["throughput"]] for b in micro]))
+    return "\n".join(out)
+
+
+def render_main(result, settings):
+    out = []
     rows = []
     for c, m in result["main"].items():
         wrk, mem = m["wrk"] or {}, m["memory"] or {}
@@ -311,6 +439,11 @@ def render(result, checks, settings, machine, micro):
     out.append(table("added latency over direct (us)",
                      ["contender"] + [f"c=1 {n}" for _, n in PCTS] + ["1 core p50", "1 core p99"] +
                      [f"@{settings['rate']}/s {n}" for _, n in PCTS], rows))
+    return out
+
+
+def render_streams(result, settings):
+    out = []
     rows = []
     for c, s in result["stream"].items():
         rows.append([c, pcts(s["c1"], "ttfb_us"), pcts(s["rate"], "ttfb_us"),
@@ -338,10 +471,11 @@ def render(result, checks, settings, machine, micro):
                      f"{settings['c1000_rate']}/s",
                      ["contender", "answered", "errors", "TTFB p50/p99/p99.9", "total p50/p99",
                       "in flight client/upstream", "CPU us/req", "RSS peak MiB"], rows))
-    out.append("")
-    out.append("targets (sluice-default vs nginx, this run):")
-    for ch in checks:
-        out.append(f"  [{'PASS' if ch['ok'] else 'MISS'}] {ch['target']}: {ch['detail']}")
+    return out
+
+
+def render_translation(result, settings):
+    out = []
     tr = result.get("translation")
     if tr:
         out.append("")
@@ -361,11 +495,7 @@ def render(result, checks, settings, machine, micro):
             ok = r["median"] <= 2.0
             out.append(f"  [{'PASS' if ok else 'MISS'}] a translated stream costs <= 2x the CPU of "
                        f"the same stream passed through: {r['median']:.2f}x")
-    if micro:
-        out.append("")
-        out.append(table("micro-benchmarks (bench_micro)", ["benchmark", "ns/op", "throughput"],
-                         [[b["name"], fmt(b["ns"]), b["throughput"]] for b in micro]))
-    return "\n".join(out)
+    return out
 
 
 def micro_rows(path):
@@ -387,6 +517,8 @@ def write_plot(result, plot_dir, png, script):
     panels = [("c1", "main", "c1", "latency_us"), ("rate", "main", "rate", "latency_us"),
               ("stream", "stream", "rate", "ttfb_us")]
     files = []
+    if not result["main"] or not result["stream"]:
+        return False  # the chart needs the main and stream scenarios
     for name, scenario, phase, hist in panels:
         path = f"{plot_dir}/latency-{name}.dat"
         contenders = [c for c, x in result[scenario].items() if x.get(phase)]

@@ -15,6 +15,12 @@
 #           plus the same rate without streaming (so CPU per streamed event can be read off)
 #   c1000   1,000 connections of long streams (20 ms to the first byte, then 10 events 50 ms
 #           apart, ~910 streams in flight): all must complete; TTFB p99, peak RSS
+#   tools   (only when asked: SCENARIOS="tools" or "main stream c1000 tools") sluice-tools — the
+#           default chain, log and ledger on, 1,000 http tools of which the agent may use 100 —
+#           serving tools/list (/mcp and GET /v1/tools) and calling an http tool on the mock
+#           (/mcp tools/call and POST /v1/tools/{name}), against `direct`, the client calling
+#           the same tool endpoint itself (tools_scenario.sh):
+#             SCENARIOS=tools bench/run.sh
 # Optional contenders (CONTENDERS / MAIN_EXTRA_CONTENDERS): the default chain without its access
 # log, ledger or Lua filters, and sluice-anthropic — the default chain with its models on a
 # `type: anthropic` provider (the plugin libsluice_anthropic.so), every answer translated from
@@ -52,6 +58,10 @@ C1000_CHUNKS=${C1000_CHUNKS:-10}
 C1000_CHUNK_DELAY_MS=${C1000_CHUNK_DELAY_MS:-50}
 C1000_DURATION=${C1000_DURATION:-4}
 CONTENDERS=${CONTENDERS:-"direct nginx sluice-empty sluice-default"}
+SCENARIOS=${SCENARIOS:-"main stream c1000"}  # + tools (opt-in)
+TOOLS_CONTENDERS=${TOOLS_CONTENDERS:-"direct sluice-tools"}
+TOOLS_ROUNDS=${TOOLS_ROUNDS:-$ROUNDS}
+TOOLS_CONNECTIONS=${TOOLS_CONNECTIONS:-8}  # closed loop: requests/s and CPU per request
 # Only in the main scenario: the default chain with the access log off, to show what the log costs.
 MAIN_EXTRA_CONTENDERS=${MAIN_EXTRA_CONTENDERS-"sluice-default-nolog"}  # "" for none
 PROXY_CPU=${PROXY_CPU:-0}
@@ -67,7 +77,7 @@ BUILD_WITH=${BUILD_WITH:-}         # a command run as `$BUILD_WITH BUILD_DIR TAR
                                    # cmake --build (a shared machine's serialized build wrapper)
 
 if [[ ${1:-} == --quick ]]; then
-  ROUNDS=1 STREAM_ROUNDS=1 C1000_ROUNDS=1 DURATION=1 WRK_DURATION=1 C1000_DURATION=2 MICRO=0
+  ROUNDS=1 STREAM_ROUNDS=1 C1000_ROUNDS=1 TOOLS_ROUNDS=1 DURATION=1 WRK_DURATION=1 C1000_DURATION=2 MICRO=0
 elif [[ -n ${1:-} ]]; then
   sed -n '2,8p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
   exit 2
@@ -87,6 +97,9 @@ PORT_PROXY=$((BASE_PORT + 10))
 PORT_ADMIN=$((BASE_PORT + 11))
 
 log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+# shellcheck source=bench/tools_scenario.sh
+source "$BENCH/tools_scenario.sh"
+wants_scenario() { [[ " $SCENARIOS " == *" $1 "* ]]; }
 die() { log "error: $*"; exit 1; }
 
 # ---- tools ---------------------------------------------------------------------------------
@@ -209,7 +222,7 @@ start_mocks() {
 }
 
 upstream_port() {
-  case $1 in main) echo "$PORT_MOCK_MAIN" ;; stream) echo "$PORT_MOCK_STREAM" ;; c1000) echo "$PORT_MOCK_C1000" ;; esac
+  case $1 in main | tools) echo "$PORT_MOCK_MAIN" ;; stream) echo "$PORT_MOCK_STREAM" ;; c1000) echo "$PORT_MOCK_C1000" ;; esac
 }
 
 # The `filters:` block of conf/sluice.yaml (the default chain; a cost filter added after
@@ -260,6 +273,16 @@ render_configs() {
       "$BENCH/nginx.conf.template" >"$dir/nginx.conf"
     chmod 755 "$RUN_DIR" "$dir"
   done
+  # The tools scenario: sluice-default (log and ledger on) + 1,000 http tools on the main mock's
+  # /tools/, 100 of them allowed to the agent (tools_config.py).
+  if wants_scenario tools; then
+    sed -e "s#@LEDGER@#$RUN_DIR/ledger-tools.db#; s#@ACCESS_LOG@#$RUN_DIR/access-tools.log#" \
+      -e "s/@LISTEN_PORT@/$PORT_PROXY/; s/@ADMIN_PORT@/$PORT_ADMIN/; s/@UPSTREAM_PORT@/$PORT_MOCK_MAIN/" \
+      -e "/^@FILTERS@\$/{r $RUN_DIR/default-filters.yaml" -e 'd}' \
+      "$BENCH/configs/sluice-default.yaml.in" >"$RUN_DIR/sluice-default-tools.yaml"
+    tools_render "$RUN_DIR/sluice-default-tools.yaml" "$RUN_DIR/sluice-tools-tools.yaml" \
+      "http://127.0.0.1:$PORT_MOCK_MAIN"
+  fi
   local f
   for f in "$RUN_DIR"/sluice-*.yaml; do
     "$SLUICE" validate -c "$f" >"$RUN_DIR/validate.log" 2>&1 ||
@@ -386,6 +409,45 @@ cell_c1000() {
   stop_contender "$CONTENDER"
 }
 
+# tools_phase KIND MODE — one bench_loadgen run of a tools request (tools_scenario.sh), recorded
+# as phase KIND/MODE: c1 (1 connection, closed loop), c1_onecpu (the same with the proxy on the
+# load generator's core) or sat (TOOLS_CONNECTIONS connections, closed loop). Calls also read
+# the CPU of the tool's endpoint (the mock), so the whole path's CPU is known.
+tools_phase() {
+  local kind=$1 mode=$2 connections=1 upstream=()
+  [[ $mode == sat ]] && connections=$TOOLS_CONNECTIONS
+  [[ $kind == call-* && $CONTENDER != direct ]] && upstream=(--watch-upstream-pid "$MOCK_PID_main")
+  tools_request_args "$kind" "$TOOLS_SESSION"
+  loadgen "$kind/$mode" "${TOOLS_ARGS_OUT[@]}" "${upstream[@]}" --connections "$connections" \
+    --rate 0 --warmup "$WARMUP" --duration "$DURATION"
+}
+
+cell_tools() {
+  start_contender "$CONTENDER" tools
+  local kinds=(call-direct) kind mode
+  TOOLS_SESSION=""
+  if [[ $CONTENDER != direct ]]; then
+    kinds=(list-mcp list-rest call-mcp call-rest)
+    TOOLS_SESSION=$(tools_mcp_session "127.0.0.1:$TARGET_PORT" "$AUTH")
+    [[ -n $TOOLS_SESSION ]] || die "$CONTENDER: MCP initialize gave no session"
+    tools_probe "127.0.0.1:$TARGET_PORT" "$AUTH" "$TOOLS_SESSION" || die "$CONTENDER: tools probe failed"
+  fi
+  for kind in "${kinds[@]}"; do
+    for mode in c1 c1_onecpu sat; do
+      [[ $mode == c1_onecpu && $kind == list-* ]] && continue
+      if [[ $mode == c1_onecpu ]]; then
+        pin_watched "$LOAD_CPU"
+        tools_phase "$kind" "$mode"
+        [[ $CONTENDER == direct ]] || pin_watched "$PROXY_CPU"
+      else
+        tools_phase "$kind" "$mode"
+      fi
+    done
+  done
+  memory_record
+  stop_contender "$CONTENDER"
+}
+
 # Rotates the contender list ($2) by the round number ($1), so no contender always goes first.
 rotated() {
   local -a list=($2)
@@ -406,11 +468,12 @@ machine_json() {
 }
 
 settings_json() {
-  printf '{"rounds":%s,"stream_rounds":%s,"c1000_rounds":%s,"duration_s":%s,"warmup_s":%s,"rate":%s,"rate_connections":%s,"wrk_connections":%s,"stream_rate":%s,"stream_connections":%s,"stream_chunks":%s,"stream_chunk_delay_ms":%s,"c1000_connections":%s,"c1000_rate":%s,"c1000_delay_ms":%s,"c1000_chunks":%s,"c1000_chunk_delay_ms":%s,"c1000_duration_s":%s,"wrk_duration_s":%s,"proxy_cpu":%s,"load_cpu":%s,"priority":"%s","contenders":"%s","main_contenders":"%s"}' \
+  printf '{"rounds":%s,"stream_rounds":%s,"c1000_rounds":%s,"duration_s":%s,"warmup_s":%s,"rate":%s,"rate_connections":%s,"wrk_connections":%s,"stream_rate":%s,"stream_connections":%s,"stream_chunks":%s,"stream_chunk_delay_ms":%s,"c1000_connections":%s,"c1000_rate":%s,"c1000_delay_ms":%s,"c1000_chunks":%s,"c1000_chunk_delay_ms":%s,"c1000_duration_s":%s,"wrk_duration_s":%s,"proxy_cpu":%s,"load_cpu":%s,"priority":"%s","contenders":"%s","main_contenders":"%s","scenarios":"%s","tools_contenders":"%s","tools_rounds":%s,"tools_connections":%s,"tool_called":"%s","tools_allowed":%s}' \
     "$ROUNDS" "$STREAM_ROUNDS" "$C1000_ROUNDS" "$DURATION" "$WARMUP" "$RATE" "$RATE_CONNECTIONS" \
     "$WRK_CONNECTIONS" "$STREAM_RATE" "$STREAM_CONNECTIONS" "$STREAM_CHUNKS" \
     "$STREAM_CHUNK_DELAY_MS" "$C1000_CONNECTIONS" "$C1000_RATE" "$C1000_DELAY_MS" "$C1000_CHUNKS" \
-    "$C1000_CHUNK_DELAY_MS" "$C1000_DURATION" "$WRK_DURATION" "$PROXY_CPU" "$LOAD_CPU" "$PRIORITY" "$CONTENDERS" "$CONTENDERS $MAIN_EXTRA_CONTENDERS"
+    "$C1000_CHUNK_DELAY_MS" "$C1000_DURATION" "$WRK_DURATION" "$PROXY_CPU" "$LOAD_CPU" "$PRIORITY" "$CONTENDERS" "$CONTENDERS $MAIN_EXTRA_CONTENDERS" \
+    "$SCENARIOS" "$TOOLS_CONTENDERS" "$TOOLS_ROUNDS" "$TOOLS_CONNECTIONS" "$TOOL_CALLED" "$TOOLS_ALLOWED"
 }
 
 main() {
@@ -451,20 +514,29 @@ main() {
     port_free "$p" || die "port $p is taken (set BASE_PORT)"
   done
   start_mocks
+  MOCK_PID_tools=$MOCK_PID_main
   render_configs
 
   local started=$SECONDS
-  local rounds=$((ROUNDS > STREAM_ROUNDS ? ROUNDS : STREAM_ROUNDS))
-  rounds=$((rounds > C1000_ROUNDS ? rounds : C1000_ROUNDS))
+  local rounds=0 scenario n
+  for scenario in $SCENARIOS; do
+    case $scenario in
+      main) n=$ROUNDS ;; stream) n=$STREAM_ROUNDS ;; c1000) n=$C1000_ROUNDS ;; tools) n=$TOOLS_ROUNDS ;;
+      *) die "unknown scenario $scenario (main, stream, c1000, tools)" ;;
+    esac
+    ((n > rounds)) && rounds=$n
+  done
   for ((ROUND = 1; ROUND <= rounds; ROUND++)); do
-    for SCENARIO in main stream c1000; do
+    for SCENARIO in $SCENARIOS; do
       case $SCENARIO in
         main) ((ROUND <= ROUNDS)) || continue ;;
         stream) ((ROUND <= STREAM_ROUNDS)) || continue ;;
         c1000) ((ROUND <= C1000_ROUNDS)) || continue ;;
+        tools) ((ROUND <= TOOLS_ROUNDS)) || continue ;;
       esac
       local contenders=$CONTENDERS
       [[ $SCENARIO == main ]] && contenders="$CONTENDERS $MAIN_EXTRA_CONTENDERS"
+      [[ $SCENARIO == tools ]] && contenders=$TOOLS_CONTENDERS
       for CONTENDER in $(rotated "$ROUND" "$contenders"); do
         log "round $ROUND/$rounds  $SCENARIO  $CONTENDER"
         "cell_$SCENARIO"

@@ -155,6 +155,8 @@ void LoadDriver::on_idle(ClientConnection* c) {
 void LoadDriver::on_response(ClientConnection* c, const ResponseResult& r) {
   --in_flight_;
   if (in_window_) ++report_->completed_in_window;
+  ++report_->responses_total;
+  if (r.status < 200 || r.status > 299) ++report_->non_2xx_total;
   bool due_in_window = r.intended_ns >= window_start_ns_ && r.intended_ns < window_end_ns_;
   if (!due_in_window) return;
   if (r.status < 200 || r.status > 299) {
@@ -197,6 +199,10 @@ void LoadDriver::on_window_start(uv_timer_t* t) {
     self->ticks_at_start_ = cpu_ticks_of(self->options_.watch_pid);
     self->ns_at_start_ = cpu_ns_of(self->options_.watch_pid);
   }
+  if (self->options_.watch_upstream_pid > 0) {
+    self->upstream_ticks_at_start_ = cpu_ticks_of(self->options_.watch_upstream_pid);
+    self->upstream_ns_at_start_ = cpu_ns_of(self->options_.watch_upstream_pid);
+  }
 }
 
 void LoadDriver::on_window_end(uv_timer_t* t) {
@@ -214,6 +220,16 @@ void LoadDriver::on_window_end(uv_timer_t* t) {
       self->report_->cpu_ns = *ns - *self->ns_at_start_;
     }
     self->report_->memory = memory_of(pid);
+  }
+  if (pid_t up = self->options_.watch_upstream_pid; up > 0) {
+    auto ticks = cpu_ticks_of(up);
+    if (ticks && self->upstream_ticks_at_start_) {
+      self->report_->upstream_cpu_ticks = *ticks - *self->upstream_ticks_at_start_;
+    }
+    auto ns = cpu_ns_of(up);
+    if (ns && self->upstream_ns_at_start_ && *ns >= *self->upstream_ns_at_start_) {
+      self->report_->upstream_cpu_ns = *ns - *self->upstream_ns_at_start_;
+    }
   }
   // Requests still due in the window but not sent yet (the timer fires on a ms boundary).
   if (self->period_ns_ > 0) {

@@ -42,6 +42,7 @@ struct LoadOptions {
   double drain_s = 5;          // longest wait for requests still out after the window
   uint32_t expect_events = 0;  // > 0: a 2xx answer with fewer SSE events counts as short
   pid_t watch_pid = 0;         // > 0: read its CPU time and memory at the window's edges
+  pid_t watch_upstream_pid = 0;  // > 0: also read this one's CPU time (the proxy's upstream)
 };
 
 struct ErrorCounts {
@@ -65,6 +66,12 @@ struct LoadReport {
   std::optional<uint64_t> cpu_ticks;  // of watch_pid over the window (/proc/PID/stat)
   std::optional<uint64_t> cpu_ns;     // the same from schedstat, at ns resolution
   std::optional<MemoryUse> memory;    // of watch_pid at the window's end
+  std::optional<uint64_t> upstream_cpu_ticks;  // of watch_upstream_pid over the window
+  std::optional<uint64_t> upstream_cpu_ns;
+  // Every answer of the whole run (warm-up and drain included) and those not 2xx: what a
+  // profile that counts the whole run divides by (bench/profile.sh).
+  uint64_t responses_total = 0;
+  uint64_t non_2xx_total = 0;
 };
 
 class LoadDriver final : public ConnectionEvents {
@@ -107,6 +114,7 @@ class LoadDriver final : public ConnectionEvents {
   uint64_t connected_ = 0;
   uint64_t in_flight_ = 0;
   std::optional<uint64_t> ticks_at_start_, ns_at_start_;
+  std::optional<uint64_t> upstream_ticks_at_start_, upstream_ns_at_start_;
   int timer_fd_ = -1;
   uv_poll_t due_poll_;
   uv_timer_t connect_deadline_, window_start_timer_, window_end_timer_, drain_deadline_,

@@ -5,6 +5,8 @@
 //       --body '{"model":"fast","messages":[...]}' --header 'Authorization: Bearer sk-...'
 //       --connections 32 --rate 5000 --warmup 1 --duration 5 [--sse --expect-events 22]
 //       [--watch-pid PID] [--label sluice-default]
+//   bench_loadgen --target 127.0.0.1:8080 --method GET --path /v1/tools ...
+//       [--watch-upstream-pid MOCK_PID]   # also the CPU of what the proxy calls
 //
 // --rate 0 is the closed loop (each connection sends its next request when the answer is in).
 // See load_driver.h for the timeline and what each number means.
@@ -32,10 +34,10 @@ using sluice::bench::LoadReport;
   std::fprintf(
       stderr,
       "bench_loadgen: %s\n"
-      "usage: bench_loadgen --target HOST:PORT [--path P] [--body JSON | --body-file F]\n"
-      "         [--header 'Name: value']... [--connections N] [--rate R (0 = closed loop)]\n"
-      "         [--warmup S] [--duration S] [--drain S] [--sse] [--expect-events N]\n"
-      "         [--watch-pid PID] [--label TEXT]\n",
+      "usage: bench_loadgen --target HOST:PORT [--method M (POST)] [--path P]\n"
+      "         [--body JSON | --body-file F] [--header 'Name: value']... [--connections N]\n"
+      "         [--rate R (0 = closed loop)] [--warmup S] [--duration S] [--drain S] [--sse]\n"
+      "         [--expect-events N] [--watch-pid PID] [--watch-upstream-pid PID] [--label TEXT]\n",
       why);
   std::exit(2);
 }
@@ -72,7 +74,7 @@ std::string json_string(const std::string& s) {
 
 int main(int argc, char** argv) {
   LoadOptions options;
-  std::string host_port, path = "/v1/chat/completions", body, label;
+  std::string host_port, method = "POST", path = "/v1/chat/completions", body, label;
   std::vector<std::string> headers;
   bool sse = false;
   for (int i = 1; i < argc; ++i) {
@@ -87,6 +89,8 @@ int main(int argc, char** argv) {
     const char* v = argv[++i];
     if (flag == "--target")
       host_port = v;
+    else if (flag == "--method")
+      method = v;
     else if (flag == "--path")
       path = v;
     else if (flag == "--body")
@@ -113,6 +117,8 @@ int main(int argc, char** argv) {
       options.expect_events = static_cast<uint32_t>(number(flag, v));
     else if (flag == "--watch-pid")
       options.watch_pid = static_cast<pid_t>(number(flag, v));
+    else if (flag == "--watch-upstream-pid")
+      options.watch_upstream_pid = static_cast<pid_t>(number(flag, v));
     else if (flag == "--label")
       label = v;
     else
@@ -129,10 +135,12 @@ int main(int argc, char** argv) {
   if (options.warmup_s + options.duration_s + options.drain_s > 600)
     usage("runs are capped at 600 s");
 
-  options.request =
-      "POST " + path + " HTTP/1.1\r\nHost: " + host_port +
-      "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
-      "\r\n";
+  options.request = method + " " + path + " HTTP/1.1\r\nHost: " + host_port + "\r\n";
+  // A GET or DELETE without a body says nothing about one, as clients send them.
+  if (!body.empty() || (method != "GET" && method != "DELETE" && method != "HEAD")) {
+    options.request += "Content-Type: application/json\r\nContent-Length: " +
+                       std::to_string(body.size()) + "\r\n";
+  }
   if (sse) options.request += "Accept: text/event-stream\r\n";
   for (const std::string& h : headers) options.request += h + "\r\n";
   options.request += "\r\n" + body;
@@ -155,6 +163,8 @@ int main(int argc, char** argv) {
                     ",\"recorded\":" + std::to_string(report.recorded) +
                     ",\"completed_in_window\":" + std::to_string(report.completed_in_window) +
                     ",\"rps\":" + std::to_string(rps) +
+                    ",\"responses_total\":" + std::to_string(report.responses_total) +
+                    ",\"non_2xx_total\":" + std::to_string(report.non_2xx_total) +
                     ",\"max_in_flight\":" + std::to_string(report.max_in_flight) +
                     ",\"errors\":{\"connect\":" + std::to_string(report.errors.connect) +
                     ",\"lost\":" + std::to_string(report.errors.lost) +
@@ -185,6 +195,21 @@ int main(int argc, char** argv) {
     if (report.memory) {
       out += ",\"rss_kib\":" + std::to_string(report.memory->rss_kib) +
              ",\"hwm_kib\":" + std::to_string(report.memory->hwm_kib);
+    }
+    out += "}";
+  }
+  if (options.watch_upstream_pid > 0) {
+    out += ",\"upstream\":{\"pid\":" + std::to_string(options.watch_upstream_pid);
+    if (report.upstream_cpu_ticks && report.completed_in_window > 0) {
+      double cpu_us = static_cast<double>(*report.upstream_cpu_ticks) * 1e6 /
+                      static_cast<double>(sluice::bench::ticks_per_second());
+      out += ",\"cpu_us\":" + std::to_string(cpu_us) +
+             ",\"cpu_us_per_req\":" + std::to_string(cpu_us / report.completed_in_window);
+    }
+    if (report.upstream_cpu_ns && report.completed_in_window > 0) {
+      out += ",\"cpu_us_per_req_schedstat\":" +
+             std::to_string(static_cast<double>(*report.upstream_cpu_ns) / 1e3 /
+                            report.completed_in_window);
     }
     out += "}";
   }

@@ -69,6 +69,13 @@ constexpr const char* kMessageStopEvent =
     R"(data: {"type":"message_stop"})"
     "\n\n";
 
+// An http tool's answer (a search over documents): what an agent's model reads back.
+constexpr const char* kToolResultBody =
+    R"({"query":"quarterly revenue","total":2,"results":[)"
+    R"({"id":"doc-1042","title":"Q3 revenue summary","score":0.92,"updated":"2026-10-02"},)"
+    R"({"id":"doc-0977","title":"Revenue by region, Q3","score":0.81,"updated":"2026-09-28"}],)"
+    R"("took_ms":4})";
+
 std::string http_chunk(const std::string& payload) {
   char size[32];
   std::snprintf(size, sizeof size, "%zx\r\n", payload.size());
@@ -98,6 +105,7 @@ CannedResponses build() {
       http_chunk(kMessageStartEvent) + http_chunk(kBlockStartEvent) + r.message_stream.chunk;
   r.message_stream.tail = http_chunk(kBlockStopEvent) + http_chunk(kMessageDeltaEvent) +
                           http_chunk(kMessageStopEvent) + "0\r\n\r\n";
+  r.tool_result = json_http_response(kToolResultBody);
   std::string not_found_body =
       R"({"error":{"message":"not found","type":"invalid_request_error"}})";
   r.not_found = "HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: " +

@@ -5,7 +5,9 @@
 //     chunk, a final usage event as with stream_options.include_usage, then `data: [DONE]`);
 //   Anthropic Messages (POST .../messages): a message with usage, or its event stream
 //     (message_start, content_block_start, the content_block_delta text_deltas,
-//     content_block_stop, message_delta with the output tokens, message_stop).
+//     content_block_stop, message_delta with the output tokens, message_stop);
+//   an http tool's endpoint (POST or GET /tools/<anything>): a small JSON object, the same
+//     whatever the arguments, as a search tool would answer (bench/run.sh's tools scenario).
 // Both streams carry the same content deltas ("token ", as many as --chunks says) and both
 // answers the same token counts (12 prompt, 9 completion), so a proxy that translates one
 // dialect into the other can be set against one that passes the other through.
@@ -28,6 +30,7 @@ struct CannedResponses {
   CannedStream stream;          // OpenAI: content events, then usage + [DONE]
   std::string message;          // Anthropic: whole HTTP response with the Messages JSON body
   CannedStream message_stream;  // Anthropic: message_start ... message_stop
+  std::string tool_result;      // /tools/...: whole HTTP response with a ~260-byte JSON result
   std::string not_found;        // 404 for paths the mock does not serve (keeps the connection)
 };
 

@@ -1,5 +1,6 @@
 // bench_mock_upstream: the upstream every contender of bench/run.sh proxies to: OpenAI chat
-// completions, and Anthropic Messages on POST .../messages (canned.h).
+// completions, Anthropic Messages on POST .../messages, and an http tool's JSON result on
+// /tools/... (canned.h).
 //
 //   bench_mock_upstream --listen 127.0.0.1:18080 [--delay-ms 20] [--chunks 20]
 //                       [--chunk-delay-ms 1]

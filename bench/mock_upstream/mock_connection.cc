@@ -104,6 +104,8 @@ int MockConnection::on_message_complete(llhttp_t* p) {
   if (p->method == HTTP_GET && url.starts_with("/__stats")) {
     self->answer_ =
         url.find("reset") != std::string_view::npos ? Answer::StatsReset : Answer::Stats;
+  } else if (url.starts_with("/tools/") && (p->method == HTTP_POST || p->method == HTTP_GET)) {
+    self->answer_ = Answer::Tool;  // what an http tool's endpoint answers (canned.h)
   } else if (p->method == HTTP_POST) {
     self->answer_ = asks_for_stream(self->body_) ? Answer::Stream : Answer::Completion;
     self->messages_ = is_messages_path(url);
@@ -185,8 +187,10 @@ const CannedStream& MockConnection::canned_stream() const {
 
 void MockConnection::send_head() {
   const CannedResponses& c = canned_responses();
-  if (answer_ == Answer::Completion) {
-    uv_buf_t b = static_buf(messages_ ? c.message : c.completion);
+  if (answer_ == Answer::Completion || answer_ == Answer::Tool) {
+    uv_buf_t b = static_buf(answer_ == Answer::Tool ? c.tool_result
+                            : messages_             ? c.message
+                                                    : c.completion);
     write(&b, 1);
     --server_->stats().in_flight;
     finish_answer();

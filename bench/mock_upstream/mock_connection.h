@@ -36,7 +36,7 @@ class MockConnection {
 
  private:
   // What the request asked for, decided once it is complete.
-  enum class Answer : uint8_t { Completion, Stream, Stats, StatsReset, NotFound };
+  enum class Answer : uint8_t { Completion, Stream, Tool, Stats, StatsReset, NotFound };
 
   static void on_alloc(uv_handle_t* h, size_t suggested, uv_buf_t* buf);
   static void on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf);

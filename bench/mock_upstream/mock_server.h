@@ -2,9 +2,9 @@
 // with llhttp, pipelined ones answered in order), every POST answered with the canned OpenAI
 // completion, or — when the JSON body says "stream": true — with an SSE stream of `chunks`
 // content events `chunk_delay_ms` apart. A POST to a path ending in /messages gets the same
-// answers in Anthropic's Messages shape (canned.h). `delay_ms` holds every answer back that long
-// before its first byte, so a proxy in front has that many milliseconds' worth of requests in
-// flight.
+// answers in Anthropic's Messages shape (canned.h); a POST or GET under /tools/ gets an http
+// tool's canned JSON result. `delay_ms` holds every answer back that long before its first
+// byte, so a proxy in front has that many milliseconds' worth of requests in flight.
 //
 // GET /__stats answers {"requests","in_flight","max_in_flight","connections","max_connections"}
 // and, with ?reset, starts the maxima over: the bench reads how many requests a proxy really

@@ -31,6 +31,7 @@ class SingleToolSource final : public ToolSource {
     list_ = std::shared_ptr<const ToolList>(held, &held->list);
   }
   std::shared_ptr<const ToolList> tools() const override { return list_; }
+  bool fixed() const override { return true; }
 
  private:
   std::shared_ptr<const ToolList> list_;

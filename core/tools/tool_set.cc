@@ -22,6 +22,20 @@ bool allowed(const config::Agent* agent, std::string_view name) {
   return false;
 }
 
+// By name, then by source: std::unique after it keeps the first source's tool of a name.
+template <typename Ranked>
+void sort_and_dedupe(std::vector<Ranked>& tools) {
+  std::sort(tools.begin(), tools.end(), [](const Ranked& a, const Ranked& b) {
+    if (const int c = a.entry->name.compare(b.entry->name); c != 0) return c < 0;
+    return a.source < b.source;
+  });
+  tools.erase(std::unique(tools.begin(), tools.end(),
+                          [](const Ranked& a, const Ranked& b) {
+                            return a.entry->name == b.entry->name;
+                          }),
+              tools.end());
+}
+
 std::shared_ptr<ToolSource> build_source(
     const config::ToolSpec& spec, const config::Config& config,
     std::span<const std::shared_ptr<const providers::ProviderTypeSource>> extensions) {
@@ -88,37 +102,104 @@ std::shared_ptr<const ToolSet> ToolSet::build(
     }
     set->sources_.push_back(std::move(source));
   }
+  // The fixed sources' lists, read once, and their tools' names: a call finds its tool in the
+  // index instead of scanning every source, a list filters them once per agent.
+  auto fixed = std::make_shared<std::vector<std::shared_ptr<const ToolList>>>();
+  for (size_t i = 0; i < set->sources_.size(); ++i) {
+    const ToolSource& source = *set->sources_[i];
+    if (!source.fixed()) {
+      fixed->push_back(nullptr);
+      set->dynamic_.push_back(i);
+      continue;
+    }
+    fixed->push_back(source.tools());
+    for (const ToolEntry& entry : *fixed->back()) {
+      // The first tool of a name (or function name) wins, as a scan in source order finds it.
+      set->fixed_by_name_.emplace(entry.name, FixedHit{i, &entry});
+      set->fixed_by_name_.emplace(entry.function_name, FixedHit{i, &entry});
+    }
+  }
+  set->fixed_lists_ = std::move(fixed);
+  for (const auto& [name, agent] : config.agents) {
+    auto view = std::make_unique<AgentView>();
+    view->patterns = agent.tools;
+    set->agents_.emplace(name, std::move(view));
+  }
   return set;
+}
+
+std::vector<ToolSet::Ranked> ToolSet::fixed_visible_to(const config::Agent* agent) const {
+  std::vector<Ranked> out;
+  for (size_t i = 0; i < fixed_lists_->size(); ++i) {
+    const std::shared_ptr<const ToolList>& list = (*fixed_lists_)[i];
+    if (!list) continue;
+    for (const ToolEntry& entry : *list) {
+      if (allowed(agent, entry.name)) out.push_back(Ranked{&entry, i});
+    }
+  }
+  sort_and_dedupe(out);
+  return out;
 }
 
 VisibleTools ToolSet::visible_to(const config::Agent* agent) const {
   VisibleTools out;
   if (agent != nullptr && agent->tools.empty()) return out;
-  for (const auto& source : sources_) {
-    std::shared_ptr<const ToolList> list = source->tools();
+  // The fixed sources' part: remembered per agent of the config this set was built from (an
+  // agent whose allow-list is not that one's, e.g. of another config, is worked out afresh).
+  AgentView* view = nullptr;
+  if (agent == nullptr) {
+    view = anonymous_.get();
+  } else if (auto it = agents_.find(agent->name);
+             it != agents_.end() && it->second->patterns == agent->tools) {
+    view = it->second.get();
+  }
+  std::vector<Ranked> own;
+  const std::vector<Ranked>* fixed = &own;
+  if (view != nullptr) {
+    std::call_once(view->once, [&] { view->fixed = fixed_visible_to(agent); });
+    fixed = &view->fixed;
+  } else {
+    own = fixed_visible_to(agent);
+  }
+  out.held_fixed = fixed_lists_;
+  if (dynamic_.empty()) {
+    out.entries.reserve(fixed->size());
+    for (const Ranked& r : *fixed) out.entries.push_back(r.entry);
+    return out;
+  }
+  // Upstream MCP servers' lists change: read on every request, merged by name.
+  std::vector<Ranked> all(*fixed);
+  for (size_t i : dynamic_) {
+    std::shared_ptr<const ToolList> list = sources_[i]->tools();
     bool any = false;
     for (const ToolEntry& entry : *list) {
       if (!allowed(agent, entry.name)) continue;
-      out.entries.push_back(&entry);
+      all.push_back(Ranked{&entry, i});
       any = true;
     }
     if (any) out.held.push_back(std::move(list));
   }
-  std::sort(out.entries.begin(), out.entries.end(),
-            [](const ToolEntry* a, const ToolEntry* b) { return a->name < b->name; });
-  // An upstream MCP server may offer a name a static tool has: the first one wins.
-  out.entries.erase(
-      std::unique(out.entries.begin(), out.entries.end(),
-                  [](const ToolEntry* a, const ToolEntry* b) { return a->name == b->name; }),
-      out.entries.end());
+  // An upstream MCP server may offer a name another source has: the first source wins.
+  sort_and_dedupe(all);
+  out.entries.reserve(all.size());
+  for (const Ranked& r : all) out.entries.push_back(r.entry);
   return out;
 }
 
 FoundTool ToolSet::find(const config::Agent* agent, std::string_view name) const {
   FoundTool found;
   if (agent != nullptr && agent->tools.empty()) return found;
-  for (const auto& source : sources_) {
-    std::shared_ptr<const ToolList> list = source->tools();
+  // The first source (in config order) with a tool of that name or function name: the fixed
+  // ones' from the index, a dynamic one before it by scanning its current list.
+  size_t first_fixed = sources_.size();
+  const ToolEntry* fixed_entry = nullptr;
+  if (auto it = fixed_by_name_.find(name); it != fixed_by_name_.end()) {
+    first_fixed = it->second.source;
+    fixed_entry = it->second.entry;
+  }
+  for (size_t i : dynamic_) {
+    if (i > first_fixed) break;
+    std::shared_ptr<const ToolList> list = sources_[i]->tools();
     for (const ToolEntry& entry : *list) {
       if (entry.name != name && entry.function_name != name) continue;
       if (!allowed(agent, entry.name)) return found;
@@ -127,6 +208,9 @@ FoundTool ToolSet::find(const config::Agent* agent, std::string_view name) const
       return found;
     }
   }
+  if (fixed_entry == nullptr || !allowed(agent, fixed_entry->name)) return found;
+  found.entry = fixed_entry;
+  found.held = (*fixed_lists_)[first_fixed];
   return found;
 }
 

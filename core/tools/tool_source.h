@@ -42,6 +42,11 @@ class ToolSource {
   virtual std::shared_ptr<const ToolList> tools() const = 0;
   // Changes whenever tools() would return a different list (0 for a static source).
   virtual uint64_t version() const { return 0; }
+  // True when tools() returns the same list for the source's whole life (one http, lua or plugin
+  // tool): its ToolSet then finds its tools by name in an index, and works out once per agent
+  // which of them the agent may see, instead of on every request. A source whose list can
+  // change (an upstream MCP server's) leaves it false and is read on every request.
+  virtual bool fixed() const { return false; }
 };
 
 // Builds the source of one entry of the type it was registered for. Main thread, at snapshot
