@@ -74,8 +74,8 @@ if [ "${SLUICE_SKIP_ASAN:-0}" != "1" ]; then
   # at it), which reach every part of the request path. The unit tests under the sanitizers too
   # (SLUICE_ASAN_UNIT=1) cost another ~12 minutes of compiling on 2 cores — past CI's
   # 20-minute budget — so they are opt-in.
-  # The shipped provider plugins are found next to the binary: they are built there too.
-  asan_targets=(sluice sluice_anthropic)
+  # The shipped plugins (anthropic, memory) are found next to the binary: built there too.
+  asan_targets=(sluice sluice_anthropic sluice_memory)
   if [ "${SLUICE_ASAN_UNIT:-0}" = "1" ]; then
     for src in tests/unit/*_test.cc; do asan_targets+=("unit_$(basename "$src" .cc)"); done
   fi
