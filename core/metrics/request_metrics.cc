@@ -26,10 +26,10 @@ RequestMetrics::RequestMetrics(Metrics& metrics, size_t cache_capacity)
       latency_(cache_capacity),
       providers_(cache_capacity),
       fallbacks_(cache_capacity),
-      tool_calls_(cache_capacity),
-      tool_latency_(cache_capacity),
       spend_(cache_capacity),
-      unpriced_(cache_capacity) {}
+      unpriced_(cache_capacity),
+      tool_calls_(cache_capacity),
+      tool_latency_(cache_capacity) {}
 
 void RequestMetrics::count_fallback(std::string_view from, std::string_view to) {
   const LabelValues<2> labels{from, to};
