@@ -173,8 +173,9 @@ void McpClientCall::set_state(State to) {
       case State::Resuming:
         return state_ == State::Waiting;
       case State::Delivering:
-      case State::Cancelled:
         return state_ != State::Done && state_ != State::Cancelled && state_ != State::Delivering;
+      case State::Cancelled:  // also while Delivering: the caller gave up first, `done` never runs
+        return state_ != State::Done && state_ != State::Cancelled;
       case State::Done:
         return state_ == State::Delivering;
     }

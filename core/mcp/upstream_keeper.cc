@@ -10,8 +10,9 @@ namespace {
 
 // How long a DELETE of the session may take when the keeper retires (it is not waited for).
 constexpr std::chrono::milliseconds kDeleteTimeout{2'000};
-// Answers to the server's own requests (ping).
-constexpr std::chrono::milliseconds kAnswerTimeout{5'000};
+// Answers to the server's own requests (ping); like the DELETE, short enough that a thread
+// leaving waits for them well within the registry's stop bound.
+constexpr std::chrono::milliseconds kAnswerTimeout{2'000};
 // A GET stream that lived this long before it broke reopens after stream_retry_min again.
 constexpr uint64_t kStreamHealthyMs = 60'000;
 
@@ -308,7 +309,11 @@ void UpstreamKeeper::on_stream_end(UpstreamEventStream::End end, const std::stri
                 "); list changes are seen on answers and by the periodic refresh");
       return;
     case UpstreamEventStream::End::SessionGone:
-      refresh_wanted();  // the fetch renews the session; Ready then opens the stream again
+      // The fetch renews the session (its POST gets the 404 too), and Ready opens the stream
+      // again with the new one. Not with this one: a server that refuses the GET but still
+      // takes POSTs with it would make a loop.
+      stream_refused_generation_ = stream_generation_;
+      refresh_wanted();
       return;
     case UpstreamEventStream::End::Broken:
     case UpstreamEventStream::End::Ended:

@@ -19,7 +19,9 @@
 //
 // The GET stream (upstream_event_stream.h) is opened once Ready, when the server said at
 // initialize that it sends tools/list_changed; a 405 means it offers none (not asked again
-// while that session lasts); a break is followed by a new open after a backoff.
+// while that session lasts); a 404 means the session is gone (the list is fetched again, which
+// renews it, and the stream reopens with the new one); a break is followed by a new open after
+// a backoff.
 //
 // The server's requests (on the stream or an answer) are answered: ping with an empty result,
 // anything else with -32601 (sluice declares no client capabilities).
@@ -127,7 +129,7 @@ class UpstreamKeeper final : private UpstreamEventStream::Events {
   std::string logged_error_;  // the last failure logged (the same one is not repeated)
 
   // The GET stream.
-  uint64_t stream_refused_generation_ = 0;  // the session whose GET got 405 (0: none)
+  uint64_t stream_refused_generation_ = 0;  // the session whose GET got 405/404 (0: none)
   uint64_t stream_generation_ = 0;          // the session the stream was opened with
   bool stream_was_open_ = false;            // opened at least once (a reopen refreshes)
   std::chrono::milliseconds stream_retry_{0};

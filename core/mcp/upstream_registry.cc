@@ -107,7 +107,9 @@ void UpstreamRegistry::Shared::on_async(uv_async_t* handle) {
   }
   for (auto& keeper : self->keepers) keeper->wake();
   self->count_keepers();
-  self->maybe_leave();
+  // Leaving for want of keepers is decided when the last one closes (on_keeper_closed): a
+  // thread never leaves just because it woke up with nothing to do.
+  if (stop) self->maybe_leave();
 }
 
 void UpstreamRegistry::Shared::retire_keeper(const std::shared_ptr<Upstream>& upstream) {
@@ -193,15 +195,31 @@ void reap(std::thread& thread, UpstreamRegistry::Shared& shared) {
 
 }  // namespace
 
-bool UpstreamRegistry::ensure_thread() {
+namespace {
+
+// How request_refresh() wakes the thread that keeps `upstream`.
+void wake_through(Upstream& upstream, const std::shared_ptr<UpstreamRegistry::Shared>& shared) {
+  std::weak_ptr<UpstreamRegistry::Shared> weak = shared;
+  upstream.set_wake([weak] {
+    if (auto s = weak.lock()) s->wake();
+  });
+}
+
+}  // namespace
+
+bool UpstreamRegistry::hand_to_thread(const std::shared_ptr<Upstream>& upstream) {
   if (shared_) {
     std::lock_guard lock(shared_->mutex);
-    if (shared_->accepting) return true;
+    if (shared_->accepting) {
+      wake_through(*upstream, shared_);
+      shared_->adopt.push_back(upstream);
+      uv_async_send(&shared_->async);
+      return true;
+    }
   }
-  if (shared_) {
-    // The last thread is leaving (it had nothing to keep): wait for it before starting anew.
-    reap(thread_, *shared_);
-  }
+  // No thread, or the last one is leaving (it had nothing left to keep): wait for it, then
+  // start a new one that has `upstream` queued before it runs.
+  if (shared_) reap(thread_, *shared_);
   auto shared = std::make_shared<Shared>(options_);
   if (int rc = uv_loop_init(&shared->loop); rc != 0) {
     log::error(std::string("mcp: cannot create the upstream loop: ") + uv_strerror(rc));
@@ -212,10 +230,13 @@ bool UpstreamRegistry::ensure_thread() {
   uv_timer_init(&shared->loop, &shared->linger);
   shared->linger.data = shared.get();
   shared->accepting = true;
+  wake_through(*upstream, shared);
+  shared->adopt.push_back(upstream);
   try {
     thread_ = std::thread(&Shared::thread_main, shared);
   } catch (const std::system_error& e) {
     log::error(std::string("mcp: cannot start the upstream thread: ") + e.what());
+    shared->adopt.clear();
     uv_close(reinterpret_cast<uv_handle_t*>(&shared->async), nullptr);
     uv_close(reinterpret_cast<uv_handle_t*>(&shared->linger), nullptr);
     uv_run(&shared->loop, UV_RUN_DEFAULT);
@@ -231,34 +252,24 @@ std::shared_ptr<UpstreamLease> UpstreamRegistry::acquire(const McpEndpoint& endp
   std::lock_guard lock(mutex_);
   // Stopped (shutting down, or `sluice validate`, which contacts no server): an upstream that is
   // never fetched, so a snapshot can still be built.
-  if (stopped_)
+  if (stopped_) {
     return std::make_shared<UpstreamLease>(std::make_shared<Upstream>(endpoint), nullptr);
+  }
   const std::string key = identity_of(endpoint);
   if (auto it = leases_.find(key); it != leases_.end()) {
     if (auto lease = it->second.lock()) return lease;
     leases_.erase(it);
   }
-  for (int attempt = 0; attempt < 2; ++attempt) {
-    if (!ensure_thread()) break;
-    auto upstream = std::make_shared<Upstream>(endpoint);
-    std::weak_ptr<Shared> weak = shared_;
-    upstream->set_wake([weak] {
-      if (auto shared = weak.lock()) shared->wake();
-    });
-    {
-      std::lock_guard shared_lock(shared_->mutex);
-      if (!shared_->accepting) continue;  // it began leaving just now: start a new one
-      shared_->adopt.push_back(upstream);
-      uv_async_send(&shared_->async);
-    }
-    auto lease = std::make_shared<UpstreamLease>(std::move(upstream), shared_);
-    leases_[key] = lease;
-    std::erase_if(leases_, [](const auto& entry) { return entry.second.expired(); });
-    return lease;
+  auto upstream = std::make_shared<Upstream>(endpoint);
+  if (!hand_to_thread(upstream)) {
+    log::error("mcp upstream \"" + endpoint.name +
+               "\": no upstream thread: its tools are not offered");
+    return std::make_shared<UpstreamLease>(std::move(upstream), nullptr);
   }
-  log::error("mcp upstream \"" + endpoint.name +
-             "\": no upstream thread: its tools are not offered");
-  return std::make_shared<UpstreamLease>(std::make_shared<Upstream>(endpoint), nullptr);
+  auto lease = std::make_shared<UpstreamLease>(std::move(upstream), shared_);
+  leases_[key] = lease;
+  std::erase_if(leases_, [](const auto& entry) { return entry.second.expired(); });
+  return lease;
 }
 
 void UpstreamRegistry::stop() {

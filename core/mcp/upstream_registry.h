@@ -65,7 +65,9 @@ class UpstreamRegistry {
   struct Shared;
 
  private:
-  bool ensure_thread();  // under mutex_
+  // Queues `upstream` for a keeper on the running thread, or starts a thread that has it queued
+  // before it runs. False when no thread can be started (logged). Under mutex_.
+  bool hand_to_thread(const std::shared_ptr<Upstream>& upstream);
 
   const KeeperOptions options_;
   mutable std::mutex mutex_;                                    // guards the fields below

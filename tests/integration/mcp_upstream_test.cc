@@ -46,6 +46,7 @@ class TestWorker {
 
   ~TestWorker() {
     run([this] {
+      for (auto& job : jobs_) job->stop_timer();
       jobs_.clear();
       http_->shutdown(
           [](void* arg) {
@@ -67,6 +68,8 @@ class TestWorker {
 
   // Calls `entry` with `arguments` (deadline: `timeout` from now) and waits for the result —
   // at most `timeout` + 5s, so a call that never ends fails the test instead of hanging it.
+  // Like sluice's tool exchange, a timer of its own cancels the call at the deadline (the
+  // executor's own deadline and this one may fire in the same loop turn).
   std::optional<CallResult> call(const tools::ToolEntry& entry, std::string arguments,
                                  std::chrono::milliseconds timeout) {
     auto job = std::make_shared<Job>();
@@ -85,7 +88,25 @@ class TestWorker {
       ctx.worker = &context_;
       CallResult failed;
       job->pending = entry.executor->start(ctx, *job, failed);
-      if (!job->pending) job->promise.set_value(std::move(failed));
+      if (!job->pending) {
+        job->promise.set_value(std::move(failed));
+        return;
+      }
+      job->timer = new uv_timer_t;
+      uv_timer_init(&loop_, job->timer);
+      job->timer->data = job.get();
+      uv_timer_start(
+          job->timer,
+          [](uv_timer_t* t) {
+            auto* j = static_cast<Job*>(t->data);
+            j->pending->cancel();
+            j->stop_timer();
+            CallResult r;
+            r.status = CallStatus::Timeout;
+            r.content = "cancelled at the deadline";
+            j->promise.set_value(std::move(r));
+          },
+          static_cast<uint64_t>(timeout.count()), 0);
     });
     if (result.wait_for(timeout + 5s) != std::future_status::ready) return std::nullopt;
     return result.get();
@@ -103,7 +124,17 @@ class TestWorker {
     std::string tool, target, arguments;
     std::unique_ptr<tools::PendingCall> pending;
     std::promise<CallResult> promise;
-    void on_tool_done(CallResult&& result) override { promise.set_value(std::move(result)); }
+    uv_timer_t* timer = nullptr;  // the deadline; freed in its close callback
+    void on_tool_done(CallResult&& result) override {
+      stop_timer();
+      promise.set_value(std::move(result));
+    }
+    void stop_timer() {
+      if (timer == nullptr) return;
+      uv_close(reinterpret_cast<uv_handle_t*>(timer),
+               [](uv_handle_t* h) { delete reinterpret_cast<uv_timer_t*>(h); });
+      timer = nullptr;
+    }
   };
 
   static void on_async(uv_async_t* handle) {
@@ -312,6 +343,26 @@ TEST_F(McpUpstream, ListChangedOnTheGetStreamWhileCallsAreInFlight) {
   auto r = call("github.triage", R"({"text":"new tool"})");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, CallStatus::Ok) << r->content;
+}
+
+TEST_F(McpUpstream, AServerRestartBringsBackTheSessionAndTheNotificationStream) {
+  start();
+  ASSERT_TRUE(tools_become(kMockTools));
+  auto streams_open = [&] { return mock_->stats().value_or(Json())["get_streams_open"].as_int(); };
+  ASSERT_TRUE(eventually([&] { return streams_open() == 1; }, 5s));
+  // A restart: every connection dropped, every session forgotten, back after 300ms.
+  ASSERT_TRUE(mock_->control(R"({"drop_sessions":true,"down_ms":300})"));
+  // The stream's reconnect gets 404: the list is fetched again, which renews the session, and
+  // the stream opens again with the new one.
+  ASSERT_TRUE(
+      eventually([&] { return mock_->count("initialize") == 2 && streams_open() == 1; }, 10s))
+      << mock_->stats().value_or(Json()).dump();
+  ASSERT_TRUE(mock_->add_tool("after_restart", "get"));
+  EXPECT_TRUE(eventually([&] { return find("github.after_restart").second != nullptr; }, 5s));
+  auto r = call("github.echo", R"({"text":"restarted"})");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, CallStatus::Ok) << r->content;
+  EXPECT_EQ(mock_->count("initialize"), 2);
 }
 
 TEST_F(McpUpstream, ListChangedRidingOnACallAnswerRefreshesTheList) {

@@ -236,18 +236,18 @@ TEST_F(McpUpstreamThroughSluice, UpstreamFaultsReachTheAgentAsToolErrors) {
 
   ASSERT_TRUE(upstream->fault("status:503", "tools/call"));
   auto unavailable = call("github.echo", R"({"text":"5xx"})");
-  EXPECT_TRUE(is_openai_error(unavailable, 503, "tool_unavailable"));
+  ASSERT_TRUE(is_openai_error(unavailable, 503, "tool_unavailable"));
   EXPECT_NE(unavailable->body.find("HTTP 503"), std::string::npos) << unavailable->body;
 
   EXPECT_TRUE(is_openai_error(call("github.fail", "{}"), 502, "tool_error"));
 
   auto too_large = call("github.big", R"({"bytes":200000})");
-  EXPECT_TRUE(is_openai_error(too_large, 503, "tool_unavailable"));
+  ASSERT_TRUE(is_openai_error(too_large, 503, "tool_unavailable"));
   EXPECT_NE(too_large->body.find("too large"), std::string::npos) << too_large->body;
 
   ASSERT_TRUE(upstream->fault("malformed:wrong_version", "tools/call"));
   auto malformed = call("github.echo", R"({"text":"x"})");
-  EXPECT_TRUE(is_openai_error(malformed, 503, "tool_unavailable"));
+  ASSERT_TRUE(is_openai_error(malformed, 503, "tool_unavailable"));
   EXPECT_NE(malformed->body.find("malformed"), std::string::npos) << malformed->body;
 
   r = call("github.echo", R"({"text":"still here"})");
