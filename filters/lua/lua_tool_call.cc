@@ -163,6 +163,13 @@ void LuaToolCall::on_http_done(void* arg, plugin::HttpCallResult& result) {
                         "after " + duration_text(self->timeout_) + ", waiting in sluice.http"));
     return;
   }
+  if (result.error == "worker shutting down") {
+    // Nothing the tool could do with it: the worker stops (CallStatus's rules: Unavailable).
+    self->state_->abandon(self->thread_);
+    self->thread_ = nullptr;
+    self->end(result_of(tools::CallStatus::Unavailable, "the worker is shutting down"));
+    return;
+  }
   self->run(push_http_result(self->thread_, result));
 }
 

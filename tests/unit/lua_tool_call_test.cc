@@ -168,11 +168,17 @@ class Worker {
     context_.http = http_.get();
   }
   ~Worker() {
-    bool done = false;
-    http_->shutdown([](void* arg) { *static_cast<bool*>(arg) = true; }, &done);
-    run_until([&] { return done; }, 5s);
+    begin_shutdown();
+    run_until([&] { return shut_down_; }, 5s);
     http_.reset();
     EXPECT_EQ(uv_loop_close(&loop_), 0) << "a handle was left open";
+  }
+
+  // The worker stops: its HTTP client fails the calls in flight, then closes.
+  void begin_shutdown() {
+    if (shutting_down_) return;
+    shutting_down_ = true;
+    http_->shutdown([](void* arg) { *static_cast<bool*>(arg) = true; }, &shut_down_);
   }
 
   filter::WorkerContext* context() { return &context_; }
@@ -202,6 +208,8 @@ class Worker {
   uv_loop_t loop_;
   std::unique_ptr<plugin::HttpCaller> http_;
   filter::WorkerContext context_;
+  bool shutting_down_ = false;
+  bool shut_down_ = false;
 };
 
 // Records a call's end; checks it is called once and never from inside start().
@@ -528,6 +536,23 @@ TEST_F(LuaToolCallTest, TheSnapshotMayGoWhileACallWaitsOrAfterItsEnd) {
   worker_->run_until([] { return false; }, 20ms);
   EXPECT_EQ(waiting->sink.calls, 0);
   EXPECT_EQ(ended->sink.result.content, "ok");
+}
+
+TEST_F(LuaToolCallTest, AWorkerShuttingDownEndsAWaitingCallAsUnavailable) {
+  LoopbackServer server([](const std::string&) -> std::optional<std::string> {
+    return std::nullopt;  // never answers
+  });
+  write("t.lua", kHangingTool);
+  build("  t: {type: lua, file: t.lua, config: {url: '" + server.base_url() + "'}}\n");
+  plugin::SharedDict::process().remove("resumed:req-42");
+  std::unique_ptr<InFlight> c = start("t", R"({"path":"/hang"})");
+  worker_->run_until([] { return false; }, 50ms);
+  worker_->begin_shutdown();
+  ASSERT_TRUE(worker_->run_until([&] { return c->done(); }, 2s));
+  EXPECT_EQ(c->sink.result.status, tools::CallStatus::Unavailable);
+  EXPECT_EQ(c->sink.result.content, "the worker is shutting down");
+  EXPECT_FALSE(plugin::SharedDict::process().get("resumed:req-42").has_value());
+  c->pending.reset();
 }
 
 // ---- two workers --------------------------------------------------------------------------------

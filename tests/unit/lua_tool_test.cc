@@ -161,6 +161,21 @@ TEST_F(LuaToolLoadTest, DeclarationsOfTheWrongTypeAreRefused) {
               HasSubstr("input_schema must be a JSON Schema object"));
 }
 
+TEST_F(LuaToolLoadTest, AnInputSchemaSluiceCannotCheckIsRefusedAtTheFile) {
+  write("t.lua", "return {input_schema = {type = 'object', required = {}}, call = function() end}");
+  std::string error = error_of("  t: {type: lua, file: t.lua}\n");
+  EXPECT_THAT(error, HasSubstr("tools.t.file: Lua plugin "));
+  EXPECT_THAT(error, HasSubstr("t.lua: input_schema.required: "));
+  // sluice.json.array() makes an empty list a JSON array.
+  write("t.lua",
+        "return {input_schema = {type = 'object', required = sluice.json.array()}, "
+        "call = function() end}");
+  EXPECT_NO_THROW(build("  t: {type: lua, file: t.lua}\n"));
+  // The entry's own schema is reported where the entry writes it.
+  error = error_of("  t: {type: lua, file: t.lua, input_schema: {type: object, required: 3}}\n");
+  EXPECT_THAT(error, HasSubstr("tools.t.input_schema.required"));
+}
+
 TEST_F(LuaToolLoadTest, AMissingFileIsRefusedAtItsKey) {
   const std::string error = error_of("  t: {type: lua, file: nope.lua}\n");
   EXPECT_THAT(error, HasSubstr("tools.t.file"));
