@@ -38,10 +38,10 @@ struct LoadOptions {
   uint32_t connections = 1;
   double rate = 0;  // requests per second over all connections; 0 = closed loop
   double warmup_s = 1;
-  double duration_s = 5;       // the measured window
-  double drain_s = 5;          // longest wait for requests still out after the window
-  uint32_t expect_events = 0;  // > 0: a 2xx answer with fewer SSE events counts as short
-  pid_t watch_pid = 0;         // > 0: read its CPU time and memory at the window's edges
+  double duration_s = 5;         // the measured window
+  double drain_s = 5;            // longest wait for requests still out after the window
+  uint32_t expect_events = 0;    // > 0: a 2xx answer with fewer SSE events counts as short
+  pid_t watch_pid = 0;           // > 0: read its CPU time and memory at the window's edges
   pid_t watch_upstream_pid = 0;  // > 0: also read this one's CPU time (the proxy's upstream)
 };
 
@@ -62,10 +62,10 @@ struct LoadReport {
   LatencyHistogram ttfb;      // intended → first byte
   LatencyHistogram send_lag;  // intended → written (queueing for a connection + generator lag)
   uint64_t max_in_flight = 0;
-  uint64_t sse_events = 0;            // over the recorded answers
-  std::optional<uint64_t> cpu_ticks;  // of watch_pid over the window (/proc/PID/stat)
-  std::optional<uint64_t> cpu_ns;     // the same from schedstat, at ns resolution
-  std::optional<MemoryUse> memory;    // of watch_pid at the window's end
+  uint64_t sse_events = 0;                     // over the recorded answers
+  std::optional<uint64_t> cpu_ticks;           // of watch_pid over the window (/proc/PID/stat)
+  std::optional<uint64_t> cpu_ns;              // the same from schedstat, at ns resolution
+  std::optional<MemoryUse> memory;             // of watch_pid at the window's end
   std::optional<uint64_t> upstream_cpu_ticks;  // of watch_upstream_pid over the window
   std::optional<uint64_t> upstream_cpu_ns;
   // Every answer of the whole run (warm-up and drain included) and those not 2xx: what a

@@ -138,8 +138,8 @@ int main(int argc, char** argv) {
   options.request = method + " " + path + " HTTP/1.1\r\nHost: " + host_port + "\r\n";
   // A GET or DELETE without a body says nothing about one, as clients send them.
   if (!body.empty() || (method != "GET" && method != "DELETE" && method != "HEAD")) {
-    options.request += "Content-Type: application/json\r\nContent-Length: " +
-                       std::to_string(body.size()) + "\r\n";
+    options.request +=
+        "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
   }
   if (sse) options.request += "Accept: text/event-stream\r\n";
   for (const std::string& h : headers) options.request += h + "\r\n";

@@ -189,8 +189,8 @@ struct ToolSpec {
   std::string url;
   std::string method = "POST";
   std::vector<std::pair<std::string, std::string>> headers;  // ${VAR} expanded; never shown
-  Duration timeout{5'000};                                     // every call's deadline
-  uint64_t max_response = uint64_t{1} << 20;                   // bytes of the tool's answer
+  Duration timeout{5'000};                                   // every call's deadline
+  uint64_t max_response = uint64_t{1} << 20;                 // bytes of the tool's answer
   std::string file;    // lua: the tool file, resolved relative to the config file
   std::string plugin;  // plugin: the plugins: entry (or shipped plugin) that registers NAME
   // input_schema as JSON text ("" when absent: the tool's own, or {"type":"object"}).

@@ -40,8 +40,8 @@ struct LedgerRow {
   // Its outcome is error_code ("" = ok, "tool_error", "tool_timeout", "tool_unavailable",
   // "invalid_arguments") and latency_s its duration; model, provider and tokens stay empty.
   std::string tool;
-  std::string error_code;           // "" or e.g. "rate_limit_exceeded", "upstream_timeout"
-  std::string error;                // human-readable message, at most kMaxErrorBytes
+  std::string error_code;  // "" or e.g. "rate_limit_exceeded", "upstream_timeout"
+  std::string error;       // human-readable message, at most kMaxErrorBytes
 
   // Error messages can carry route notes from several attempts; the ledger keeps their start.
   static constexpr size_t kMaxErrorBytes = 512;
