@@ -171,7 +171,8 @@ TEST(ConfigLoad, FullExampleLoads) {
   EXPECT_EQ(sofia.keys[1].bytes, digest_of("abc").bytes);
   ASSERT_TRUE(sofia.models.has_value());
   EXPECT_EQ(*sofia.models, (std::vector<std::string>{"fast", "quality"}));
-  EXPECT_EQ(sofia.tools, std::vector<std::string>{"projects.list"});
+  EXPECT_EQ(sofia.tools,
+            (std::vector<std::string>{"projects.list", "github.*", "text.shout", "memory.*"}));
   EXPECT_EQ(sofia.limits.rpm, 60u);
   EXPECT_EQ(sofia.limits.tpm, 200000u);
   EXPECT_EQ(sofia.limits.concurrent, 4u);
