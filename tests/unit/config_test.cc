@@ -170,7 +170,7 @@ TEST(ConfigLoad, FullExampleLoads) {
   EXPECT_EQ(sofia.keys[0].bytes, digest_of("sk-sofia").bytes);
   EXPECT_EQ(sofia.keys[1].bytes, digest_of("abc").bytes);
   ASSERT_TRUE(sofia.models.has_value());
-  EXPECT_EQ(*sofia.models, (std::vector<std::string>{"fast", "quality"}));
+  EXPECT_EQ(*sofia.models, (std::vector<std::string>{"fast", "quality", "embed"}));
   EXPECT_EQ(sofia.tools,
             (std::vector<std::string>{"projects.list", "github.*", "text.shout", "memory.*"}));
   EXPECT_EQ(sofia.limits.rpm, 60u);
@@ -199,6 +199,19 @@ TEST(ConfigLoad, FullExampleLoads) {
   EXPECT_EQ(tool.timeout, 5s);
   EXPECT_EQ(tool.input_schema_json.rfind("{\"type\":\"object\"", 0), 0u) << tool.input_schema_json;
   EXPECT_GT(tool.mark.line, 0);
+  // ${VAR:-default} in a tool's header: the example validates without the variable.
+  ASSERT_EQ(tool.headers.size(), 1u);
+  EXPECT_EQ(tool.headers[0].second, "Bearer dev-projects-token");
+  const ToolSpec& github = config->tools.at("github");
+  EXPECT_EQ(github.type, "mcp");
+  EXPECT_EQ(github.url, "http://127.0.0.1:7020/mcp");
+  EXPECT_EQ(github.timeout, 30s);
+  EXPECT_EQ(github.max_response, uint64_t{4} << 20);
+  const ToolSpec& shout = config->tools.at("text.shout");
+  EXPECT_EQ(shout.type, "lua");
+  EXPECT_EQ(shout.max_memory, std::optional<uint64_t>(uint64_t{16} << 20));
+  EXPECT_EQ(config->tools.at("memory.store").plugin, "memory");
+  EXPECT_EQ(config->tools.at("memory.query").plugin, "memory");
   EXPECT_EQ(config->state.ledger, (dir / "sluice-ledger.db").lexically_normal().string());
   EXPECT_EQ(config->access_log.path, "stdout");
 
