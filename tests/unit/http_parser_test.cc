@@ -2,31 +2,13 @@
 // (DESIGN §4 limits, §5 errors, §10 strict framing, §11 no steady-state allocation).
 #include <gtest/gtest.h>
 
-#include <atomic>
-#include <cstdlib>
-#include <new>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "core/http/request.h"
 #include "core/http/request_parser.h"
-
-// Counts heap allocations so a test can assert that steady-state parsing makes none.
-// (GCC flags free() in a replaced operator delete as mismatched once it inlines them: it is not.)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-static std::atomic<long> g_allocations{0};
-void* operator new(std::size_t n) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(n ? n : 1)) return p;
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept {
-  std::free(p);
-}
-void operator delete(void* p, std::size_t) noexcept {
-  std::free(p);
-}
+#include "tests/unit/allocation_counter.h"
 
 namespace sluice::http {
 namespace {
@@ -652,7 +634,7 @@ TEST(HttpParser, SteadyStateParsingDoesNotAllocate) {
     ASSERT_EQ(h.feed(*warm).state, State::Complete);
     h.parser.next_message();
   }
-  const long before = g_allocations.load();
+  test::AllocationWindow window;
   for (int i = 0; i < 100; ++i) {
     const std::string& req = i % 2 ? b : a;
     for (size_t off = 0; off < req.size();) {  // in 3 pieces, like several reads would
@@ -662,7 +644,7 @@ TEST(HttpParser, SteadyStateParsingDoesNotAllocate) {
     }
     h.parser.next_message();
   }
-  EXPECT_EQ(g_allocations.load() - before, 0);
+  EXPECT_EQ(window.allocations(), 0u);
 }
 
 TEST(HttpParser, BigBodyBufferIsNotKeptForTheNextRequest) {

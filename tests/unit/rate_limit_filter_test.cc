@@ -6,10 +6,7 @@
 #include <gtest/gtest.h>
 #include <yaml-cpp/yaml.h>
 
-#include <atomic>
-#include <cstdlib>
 #include <memory>
-#include <new>
 #include <string>
 #include <vector>
 
@@ -19,23 +16,7 @@
 #include "core/metrics/metrics.h"
 #include "core/state/process_state.h"
 #include "filters/rate_limit/rate_limit_filter.h"
-
-// Heap allocations made while g_counting is set (this binary's operator new counts them).
-std::atomic<bool> g_counting{false};
-std::atomic<uint64_t> g_allocations{0};
-
-// Not inlined: GCC would otherwise pair the free() below with `new` expressions and warn.
-[[gnu::noinline]] void* operator new(std::size_t size) {
-  if (g_counting.load(std::memory_order_relaxed)) g_allocations.fetch_add(1);
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-  throw std::bad_alloc();
-}
-[[gnu::noinline]] void operator delete(void* p) noexcept {
-  std::free(p);
-}
-[[gnu::noinline]] void operator delete(void* p, std::size_t) noexcept {
-  std::free(p);
-}
+#include "tests/unit/allocation_counter.h"
 
 namespace sluice::filters::rate_limit {
 namespace {
@@ -449,13 +430,15 @@ TEST_F(RateLimitFilterTest, AnAdmittedRequestAllocatesNothingOnceTheContextIsWar
   };
   ASSERT_TRUE(one_request());
   ASSERT_TRUE(one_request());
-  g_allocations = 0;
-  g_counting = true;
   int admitted = 0;
-  for (int i = 0; i < 100; ++i) admitted += one_request();
-  g_counting = false;
+  uint64_t allocations = 0;
+  {
+    test::AllocationWindow window;
+    for (int i = 0; i < 100; ++i) admitted += one_request();
+    allocations = window.allocations();
+  }
   EXPECT_EQ(admitted, 100);
-  EXPECT_EQ(g_allocations.load(), 0u);
+  EXPECT_EQ(allocations, 0u);
 }
 
 // ---- config ------------------------------------------------------------------------------
