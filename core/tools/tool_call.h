@@ -27,7 +27,7 @@ namespace sluice::tools {
 //                 result "tool X timed out after 5s"; REST: 504 tool_timeout.
 //   Unavailable — the tool could not be reached or could not run at all (connect refused, an
 //                 upstream MCP server down, a body over max_response, a worker shutting down).
-//                 MCP: isError result; REST: 502 tool_unavailable.
+//                 MCP: isError result; REST: 503 tool_unavailable.
 enum class CallStatus : uint8_t { Ok, ToolError, Timeout, Unavailable };
 const char* to_string(CallStatus s);  // "ok", "error", "timeout", "unavailable" (metric label)
 
