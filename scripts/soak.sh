@@ -15,7 +15,9 @@
 #
 # Usage: scripts/soak.sh [MINUTES]   (default 30; one 60 s window per minute, the first = warm-up)
 # Environment: SLUICE_BUILD_DIR (default build), SOAK_SKIP_BUILD=1 (use what build/ has),
-#   SOAK_KEEP=1 (keep the run directory; it is always kept when a target is missed).
+#   SOAK_KEEP=1 (keep the run directory; it is always kept when a target is missed),
+#   SOAK_RATE=N (requests/s of the load instead of half the capacity; e.g. when the disk is small:
+#   every request costs ~650 bytes of access log and ledger, checked before the load starts).
 # On a shared machine run it under the build lock: flock /tmp/sluice-build.lock scripts/soak.sh
 set -euo pipefail
 
@@ -24,7 +26,7 @@ ROOT=$PWD
 
 minutes=${1:-30}
 if ! [[ $minutes =~ ^[1-9][0-9]*$ ]]; then
-  sed -n '17,20s/^# \{0,1\}//p' "$0" >&2
+  sed -n '16,21s/^# \{0,1\}//p' "$0" >&2
   exit 2
 fi
 
@@ -192,11 +194,18 @@ loadgen --connections 32 --rate 0 --warmup 1 --duration "$CAPACITY_S" --label ca
   >"$RUN_DIR/capacity.json"
 capacity=$(python3 -c 'import json,sys; print(int(json.load(open(sys.argv[1]))["rps"]))' \
   "$RUN_DIR/capacity.json")
-rate=$((capacity / 2))
+rate=${SOAK_RATE:-$((capacity / 2))}
 ((rate > 0)) || die "capacity measured as $capacity requests/s (see $RUN_DIR/capacity.json)"
 say "capacity $capacity requests/s; soak at $rate requests/s for $minutes window(s) of ${WINDOW_S} s"
 
 total_s=$((minutes * WINDOW_S))
+# Every request is an access log line (~450 bytes) and a ledger row (~175 bytes): at tens of
+# thousands of requests a second that is gigabytes per 10 minutes, so check the disk first.
+need_mib=$((rate * total_s * 650 / 1048576 + 64))
+avail_mib=$(df -Pm "$RUN_DIR" | awk 'NR == 2 { print $4 }')
+say "access log + ledger will take about $need_mib MiB in $RUN_DIR ($avail_mib MiB free)"
+((need_mib < avail_mib * 8 / 10)) ||
+  die "not enough disk: set TMPDIR to a larger file system, or SOAK_RATE to a lower rate"
 
 # RSS sampler: "seconds,window,rss_kib" every RSS_EVERY_S; the window is read from a file the
 # main loop updates, so each sample knows which window it fell in.

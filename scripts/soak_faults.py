@@ -36,6 +36,21 @@ ABORT_AFTER_S = 0.5    # the client closes a slow stream this long after its fir
 BOUND_S = 20.0
 
 
+def body_complete(data):
+    """Whether an HTTP/1.1 answer arrived whole: its Content-Length, or the last chunk."""
+    head, sep, body = data.partition(b"\r\n\r\n")
+    if not sep:
+        return False
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        name = name.strip().lower()
+        if name == b"content-length":
+            return len(body) >= int(value.strip())
+        if name == b"transfer-encoding" and b"chunked" in value.lower():
+            return body.endswith(b"0\r\n\r\n")
+    return True  # delimited by the close itself
+
+
 def one_request(target, key, model, kind, behavior, stream, ending):
     host, port = target.rsplit(":", 1)
     body = {"model": model, "messages": [{"role": "user", "content": "soak fault " + kind}],
@@ -88,7 +103,7 @@ def one_request(target, key, model, kind, behavior, stream, ending):
     if outcome is None or outcome.startswith("closed_"):
         status = data[9:12].decode(errors="replace") if data.startswith(b"HTTP/1.1 ") else None
         if status:
-            prefix = "status_" + status
+            prefix = "status_" + status + ("" if body_complete(data) else "_truncated")
             outcome = prefix if outcome is None else prefix + "+" + outcome
         elif outcome is None:
             outcome = "closed_no_answer"
