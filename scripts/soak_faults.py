@@ -104,6 +104,14 @@ def one_request(target, key, model, kind, behavior, stream, ending):
         status = data[9:12].decode(errors="replace") if data.startswith(b"HTTP/1.1 ") else None
         if status:
             prefix = "status_" + status + ("" if body_complete(data) else "_truncated")
+            if stream and status == "200":
+                # How a stream ended for the client: [DONE], an error event, or neither.
+                if b"data: [DONE]" in data:
+                    prefix += "_done"
+                elif b'"error"' in data:
+                    prefix += "_error_event"
+                else:
+                    prefix += "_no_done"
             outcome = prefix if outcome is None else prefix + "+" + outcome
         elif outcome is None:
             outcome = "closed_no_answer"
