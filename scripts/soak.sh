@@ -410,6 +410,24 @@ try:
 except Exception as ex:  # report, do not crash the report
     print(f"  cannot read the ledger: {ex}")
 print(f"  ledger rows: {ledger}; sum of sluice_requests_total at the end: {requests}")
+if ledger is not None and ledger == requests:
+    print("  equal: every request that reached the chain (faults, client aborts and the capacity")
+    print("  run included) has its row")
+elif ledger is not None and requests is not None:
+    # Why they can differ: rows the writer dropped or failed to write (counted by sluice), or
+    # requests still in flight when /metrics was read (they get a row when they finish).
+    writer = {}
+    try:
+        for line in open(os.path.join(run_dir, "metrics.txt")):
+            if line.startswith("sluice_ledger_rows_total{"):
+                result = line.split('result="', 1)[1].split('"', 1)[0]
+                writer[result] = int(float(line.rsplit(" ", 1)[1]))
+            elif line.startswith("sluice_active_requests "):
+                writer["in flight at the read"] = int(float(line.rsplit(" ", 1)[1]))
+    except (OSError, IndexError, ValueError):
+        pass
+    print(f"  DIFFERENT by {ledger - requests:+d}; sluice's own counts: "
+          + (", ".join(f"{k} {v}" for k, v in writer.items()) or "none"))
 if ledger is None or requests is None or ledger != requests:
     missed.append(f"ledger rows ({ledger}) != requests counted ({requests})")
 
