@@ -31,7 +31,7 @@ void set_replace(BodyEdit& edit, uint32_t begin, uint32_t end) {
 
 void set_model_edit(BodyEdit& edit, std::string_view body, const RequestFields& fields,
                     std::string_view model) {
-  if (fields.has_model) {
+  if (fields.model_end != 0) {  // a string, or null
     set_replace(edit, fields.model_begin, fields.model_end);
     append_json_string(edit.text, model);
     return;

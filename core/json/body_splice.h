@@ -23,8 +23,8 @@ struct BodyEdit {
   std::string text;  // the set_* functions clear and refill it, so a reused edit keeps capacity
 };
 
-// Makes `edit` replace the model value token with `model` as a JSON string. If the body had
-// no model (fields.has_model false), the edit inserts a "model" member at the top instead.
+// Makes `edit` replace the model value token (a string, or null) with `model` as a JSON string.
+// If the body had no "model" key, the edit inserts a "model" member at the top instead.
 void set_model_edit(BodyEdit& edit, std::string_view body, const RequestFields& fields,
                     std::string_view model);
 

@@ -113,6 +113,10 @@ class FieldReader {
     if (!first_time(seen_model_, "model")) return;
     switch (detail::kind_of(value)) {
       case TokenKind::Null:
+        // Absent for routing, but a model splice must replace this token: inserting another
+        // "model" member would send the provider a duplicate key.
+        out_->model_begin = begin_of(value);
+        out_->model_end = end_of(value);
         return;
       case TokenKind::String:
         detail::unescape(value.substr(1, value.size() - 2), out_->model);

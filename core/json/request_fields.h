@@ -28,7 +28,8 @@ inline constexpr int kMaxDepth = 1024;
 struct RequestFields {
   std::string model;  // decoded value of "model" (empty if absent)
   bool has_model = false;
-  // Byte range of the model value token in the body, quotes included: body[begin, end).
+  // Byte range of the model value token in the body, quotes included: body[begin, end). For
+  // "model": null (has_model false) the `null`; 0, 0 when the key is absent.
   uint32_t model_begin = 0, model_end = 0;
   bool stream = false;
   // max_tokens, max_completion_tokens or max_output_tokens; when several are sent, the

@@ -517,6 +517,21 @@ TEST(BodySplice, ModelInsertedWhenAbsent) {
   EXPECT_EQ(spliced.to_string(), R"( {"model":"m" } )");
 }
 
+// "model": null counts as absent, and inserting a "model" member beside it gave the provider
+// a duplicate key (tests/fuzz/request_body_fuzz.cc re-reads every spliced body for this).
+TEST(BodySplice, NullModelIsReplacedNotDuplicated) {
+  auto p = parse(R"({"x":1, "model": null})");
+  ASSERT_EQ(p.result.status, ParseStatus::Ok);
+  EXPECT_FALSE(p.fields.has_model);
+  BodyEdit edit;
+  set_model_edit(edit, p.body, p.fields, "m");
+  SplicedBody spliced;
+  ASSERT_TRUE(spliced.assign(p.body, {&edit}));
+  EXPECT_EQ(spliced.to_string(), R"({"x":1, "model": "m"})");
+  RequestFields again;
+  EXPECT_EQ(parse_request_fields(spliced.to_string(), &again).status, ParseStatus::Ok);
+}
+
 std::string with_include_usage(const std::string& body) {
   auto p = parse(body);
   EXPECT_EQ(p.result.status, ParseStatus::Ok) << body;
