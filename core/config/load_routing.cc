@@ -46,7 +46,9 @@ Target read_target(NodeReader& group, const YAML::Node& node, size_t index, cons
 
 // Fallback chains must end: a → b → a would send a failing request round in circles.
 void check_fallback_cycles(const Config& config, const std::map<std::string, SourceMark>& marks) {
-  for (const auto& [start, group] : config.models) {
+  for (const auto& entry : config.models) {
+    // Not a structured binding: clang before 16 cannot capture one in the lambda below.
+    const std::string& start = entry.first;
     std::vector<std::string> chain{start};
     std::set<std::string> on_chain{start};
     // Depth-first over fallbacks; `chain` is the current path from `start`.
@@ -64,7 +66,7 @@ void check_fallback_cycles(const Config& config, const std::map<std::string, Sou
         chain.pop_back();
       }
     };
-    visit(group);
+    visit(entry.second);
   }
 }
 

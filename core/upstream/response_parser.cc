@@ -161,6 +161,11 @@ int ResponseParser::cb_header_field(llhttp_t* p, const char* at, size_t len) {
 
 int ResponseParser::cb_header_field_complete(llhttp_t* p) {
   ResponseParser* s = self(p);
+  // llhttp takes a line starting with ':' as a header with an empty name (cb_header_field
+  // with no bytes, or not at all): a client must not be handed a nameless header.
+  if (!s->in_field_ || s->spans_.back().name_off == s->head_.size()) {
+    return s->fail("empty response header name");
+  }
   HeaderSpan& h = s->spans_.back();
   h.name_len = static_cast<uint32_t>(s->head_.size()) - h.name_off;
   h.value_off = static_cast<uint32_t>(s->head_.size());
@@ -188,6 +193,9 @@ int ResponseParser::cb_headers_complete(llhttp_t* p) {
 
 int ResponseParser::headers_complete() {
   int status = parser_.status_code;
+  // llhttp takes "HTTP/1.1 24 x" or "HTTP/1.1 024 x" as status 24; status codes start at 100,
+  // and a client must never be handed one below.
+  if (status < 100) return fail("invalid status code (below 100)");
   if (status == 101) return fail("unexpected 101 Switching Protocols (no upgrade was asked)");
   if (status >= 100 && status < 200) {
     informational_ = true;  // 100 Continue, 103 Early Hints...: no body, the real head follows
