@@ -4,7 +4,7 @@
 #   2. for each target with a corpus in tests/fuzz/corpus/<name>: copies that corpus into a
 #      temporary working corpus (the checked-in one is never written), runs fuzz_<name> on it
 #      with its dictionary for the given time, crash/timeout/oom artifacts into the results dir;
-#   3. prints per target: seconds run, executions (libFuzzer's final
+#   3. prints per target: seconds fuzzed, executions (libFuzzer's final
 #      stat::number_of_executed_units), working corpus size, and any artifact.
 # Exits non-zero if any target crashed (or left an artifact). A crash input worth keeping goes
 # into tests/fuzz/corpus/<name>/ as a regression input once the bug is fixed; ctest replays it.
@@ -96,13 +96,16 @@ for t in "${targets[@]}"; do
   start=$(date +%s)
   status=0
   locked "$binary" "${args[@]}" "$corpus" > "$log" 2>&1 || status=$?
-  elapsed=$(($(date +%s) - start))
+  wall=$(($(date +%s) - start))  # includes waiting for the lock
+  elapsed=$(awk '/^Done [0-9]+ runs in [0-9]+ second/ { s = $5 } END { print s }' "$log")
+  elapsed=${elapsed:-$wall}
   execs=$(awk '/stat::number_of_executed_units:/ { n = $2 } END { print n ? n : "?" }' "$log")
   files=$(find "$corpus" -type f | wc -l)
   bytes=$(du -sk "$corpus" | cut -f1)
   artifacts=$(find "$results/$t" -type f \( -name 'crash-*' -o -name 'leak-*' -o -name 'timeout-*' \
     -o -name 'oom-*' \) | sort | tr '\n' ' ')
   line=$(printf '%-36s %6ss %12s execs %6s files %6s KiB' "$t" "$elapsed" "$execs" "$files" "$bytes")
+  ((wall > elapsed + 5)) && line+="  (${wall}s with the lock wait)"
   if ((status != 0)) || [[ -n $artifacts ]]; then
     failed=1
     line+="  FAILED (exit $status) ${artifacts:-see $log}"
