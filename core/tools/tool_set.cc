@@ -29,11 +29,10 @@ void sort_and_dedupe(std::vector<Ranked>& tools) {
     if (const int c = a.entry->name.compare(b.entry->name); c != 0) return c < 0;
     return a.source < b.source;
   });
-  tools.erase(std::unique(tools.begin(), tools.end(),
-                          [](const Ranked& a, const Ranked& b) {
-                            return a.entry->name == b.entry->name;
-                          }),
-              tools.end());
+  tools.erase(
+      std::unique(tools.begin(), tools.end(),
+                  [](const Ranked& a, const Ranked& b) { return a.entry->name == b.entry->name; }),
+      tools.end());
 }
 
 std::shared_ptr<ToolSource> build_source(

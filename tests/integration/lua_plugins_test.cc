@@ -174,8 +174,8 @@ TEST_F(KeywordGuardTest, TextContentPartsAreSearched) {
   const std::string body = R"({"model": "fast", "messages": [{"role": "user", "content": [
       {"type": "image_url", "image_url": {"url": "https://example.com/a.png"}},
       {"type": "text", "text": "what is this pineapple?"}]}]})";
-  EXPECT_TRUE(is_error(post("/v1/chat/completions", body), 403, "permission_error",
-                       "policy_blocked"));
+  EXPECT_TRUE(
+      is_error(post("/v1/chat/completions", body), 403, "permission_error", "policy_blocked"));
   EXPECT_EQ(upstream_requests(), 0u);
 }
 
@@ -183,8 +183,8 @@ TEST_F(KeywordGuardTest, EarlierMessagesAndSystemPromptsAreSearched) {
   const std::string body = R"({"model": "fast", "messages": [
       {"role": "system", "content": "You know all about project nightingale."},
       {"role": "user", "content": "hello"}]})";
-  EXPECT_TRUE(is_error(post("/v1/chat/completions", body), 403, "permission_error",
-                       "policy_blocked"));
+  EXPECT_TRUE(
+      is_error(post("/v1/chat/completions", body), 403, "permission_error", "policy_blocked"));
 }
 
 // The word outside the text a model reads (an end-user id, metadata) is not a match.
@@ -201,18 +201,18 @@ TEST_F(KeywordGuardTest, TheWordElsewhereInTheBodyIsNoMatch) {
 TEST_F(KeywordGuardTest, AWordSpelledWithJsonEscapesIsFound) {
   const std::string body =
       R"({"model": "fast", "messages": [{"role": "user", "content": "a \u0070ineapple\u0021"}]})";
-  EXPECT_TRUE(is_error(post("/v1/chat/completions", body), 403, "permission_error",
-                       "policy_blocked"));
+  EXPECT_TRUE(
+      is_error(post("/v1/chat/completions", body), 403, "permission_error", "policy_blocked"));
 }
 
 TEST_F(KeywordGuardTest, EveryEndpointsTextIsSearched) {
   EXPECT_TRUE(is_error(post("/v1/completions", R"({"model": "fast", "prompt": "pineapple pie"})"),
                        403, "permission_error", "policy_blocked"));
-  EXPECT_TRUE(is_error(post("/v1/completions",
-                            R"({"model": "fast", "prompt": ["ok", "pineapple pie"]})"),
-                       403, "permission_error", "policy_blocked"));
-  EXPECT_TRUE(is_error(post("/v1/embeddings", R"({"model": "embed", "input": ["pineapple"]})"),
-                       403, "permission_error", "policy_blocked"));
+  EXPECT_TRUE(
+      is_error(post("/v1/completions", R"({"model": "fast", "prompt": ["ok", "pineapple pie"]})"),
+               403, "permission_error", "policy_blocked"));
+  EXPECT_TRUE(is_error(post("/v1/embeddings", R"({"model": "embed", "input": ["pineapple"]})"), 403,
+                       "permission_error", "policy_blocked"));
   EXPECT_TRUE(is_error(post("/v1/responses", R"({"model": "fast", "input": "a pineapple"})"), 403,
                        "permission_error", "policy_blocked"));
   EXPECT_TRUE(is_error(post("/v1/responses", R"({"model": "fast", "input": [{"role": "user",
@@ -259,11 +259,13 @@ TEST_F(KeywordGuardTest, AStreamingRequestIsRefusedWithJson) {
 class KeywordGuardOptionsTest : public LuaPluginTest {};
 
 TEST_F(KeywordGuardOptionsTest, CaseSensitiveSubstringsWithoutTheWord) {
-  start(lua_filter("keyword_guard",
-                   "{words: [Pine], case_sensitive: true, whole_words: false, reveal_word: false}"));
+  start(
+      lua_filter("keyword_guard",
+                 "{words: [Pine], case_sensitive: true, whole_words: false, reveal_word: false}"));
   auto lower = chat("pineapple");
   ASSERT_TRUE(lower);
-  EXPECT_EQ(lower->status, 200) << "case_sensitive: \"Pine\" is not \"pine\"\n" << lower->describe();
+  EXPECT_EQ(lower->status, 200) << "case_sensitive: \"Pine\" is not \"pine\"\n"
+                                << lower->describe();
   auto inside = chat("Pineapple");
   EXPECT_TRUE(is_error(inside, 403, "permission_error", "policy_blocked"))
       << "whole_words: false matches inside a word";
@@ -275,8 +277,8 @@ TEST_F(KeywordGuardOptionsTest, AConfigWithoutWordsIsRefusedAtLoad) {
   ASSERT_TRUE(mock.ok());
   const std::string file = sluice.dir().write(
       "bad.yaml", config_with(mock, lua_filter("keyword_guard", "{case_sensitive: true}")));
-  auto validate = Process::start({sluice_binary(), "validate", "-c", file},
-                                 sluice.dir().file("validate"));
+  auto validate =
+      Process::start({sluice_binary(), "validate", "-c", file}, sluice.dir().file("validate"));
   ASSERT_TRUE(validate);
   EXPECT_EQ(validate->wait_exit(20s), 1) << validate->describe();
   EXPECT_NE(validate->stderr_text().find("words"), std::string::npos)
@@ -323,8 +325,10 @@ TEST_F(PiiRedactTest, EveryMessageAndContentPartIsMasked) {
 TEST_F(PiiRedactTest, OtherNumbersAndFieldsAreLeftAlone) {
   const std::string text =
       "pi is 3.14159265358, the host 192.168.100.200, the date 2024-05-01, order 1234567.";
-  const std::string body = R"({"model": "fast", "user": "carol@example.com", "max_tokens": 123456789,
-      "messages": [{"role": "user", "content": ")" + text + R"("}]})";
+  const std::string body =
+      R"({"model": "fast", "user": "carol@example.com", "max_tokens": 123456789,
+      "messages": [{"role": "user", "content": ")" +
+      text + R"("}]})";
   auto r = post("/v1/chat/completions", body);
   ASSERT_TRUE(r);
   ASSERT_EQ(r->status, 200) << r->describe();
@@ -409,8 +413,8 @@ class AgentQuotaTest : public LuaPluginTest {
     for (int i = 0; i < n; ++i)
       futures.push_back(std::async(std::launch::async, [this, key, i] {
         HttpClient client = sluice.client();
-        return client.post_json("/v1/chat/completions", chat_body(kFastModel, "n" + std::to_string(i)),
-                                bearer(key));
+        return client.post_json("/v1/chat/completions",
+                                chat_body(kFastModel, "n" + std::to_string(i)), bearer(key));
       }));
     std::vector<std::optional<HttpResponse>> out;
     for (auto& f : futures) out.push_back(f.get());
@@ -472,8 +476,7 @@ TEST_F(AgentQuotaTest, AReloadKeepsTheCountAndAppliesTheNewQuota) {
   EXPECT_EQ(count_status(concurrently(kBobQuota + 1, kBobKey), 200), kBobQuota);
   sluice.dir().write("sluice.yaml", config_with(mock, quota_filter(kAliceQuota, kBobQuota + 2), 2));
   auto reload = sluice.admin_client().request("POST", "/reload");
-  ASSERT_TRUE(reload && reload->status == 200)
-      << (reload ? reload->describe() : sluice.describe());
+  ASSERT_TRUE(reload && reload->status == 200) << (reload ? reload->describe() : sluice.describe());
   // bob made kBobQuota + 1 requests; two more fit under the new quota only if that count was
   // kept (and the refused one counted): exactly one more is answered.
   auto after = concurrently(3, kBobKey);
@@ -600,8 +603,8 @@ class PolicyServer {
     while (at != std::string::npos) {
       const size_t start = at + 2;
       at = head.find("\r\n", start);
-      const std::string line = head.substr(start, at == std::string::npos ? std::string::npos
-                                                                           : at - start);
+      const std::string line =
+          head.substr(start, at == std::string::npos ? std::string::npos : at - start);
       const size_t colon = line.find(':');
       if (colon == std::string::npos) continue;
       std::string name = line.substr(0, colon);
@@ -650,11 +653,11 @@ class PolicyCalloutTest : public LuaPluginTest {
   void start_with(const std::string& extra_config) {
     ASSERT_TRUE(mock.ok());
     std::string yaml = config_with(
-        mock, lua_filter("policy_callout",
-                         "{url: " + json_quote(policy.url()) + ", timeout: " +
-                             std::to_string(kPolicyTimeoutMs) +
-                             ", include_body: true, headers: {x-policy-token: t0k3n}" +
-                             extra_config + "}"));
+        mock,
+        lua_filter("policy_callout", "{url: " + json_quote(policy.url()) +
+                                         ", timeout: " + std::to_string(kPolicyTimeoutMs) +
+                                         ", include_body: true, headers: {x-policy-token: t0k3n}" +
+                                         extra_config + "}"));
     const std::string agents = "agents:\n";
     yaml.insert(yaml.find(agents) + agents.size(),
                 "  carol:\n    keys: [\"" + agent_key_digest(kCarolKey) + "\"]\n");
@@ -706,8 +709,8 @@ TEST_F(PolicyCalloutTest, AHangingServiceFailsClosedWithinTheTimeoutWhileOthersF
   const auto started = std::chrono::steady_clock::now();
   auto hung = std::async(std::launch::async, [this] {
     HttpClient client = sluice.client();
-    auto r = client.post_json("/v1/chat/completions", chat_body(kFastModel, "hello"),
-                              bearer(kCarolKey));
+    auto r =
+        client.post_json("/v1/chat/completions", chat_body(kFastModel, "hello"), bearer(kCarolKey));
     return std::make_pair(r, std::chrono::steady_clock::now());
   });
   ASSERT_TRUE(eventually([&] { return policy.questions().size() == 1; }, 5s))
@@ -724,16 +727,16 @@ TEST_F(PolicyCalloutTest, AHangingServiceFailsClosedWithinTheTimeoutWhileOthersF
   const auto waited = finished - started;
   EXPECT_GE(waited, std::chrono::milliseconds(kPolicyTimeoutMs - 50));
   EXPECT_LT(waited, std::chrono::milliseconds(kPolicyTimeoutMs) + 1500ms)
-      << "refused only after " << std::chrono::duration_cast<std::chrono::milliseconds>(waited).count()
-      << " ms";
+      << "refused only after "
+      << std::chrono::duration_cast<std::chrono::milliseconds>(waited).count() << " ms";
   EXPECT_EQ(upstream_requests(), 3u);
 }
 
 TEST_F(PolicyCalloutTest, ServiceDownFailsClosed) {
   ASSERT_TRUE(mock.ok());
   std::string yaml = config_with(
-      mock, lua_filter("policy_callout", "{url: \"http://127.0.0.1:" +
-                                             std::to_string(unused_port()) + "/check\"}"));
+      mock, lua_filter("policy_callout",
+                       "{url: \"http://127.0.0.1:" + std::to_string(unused_port()) + "/check\"}"));
   ASSERT_TRUE(sluice.start(sluice_binary(), yaml));
   EXPECT_TRUE(is_error(chat("hello", kAliceKey), 503, "api_error", "policy_unavailable"));
   EXPECT_EQ(upstream_requests(), 0u);
@@ -766,7 +769,8 @@ TEST(ShippedPluginConfigsTest, TheExamplesValidate) {
   for (const char* file : {"/conf/sluice.yaml", "/conf/examples/plugins.yaml"}) {
     std::string output;
     EXPECT_EQ(validate_exit_and_output(dir, std::string(SLUICE_SOURCE_DIR) + file, &output), "0")
-        << file << ":\n" << output;
+        << file << ":\n"
+        << output;
   }
 }
 
@@ -792,9 +796,10 @@ TEST(ShippedPluginConfigsTest, TheDefaultConfigsLuaPolicyRefusesItsDemoWords) {
   ASSERT_TRUE(sluice.start(sluice_binary(), yaml));
   HttpClient client = sluice.client();
   const Headers key = bearer("sk-sluice-demo");
-  EXPECT_TRUE(is_error(client.post_json("/v1/chat/completions",
-                                        chat_body("fast", "Tell me about project nightingale"), key),
-                       403, "permission_error", "policy_blocked"));
+  EXPECT_TRUE(
+      is_error(client.post_json("/v1/chat/completions",
+                                chat_body("fast", "Tell me about project nightingale"), key),
+               403, "permission_error", "policy_blocked"));
   auto r = client.post_json("/v1/chat/completions", chat_body("fast", "hello"), key);
   ASSERT_TRUE(r) << client.error();
   EXPECT_EQ(r->status, 200) << r->describe();

@@ -128,7 +128,7 @@ TEST_F(ToolSetTest, FindsByNameOrFunctionNameOnlyWhatTheAgentMayCall) {
 TEST_F(ToolSetTest, AnAgentWithAnotherAllowListThanTheConfigsIsFilteredByItsOwn) {
   auto set = build();
   ASSERT_EQ(set->visible_to(of("alice")).entries.size(), 5u);  // the config's alice, remembered
-  const config::Agent other = agent("alice", {"b.*"});        // same name, another list
+  const config::Agent other = agent("alice", {"b.*"});         // same name, another list
   EXPECT_EQ(names(set->visible_to(&other)), std::vector<std::string>{"b.x"});
   EXPECT_FALSE(set->find(&other, "a.x"));
   EXPECT_TRUE(set->find(&other, "b.x"));
