@@ -25,18 +25,11 @@
 
 #include "core/config/loader.h"
 #include "core/config/node_reader.h"
+#include "tests/fuzz/fuzz_check.h"
 
 namespace {
 
 using sluice::config::ConfigError;
-
-#define FUZZ_CHECK(cond)                                                            \
-  do {                                                                              \
-    if (!(cond)) {                                                                  \
-      std::fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-      std::abort();                                                                 \
-    }                                                                               \
-  } while (0)
 
 std::optional<std::string> fixed_env(const std::string& name) {
   static const std::pair<const char*, const char*> kEnv[] = {

@@ -29,6 +29,7 @@
 
 #include "core/json/body_splice.h"
 #include "core/json/request_fields.h"
+#include "tests/fuzz/fuzz_check.h"
 
 namespace {
 
@@ -37,14 +38,6 @@ using sluice::json::ParseResult;
 using sluice::json::ParseStatus;
 using sluice::json::RequestFields;
 using sluice::json::SplicedBody;
-
-#define FUZZ_CHECK(cond)                                                            \
-  do {                                                                              \
-    if (!(cond)) {                                                                  \
-      std::fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-      std::abort();                                                                 \
-    }                                                                               \
-  } while (0)
 
 // Model names a route may splice in: plain, and one that needs escaping.
 constexpr std::string_view kModels[] = {"gpt-4o-mini", "we\"ird\\model\n\x01\xc3\xa9"};

@@ -17,6 +17,7 @@
 
 #include "core/http/request.h"
 #include "core/http/request_parser.h"
+#include "tests/fuzz/fuzz_check.h"
 
 namespace {
 
@@ -25,14 +26,6 @@ using sluice::http::kBodyPadding;
 using sluice::http::ParseError;
 using sluice::http::ParserLimits;
 using sluice::http::RequestParser;
-
-#define FUZZ_CHECK(cond)                                                            \
-  do {                                                                              \
-    if (!(cond)) {                                                                  \
-      std::fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-      std::abort();                                                                 \
-    }                                                                               \
-  } while (0)
 
 // What the client would observe: each complete request, then how the stream ended.
 struct Transcript {

@@ -25,20 +25,13 @@
 #include <vector>
 
 #include "core/upstream/response_parser.h"
+#include "tests/fuzz/fuzz_check.h"
 
 namespace {
 
 using sluice::upstream::ResponseHeader;
 using sluice::upstream::ResponseParser;
 using Result = ResponseParser::Result;
-
-#define FUZZ_CHECK(cond)                                                            \
-  do {                                                                              \
-    if (!(cond)) {                                                                  \
-      std::fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-      std::abort();                                                                 \
-    }                                                                               \
-  } while (0)
 
 bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;

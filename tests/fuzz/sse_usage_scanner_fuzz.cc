@@ -36,20 +36,13 @@
 
 #include "core/usage/usage.h"
 #include "core/usage/usage_scanner.h"
+#include "tests/fuzz/fuzz_check.h"
 
 namespace {
 
 using sluice::usage::Usage;
 using sluice::usage::UsageScanner;
 using Kind = UsageScanner::Kind;
-
-#define FUZZ_CHECK(cond)                                                            \
-  do {                                                                              \
-    if (!(cond)) {                                                                  \
-      std::fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-      std::abort();                                                                 \
-    }                                                                               \
-  } while (0)
 
 struct Transcript {
   std::string forwarded;
