@@ -37,9 +37,11 @@ inline constexpr int64_t kLedgerSchemaVersion = 2;
 // The first version with the `tool` column (tool calls' rows).
 inline constexpr int64_t kLedgerToolsVersion = 2;
 
-// The INSERT the writer prepares once; parameters ?1..?19 in the column order above (without
-// id). bind_row() in ledger_writer.cc fills them.
-extern const char* const kInsertRowSql;
+// Columns of a row the writer binds (every column but id).
+inline constexpr int kInsertColumns = 19;
+// The INSERT of `rows` rows the writer prepares once: kInsertColumns parameters per row, in
+// the column order above (without id), row after row. bind_row() in ledger_writer.cc fills them.
+std::string insert_rows_sql(size_t rows);
 
 // For the writer, on a connection opened read-write: WAL, synchronous=NORMAL, creates the
 // table and indexes when the file is new (or empty) and stamps the header, or migrates an

@@ -7,6 +7,7 @@
 
 #include "core/ledger/ledger_schema.h"
 #include "core/log/log.h"
+#include "core/log/writer_thread.h"
 #include "core/metrics/metrics.h"
 
 namespace sluice::ledger {
@@ -16,42 +17,66 @@ constexpr std::chrono::seconds kFailureLogEvery{10};
 // Row buffers larger than this are freed once empty (a burst's memory is not kept for ever).
 constexpr size_t kKeptCapacity = 4096;
 
-int bind_text(sqlite3_stmt* stmt, int index, const std::string& text) {
-  return sqlite3_bind_text(stmt, index, text.data(), static_cast<int>(text.size()), SQLITE_STATIC);
-}
-
 int64_t clamp_tokens(uint64_t tokens) {
   // SQLite integers are signed 64-bit; no real count comes near the limit.
   constexpr auto kMax = static_cast<uint64_t>(INT64_MAX);
   return static_cast<int64_t>(std::min(tokens, kMax));
 }
 
-// Binds the 19 parameters of kInsertRowSql. The strings stay valid until the step (SQLITE_STATIC).
-int bind_row(sqlite3_stmt* s, const LedgerRow& r) {
-  int rc = SQLITE_OK;
-  auto check = [&rc](int result) {
-    if (rc == SQLITE_OK) rc = result;
-  };
-  check(bind_text(s, 1, r.request_id));
-  check(sqlite3_bind_int64(s, 2, r.time_unix_ms));
-  check(bind_text(s, 3, r.agent));
-  check(bind_text(s, 4, r.model));
-  check(bind_text(s, 5, r.physical_model));
-  check(bind_text(s, 6, r.provider));
-  check(sqlite3_bind_int(s, 7, r.status));
-  check(sqlite3_bind_int64(s, 8, clamp_tokens(r.input_tokens)));
-  check(sqlite3_bind_int64(s, 9, clamp_tokens(r.output_tokens)));
-  check(sqlite3_bind_int64(s, 10, clamp_tokens(r.cached_tokens)));
-  check(sqlite3_bind_int64(s, 11, clamp_tokens(r.cache_write_tokens)));
-  check(sqlite3_bind_double(s, 12, r.cost_usd));
-  check(sqlite3_bind_int(s, 13, r.estimated ? 1 : 0));
-  check(sqlite3_bind_double(s, 14, r.latency_s));
-  check(r.ttft_s ? sqlite3_bind_double(s, 15, *r.ttft_s) : sqlite3_bind_null(s, 15));
-  check(sqlite3_bind_int64(s, 16, r.attempts));
-  check(bind_text(s, 17, r.error_code));
-  check(bind_text(s, 18, r.error));
-  check(bind_text(s, 19, r.tool));
-  return rc;
+// Binds the parameters of one row of an INSERT of several, keeping the first error. Strings are
+// bound SQLITE_STATIC: the rows outlive the step.
+class RowBinder {
+ public:
+  RowBinder(sqlite3_stmt* stmt, int row_in_statement)
+      : stmt_(stmt), base_(row_in_statement * kInsertColumns) {}
+
+  void text(int column, const std::string& value) {
+    keep(sqlite3_bind_text(stmt_, base_ + column, value.data(), static_cast<int>(value.size()),
+                           SQLITE_STATIC));
+  }
+  void integer(int column, int64_t value) {
+    keep(sqlite3_bind_int64(stmt_, base_ + column, value));
+  }
+  void real(int column, double value) { keep(sqlite3_bind_double(stmt_, base_ + column, value)); }
+  void null(int column) { keep(sqlite3_bind_null(stmt_, base_ + column)); }
+  int result() const { return rc_; }
+
+ private:
+  void keep(int rc) {
+    if (rc_ == SQLITE_OK) rc_ = rc;
+  }
+  sqlite3_stmt* stmt_;
+  int base_;  // parameters before this row's; columns are 1-based
+  int rc_ = SQLITE_OK;
+};
+
+// Binds row `r` as the `row_in_statement`-th (0-based) row of `stmt`.
+int bind_row(sqlite3_stmt* stmt, int row_in_statement, const LedgerRow& r) {
+  RowBinder b(stmt, row_in_statement);
+  b.text(1, r.request_id);
+  b.integer(2, r.time_unix_ms);
+  b.text(3, r.agent);
+  b.text(4, r.model);
+  b.text(5, r.physical_model);
+  b.text(6, r.provider);
+  b.integer(7, r.status);
+  b.integer(8, clamp_tokens(r.input_tokens));
+  b.integer(9, clamp_tokens(r.output_tokens));
+  b.integer(10, clamp_tokens(r.cached_tokens));
+  b.integer(11, clamp_tokens(r.cache_write_tokens));
+  b.real(12, r.cost_usd);
+  b.integer(13, r.estimated ? 1 : 0);
+  b.real(14, r.latency_s);
+  if (r.ttft_s) {
+    b.real(15, *r.ttft_s);
+  } else {
+    b.null(15);
+  }
+  b.integer(16, r.attempts);
+  b.text(17, r.error_code);
+  b.text(18, r.error);
+  b.text(19, r.tool);
+  return b.result();
 }
 
 }  // namespace
@@ -76,8 +101,10 @@ std::unique_ptr<LedgerWriter> LedgerWriter::open(Options options, std::string* e
               " to " + std::to_string(kLedgerSchemaVersion) +
               " (a sluice older than this one can no longer write it)");
   }
-  if (writer->db_.prepare(kInsertRowSql, &writer->insert_, &why, /*persistent=*/true) !=
-      SQLITE_OK) {
+  if (writer->db_.prepare(insert_rows_sql(1), &writer->insert_one_, &why, /*persistent=*/true) !=
+          SQLITE_OK ||
+      writer->db_.prepare(insert_rows_sql(kRowsPerInsert), &writer->insert_many_, &why,
+                          /*persistent=*/true) != SQLITE_OK) {
     *error = path + ": cannot prepare the insert: " + why;
     return nullptr;
   }
@@ -121,7 +148,8 @@ void LedgerWriter::stop() {
   wake_.notify_all();
   if (thread_.joinable()) thread_.join();
   std::lock_guard db_lock(db_mutex_);
-  insert_ = SqliteStatement();
+  insert_one_ = SqliteStatement();
+  insert_many_ = SqliteStatement();
   db_.close();  // the last connection: SQLite checkpoints the WAL into the file
 }
 
@@ -147,6 +175,7 @@ bool LedgerWriter::exec_on_writer_connection_for_test(const std::string& sql, st
 }
 
 void LedgerWriter::run() {
+  log::run_behind_workers();
   std::vector<LedgerRow> incoming;
   while (true) {
     {
@@ -192,25 +221,33 @@ bool LedgerWriter::write_pending(std::string* error) {
   // IMMEDIATE takes the write lock up front: a lock held elsewhere shows here (after the busy
   // timeout), before any row is bound.
   if (db_.exec("BEGIN IMMEDIATE", error) != SQLITE_OK) return false;
-  sqlite3_stmt* stmt = insert_.get();
+  // Whole groups of kRowsPerInsert through the multi-row statement, the rest one by one.
   int rc = SQLITE_OK;
-  for (const LedgerRow& row : pending_) {
-    rc = bind_row(stmt, row);
+  size_t next = 0;
+  auto insert = [&](sqlite3_stmt* stmt, size_t rows) {
+    for (size_t i = 0; i < rows && rc == SQLITE_OK; ++i) {
+      rc = bind_row(stmt, static_cast<int>(i), pending_[next + i]);
+    }
     if (rc == SQLITE_OK) rc = sqlite3_step(stmt);
     sqlite3_reset(stmt);
-    if (rc != SQLITE_DONE) break;
-    rc = SQLITE_OK;
+    if (rc == SQLITE_DONE) rc = SQLITE_OK;
+    next += rows;
+  };
+  while (rc == SQLITE_OK && pending_.size() - next >= kRowsPerInsert) {
+    insert(insert_many_.get(), kRowsPerInsert);
   }
+  while (rc == SQLITE_OK && next < pending_.size()) insert(insert_one_.get(), 1);
   if (rc == SQLITE_OK) rc = db_.exec("COMMIT", nullptr);
+  // The bound strings belong to pending_'s rows: unbind before they may go.
+  sqlite3_clear_bindings(insert_many_.get());
+  sqlite3_clear_bindings(insert_one_.get());
   if (rc != SQLITE_OK) {
     *error = db_.describe(rc);
     // A failed statement or COMMIT may leave the transaction open (or SQLite may have rolled
     // it back already): end it either way so the next batch starts clean.
     if (sqlite3_get_autocommit(db_.get()) == 0) db_.exec("ROLLBACK", nullptr);
-    sqlite3_clear_bindings(stmt);
     return false;
   }
-  sqlite3_clear_bindings(stmt);
   pending_.clear();
   std::lock_guard lock(mutex_);
   pending_size_ = 0;

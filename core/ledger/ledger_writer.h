@@ -110,9 +110,14 @@ class LedgerWriter {
   void drain();
 
   Options options_;
-  SqliteDb db_;             // writer thread only (and the test hook, under db_mutex_)
-  SqliteStatement insert_;  // prepared once
-  std::mutex db_mutex_;     // the connection: writer thread vs the test hook
+  SqliteDb db_;  // writer thread only (and the test hook, under db_mutex_)
+  // Rows go in through two statements prepared once: an INSERT of kRowsPerInsert rows for
+  // whole groups of a batch, and a one-row INSERT for the rest. One statement per row spent
+  // ~10% of the writer's CPU starting and ending statements (bench_micro BM_LedgerWriterCpu).
+  static constexpr size_t kRowsPerInsert = 32;
+  SqliteStatement insert_one_;
+  SqliteStatement insert_many_;
+  std::mutex db_mutex_;  // the connection: writer thread vs the test hook
   std::thread thread_;
 
   mutable std::mutex mutex_;      // guards the four fields below; never held across SQLite

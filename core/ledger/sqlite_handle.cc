@@ -1,9 +1,26 @@
 #include "core/ledger/sqlite_handle.h"
 
 namespace sluice::ledger {
+namespace {
+
+// Process-wide settings, applied once before SQLite initialises (sqlite3_config refuses them
+// afterwards; then SQLite keeps its defaults, which are correct, only slower).
+//  - MEMSTATUS off: SQLite's allocation statistics take a global mutex around every malloc
+//    and free — ~6% of the ledger writer's CPU per row (perf, bench_micro
+//    BM_LedgerWriterCpu). Nothing in sluice reads sqlite3_status().
+void configure_sqlite_once() {
+  static const bool configured = [] {
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    return true;
+  }();
+  (void)configured;
+}
+
+}  // namespace
 
 int SqliteDb::open(const std::string& path, int flags, std::string* error) {
   close();
+  configure_sqlite_once();
   int rc = sqlite3_open_v2(path.c_str(), &db_, flags, nullptr);
   if (rc != SQLITE_OK) {
     // sqlite3_open_v2 may hand back a connection even on failure: it carries the message.

@@ -1,6 +1,7 @@
 #include "core/log/access_log.h"
 
 #include "core/http/response_builder.h"
+#include "core/log/writer_thread.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -315,6 +316,7 @@ void AccessLog::drain() {
 }
 
 void AccessLog::run_writer() {
+  run_behind_workers();
   for (;;) {
     std::string bytes;
     {

@@ -133,6 +133,10 @@ TEST_F(LedgerMigrationTest, TheWriterMigratesInPlaceAndBothKindsOfRowsAreRead) {
     EXPECT_EQ(raw.integer("SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name ="
                           " 'requests_tool_time'"),
               1);
+    // The old file's unused (agent, time_ms) index is gone: the writer paid for it per row.
+    EXPECT_EQ(raw.integer("SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name ="
+                          " 'requests_agent_time'"),
+              0);
   }
   writer->enqueue(make_row("bob", "fast", "openai", 0.5, 20, 2, kT0 + 10));
   writer->enqueue(tool_row("bob", "projects.list", "", 0.010, kT0 + 11));
