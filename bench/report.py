@@ -44,6 +44,13 @@ def by_key(cells):
     return grouped
 
 
+def ledger_summary(cells):
+    """Spend-ledger rows written and dropped (queue full) over the rounds; None: ledger off."""
+    if not cells:
+        return None
+    return {"written": sum(c["written"] for c in cells), "dropped": sum(c["dropped"] for c in cells)}
+
+
 def loadgen_summary(cells):
     """Median over rounds of one loadgen phase."""
     datas = [c["data"] for c in cells if "error" not in c["data"]]
@@ -195,6 +202,7 @@ def aggregate(cells, settings):
             "c1_onecpu": loadgen_summary(g[("main", c, "c1_onecpu")]),
             "rate": loadgen_summary(g[("main", c, "rate")]),
             "memory": memory_summary(g[("main", c, "memory")]),
+            "ledger": ledger_summary(g[("main", c, "ledger")]),
         }
     for c in contenders:
         s = {
@@ -439,6 +447,14 @@ def render_main(result, settings):
     out.append(table("added latency over direct (us)",
                      ["contender"] + [f"c=1 {n}" for _, n in PCTS] + ["1 core p50", "1 core p99"] +
                      [f"@{settings['rate']}/s {n}" for _, n in PCTS], rows))
+    ledgers = [(c, m["ledger"]) for c, m in result["main"].items() if m.get("ledger")]
+    if ledgers:
+        out.append("")
+        out.append("spend ledger (main, all rounds): " + "; ".join(
+            f"{c} {l['written']} rows written, {l['dropped']} dropped" for c, l in ledgers))
+        if any(l["dropped"] for _, l in ledgers):
+            out.append("  rows dropped: the writer did not keep up, so those cells measured less "
+                       "work than sluice owes (see bench/README, 'How to read')")
     return out
 
 

@@ -328,7 +328,21 @@ start_contender() {
   IDLE_RSS_KIB=$(mem_kib "$WATCH_PID" VmRSS)
 }
 
+# For sluice with the spend ledger on: the rows it wrote and the rows it dropped (queue full:
+# the writer did not keep up) during the cell — a cell that dropped rows measured less work
+# than sluice owes, and the report says so.
+ledger_record() {
+  [[ $CONTENDER == sluice-* ]] || return 0
+  local metrics written dropped
+  metrics=$(curl -s --max-time 5 "http://127.0.0.1:$PORT_ADMIN/metrics") || return 0
+  written=$(awk -F' ' '/^sluice_ledger_rows_total\{result="written"\}/ { print int($2) }' <<<"$metrics")
+  dropped=$(awk -F' ' '/^sluice_ledger_rows_total\{result="dropped"\}/ { print int($2) }' <<<"$metrics")
+  [[ -n $written ]] || return 0  # ledger off
+  emit "{\"scenario\":\"$SCENARIO\",\"contender\":\"$CONTENDER\",\"round\":$ROUND,\"phase\":\"ledger\",\"written\":${written:-0},\"dropped\":${dropped:-0}}"
+}
+
 stop_contender() {
+  ledger_record
   [[ -n $STOP_PID ]] && stop_pid "$STOP_PID"
   STOP_PID=""
   if [[ $1 != direct ]]; then
