@@ -125,13 +125,17 @@ LedgerWriter::~LedgerWriter() {
 }
 
 bool LedgerWriter::enqueue(LedgerRow&& row) {
+  bool queued = false, wake = false;
   {
     std::lock_guard lock(mutex_);
     if (!stopping_ && queue_.size() + pending_size_ < options_.max_queued_rows) {
+      wake = idle_ && queue_.empty();  // only the first row after an idle spell signals
       queue_.push_back(std::move(row));
-      return true;
+      queued = true;
     }
   }
+  if (wake) wake_.notify_one();
+  if (queued) return true;
   // Counting only: the writer thread logs the burst (no stderr write on a worker).
   dropped_.fetch_add(1, std::memory_order_relaxed);
   dropped_metric_->Increment();
@@ -160,6 +164,7 @@ LedgerWriter::Stats LedgerWriter::stats() const {
   s.dropped = dropped_.load(std::memory_order_relaxed);
   s.batches = batches_.load(std::memory_order_relaxed);
   s.write_errors = write_errors_.load(std::memory_order_relaxed);
+  s.wakeups = wakeups_.load(std::memory_order_relaxed);
   std::lock_guard lock(mutex_);
   s.waiting = queue_.size() + pending_size_;
   return s;
@@ -177,12 +182,8 @@ bool LedgerWriter::exec_on_writer_connection_for_test(const std::string& sql, st
 void LedgerWriter::run() {
   log::run_behind_workers();
   std::vector<LedgerRow> incoming;
-  while (true) {
-    {
-      std::unique_lock lock(mutex_);
-      wake_.wait_for(lock, options_.flush_interval, [this] { return stopping_; });
-      if (stopping_) break;
-    }
+  while (wait_for_work()) {
+    wakeups_.fetch_add(1, std::memory_order_relaxed);
     if (take_queued(incoming) && !pending_.empty()) {
       std::string error;
       const size_t rows = pending_.size();
@@ -196,6 +197,20 @@ void LedgerWriter::run() {
     report_drops(/*final=*/false);
   }
   drain();
+}
+
+bool LedgerWriter::wait_for_work() {
+  std::unique_lock lock(mutex_);
+  // Idle — nothing queued, no failed batch to retry, no burst of drops still to summarise: sleep
+  // until enqueue() signals a first row, so an idle sidecar's writer never wakes.
+  if (queue_.empty() && pending_.empty() && !dropping_) {
+    idle_ = true;
+    wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+    idle_ = false;
+  }
+  // Then one flush interval, for the batch to collect (or before retrying a failed one).
+  wake_.wait_for(lock, options_.flush_interval, [this] { return stopping_; });
+  return !stopping_;
 }
 
 bool LedgerWriter::take_queued(std::vector<LedgerRow>& incoming) {

@@ -5,8 +5,10 @@
 // (the writer thread holds that mutex only to swap the queue out, never across SQLite), and
 // when the queue is full it drops the row and counts it rather than wait.
 //
-// Batches: the writer thread wakes every flush_interval (state.flush_interval, default 50ms)
-// and writes everything queued in ONE transaction through a prepared INSERT. So a row is on
+// Batches: the first row after an idle spell wakes the writer thread; it waits one
+// flush_interval (state.flush_interval, default 50ms) for the batch to collect and writes
+// everything queued in ONE transaction through prepared INSERTs, and so on while rows keep
+// coming. An idle ledger's thread sleeps until the next row: no periodic wake-ups. So a row is on
 // disk at most about one flush interval after its request ended, and a kill -9 loses at most
 // the rows of the last interval (commits use WAL with synchronous=NORMAL: a committed batch
 // survives the process dying; only a power loss can undo the last ones).
@@ -72,6 +74,7 @@ class LedgerWriter {
     uint64_t batches = 0;       // transactions committed
     uint64_t write_errors = 0;  // failed write attempts (batches)
     size_t waiting = 0;         // rows queued or kept for a retry
+    uint64_t wakeups = 0;       // flush intervals the writer thread woke for
   };
 
   // Opens (creating when new, migrating an older schema in place and logging it) the ledger on
@@ -100,6 +103,8 @@ class LedgerWriter {
  private:
   explicit LedgerWriter(Options options);
   void run();
+  // Sleeps until there is work (see the class comment); false once stop() began.
+  bool wait_for_work();
   // Moves the queue into pending_; returns false once stop() began.
   bool take_queued(std::vector<LedgerRow>& incoming);
   // One transaction for all of pending_; on success pending_ is emptied.
@@ -120,16 +125,18 @@ class LedgerWriter {
   std::mutex db_mutex_;  // the connection: writer thread vs the test hook
   std::thread thread_;
 
-  mutable std::mutex mutex_;      // guards the four fields below; never held across SQLite
-  std::condition_variable wake_;  // stop() wakes the writer before its interval ends
+  mutable std::mutex mutex_;      // guards the five fields below; never held across SQLite
+  std::condition_variable wake_;  // enqueue() wakes an idle writer; stop() any writer
   std::vector<LedgerRow> queue_;  // enqueued, not yet taken by the writer
   size_t pending_size_ = 0;       // pending_.size(), for the bound
   bool stopping_ = false;
+  bool idle_ = false;  // the writer sleeps until the next row (enqueue() signals it)
 
   std::vector<LedgerRow> pending_;  // writer thread: taken, not yet committed (kept on failure)
   bool stopped_ = false;            // stop() ran (caller's thread)
 
-  std::atomic<uint64_t> written_{0}, failed_{0}, dropped_{0}, batches_{0}, write_errors_{0};
+  std::atomic<uint64_t> written_{0}, failed_{0}, dropped_{0}, batches_{0}, write_errors_{0},
+      wakeups_{0};
   prometheus::Counter* written_metric_;
   prometheus::Counter* failed_metric_;
   prometheus::Counter* dropped_metric_;

@@ -366,17 +366,21 @@ void AccessLog::write_all(const std::string& bytes) {
 AccessLogBuffer::AccessLogBuffer(uv_loop_t* loop, AccessLog& log) : log_(log) {
   uv_timer_init(loop, &timer_);
   timer_.data = this;
-  if (log_.enabled()) {
-    buffer_.reserve(kFlushBytes + 1024);
-    uv_timer_start(&timer_, &AccessLogBuffer::on_timer, kFlushIntervalMs, kFlushIntervalMs);
-  }
+  if (log_.enabled()) buffer_.reserve(kFlushBytes + 1024);
   uv_unref(reinterpret_cast<uv_handle_t*>(&timer_));
 }
 
 void AccessLogBuffer::record(const RequestRecord& r) {
   if (!log_.enabled() || closing_) return;
+  const bool first_line = buffer_.empty();
   format_access_line(buffer_, r, clock_);
-  if (buffer_.size() >= kFlushBytes) flush();
+  if (buffer_.size() >= kFlushBytes) {
+    flush();
+  } else if (first_line) {
+    // The timer runs only while lines wait: an idle worker is never woken for an empty buffer,
+    // and a busy one arms it once per hand-over, not once per line.
+    uv_timer_start(&timer_, &AccessLogBuffer::on_timer, kFlushIntervalMs, 0);
+  }
 }
 
 void AccessLogBuffer::flush() {

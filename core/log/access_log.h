@@ -3,8 +3,8 @@
 // Three parts, so the request path never makes a syscall or takes a lock:
 //  - format_access_line(): the pure formatter (one record → one JSON line), testable alone;
 //  - AccessLogBuffer: one per worker loop; record() formats into the worker's own buffer.
-//    A uv_timer on that loop hands the buffer over every 100ms, or record() does when the
-//    buffer passes 64 KiB;
+//    A uv_timer on that loop, armed by the first line of an empty buffer, hands the buffer
+//    over 100ms later, or record() does when the buffer passes 64 KiB;
 //  - AccessLog: one per process; owns the fd and ONE writer thread fed by a bounded queue of
 //    buffers. When the queue is full the handed-over buffer is dropped and its lines counted
 //    (dropped_lines()) — a slow disk must never block a worker.
@@ -119,7 +119,8 @@ class AccessLogBuffer {
   static constexpr size_t kFlushBytes = size_t{64} * 1024;
   static constexpr uint64_t kFlushIntervalMs = 100;
 
-  // Starts the flush timer on `loop` (unreferenced: it does not keep the loop alive).
+  // Sets up the flush timer on `loop` (unreferenced: it does not keep the loop alive; armed
+  // only while lines wait).
   // `log` must outlive this buffer.
   AccessLogBuffer(uv_loop_t* loop, AccessLog& log);
   // Only after close()'s callback ran (the timer handle is inside this object).
@@ -137,6 +138,10 @@ class AccessLogBuffer {
   void close(std::function<void()> on_closed);
 
   size_t buffered_bytes() const { return buffer_.size(); }
+  // Whether the flush timer is running: only while lines wait for it.
+  bool flush_timer_armed() const {
+    return uv_is_active(reinterpret_cast<const uv_handle_t*>(&timer_)) != 0;
+  }
 
  private:
   static void on_timer(uv_timer_t* timer);

@@ -308,9 +308,11 @@ TEST(AccessLogBuffer, TimerHandsLinesToTheWriterAndCloseFreesTheHandle) {
   uv_loop_t loop;
   uv_loop_init(&loop);
   auto* buffer = new AccessLogBuffer(&loop, *log);
+  EXPECT_FALSE(buffer->flush_timer_armed()) << "nothing to hand over: no wake-ups";
   buffer->record(full_record());
   buffer->record(full_record());
   EXPECT_GT(buffer->buffered_bytes(), 0u);
+  EXPECT_TRUE(buffer->flush_timer_armed());
   EXPECT_EQ(read_file(path), "") << "record() itself makes no write";
 
   // Keep the loop alive past one flush interval (the flush timer alone does not).
@@ -321,6 +323,7 @@ TEST(AccessLogBuffer, TimerHandsLinesToTheWriterAndCloseFreesTheHandle) {
       3 * AccessLogBuffer::kFlushIntervalMs, 0);
   uv_run(&loop, UV_RUN_DEFAULT);
   EXPECT_EQ(buffer->buffered_bytes(), 0u);
+  EXPECT_FALSE(buffer->flush_timer_armed()) << "an idle worker is not woken every interval";
   log->drain();
   EXPECT_EQ(count_lines(read_file(path)), 2u);
 

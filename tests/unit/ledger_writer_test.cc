@@ -144,6 +144,22 @@ TEST_F(LedgerWriterTest, ABatchOfSeveralMultiRowInsertsKeepsEveryRowAndItsOrder)
   }
 }
 
+TEST_F(LedgerWriterTest, AnIdleWriterSleepsUntilTheNextRow) {
+  auto writer = open_writer([](LedgerWriter::Options& o) { o.flush_interval = 5ms; });
+  std::this_thread::sleep_for(100ms);  // twenty intervals with nothing to write
+  EXPECT_EQ(writer->stats().wakeups, 0u) << "an idle sidecar's writer must not wake";
+
+  ASSERT_TRUE(writer->enqueue(make_row("a", "m", "p", 0.001, 1, 1)));
+  ASSERT_TRUE(eventually([&] { return writer->stats().written == 1; }));
+  EXPECT_EQ(writer->stats().wakeups, 1u) << "one row: one interval, one batch";
+  std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(writer->stats().wakeups, 1u) << "idle again: asleep until the next row";
+
+  ASSERT_TRUE(writer->enqueue(make_row("a", "m", "p", 0.001, 1, 1)));
+  ASSERT_TRUE(eventually([&] { return writer->stats().written == 2; }));
+  EXPECT_EQ(writer->stats().wakeups, 2u);
+}
+
 TEST_F(LedgerWriterTest, EverythingQueuedBetweenTwoWakeUpsIsOneTransaction) {
   // The writer never wakes on its own here: stop() is the one flush.
   auto writer = open_writer([](LedgerWriter::Options& o) { o.flush_interval = 1h; });
