@@ -213,6 +213,9 @@ void ProviderProbe::finish(ProbeResult result) {
   const ProbeVerdict verdict = classify(result, settings_);
   const HealthTracker::Transition t = tracker_.record(verdict, settings_);
   if (t.changed()) provider_state_->set_health(t.to);
+  provider_state_->record_health_probe(
+      result.answered ? std::optional(result.latency) : std::nullopt,
+      std::chrono::system_clock::now());
   report(result, t);
   state_ = State::Waiting;
   uv_timer_start(&timer_, &ProviderProbe::on_timer, ms(settings_.interval), 0);

@@ -22,6 +22,9 @@ namespace sluice::metrics {
 struct ProviderCountersView {
   uint64_t requests = 0;
   uint64_t failures = 0;
+  // Failures since the last success: the recent error signal (requests and failures count
+  // since start and never decay, so their ratio cannot say "failing now").
+  uint32_t consecutive_failures = 0;
   std::string last_error;  // "" = none yet
   std::optional<std::chrono::system_clock::time_point> last_error_at;
 };
@@ -31,6 +34,13 @@ class ProviderCounters {
   void count_request() { requests_.fetch_add(1, std::memory_order_relaxed); }
   // A failed exchange with this provider; `error` is a short code or message (truncated).
   void count_failure(std::string_view error, std::chrono::system_clock::time_point at);
+  // An exchange that did not fail: ends a run of failures. A load and, only after a failure,
+  // a store: on the request path this costs no write to a shared cache line.
+  void count_success() {
+    if (consecutive_failures_.load(std::memory_order_relaxed) != 0) {
+      consecutive_failures_.store(0, std::memory_order_relaxed);
+    }
+  }
   ProviderCountersView view() const;
 
  private:
@@ -38,7 +48,8 @@ class ProviderCounters {
 
   std::atomic<uint64_t> requests_{0};
   std::atomic<uint64_t> failures_{0};
-  mutable std::mutex error_mutex_;  // guards the two fields below
+  std::atomic<uint32_t> consecutive_failures_{0};  // since the last count_success()
+  mutable std::mutex error_mutex_;                 // guards the two fields below
   std::string last_error_;
   std::optional<std::chrono::system_clock::time_point> last_error_at_;
 };

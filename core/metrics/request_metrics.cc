@@ -179,6 +179,8 @@ void RequestMetrics::record(const log::RequestRecord& r) {
     std::string error =
         r.error_code.empty() ? "HTTP " + std::to_string(r.status) : std::string(r.error_code);
     provider.count_failure(error, std::chrono::system_clock::now());
+  } else {
+    provider.count_success();
   }
 }
 

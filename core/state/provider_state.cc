@@ -151,6 +151,14 @@ void ProviderState::set_health(HealthStatus status) {
   if (up_gauge_ != nullptr) up_gauge_->Set(status == HealthStatus::Down ? 0 : 1);
 }
 
+void ProviderState::record_health_probe(std::optional<std::chrono::milliseconds> latency,
+                                        std::chrono::system_clock::time_point at) {
+  last_probe_latency_ms_.store(latency ? latency->count() : -1, std::memory_order_relaxed);
+  const int64_t at_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(at.time_since_epoch()).count();
+  last_probe_at_ms_.store(at_ms == 0 ? 1 : at_ms, std::memory_order_release);  // 0 = never
+}
+
 ProviderStateView ProviderState::view(SteadyTime now) const {
   ProviderStateView v;
   v.circuit = circuit(now);
@@ -158,6 +166,14 @@ ProviderStateView ProviderState::view(SteadyTime now) const {
   v.in_flight = in_flight();
   v.ewma_ttfb_ms = ewma_ttfb_ms();
   v.consecutive_failures = consecutive_failures_.load(std::memory_order_relaxed);
+  // Two atomics, not one snapshot: a probe finishing between the loads pairs one probe's time
+  // with the next one's latency, which is harmless (they are `interval` apart) and lock-free.
+  const int64_t probe_at = last_probe_at_ms_.load(std::memory_order_acquire);
+  if (probe_at != 0) {
+    v.last_probe_at = std::chrono::system_clock::time_point(std::chrono::milliseconds(probe_at));
+    const int64_t latency = last_probe_latency_ms_.load(std::memory_order_relaxed);
+    if (latency >= 0) v.last_probe_latency = std::chrono::milliseconds(latency);
+  }
   std::lock_guard lock(circuit_mutex_);
   if (circuit_.load(std::memory_order_relaxed) == CircuitState::Open && now < open_until_) {
     v.open_remaining = std::chrono::duration_cast<std::chrono::milliseconds>(open_until_ - now);

@@ -16,6 +16,7 @@
 #include <chrono>
 #include <cstdint>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -61,6 +62,10 @@ struct ProviderStateView {
   double ewma_ttfb_ms = 0;  // 0 = never measured
   uint32_t consecutive_failures = 0;
   std::chrono::milliseconds open_remaining{0};  // while Open
+  // The last finished health probe (health checker): when it ended, and its answer's latency
+  // (nullopt when it did not answer). Both nullopt before the first probe or without probes.
+  std::optional<std::chrono::system_clock::time_point> last_probe_at;
+  std::optional<std::chrono::milliseconds> last_probe_latency;
 };
 
 class ProviderState {
@@ -102,6 +107,10 @@ class ProviderState {
   void set_health(HealthStatus status);
   HealthStatus health() const { return health_.load(std::memory_order_relaxed); }
   bool routable() const { return health() != HealthStatus::Down; }
+  // One finished probe, whatever its verdict: when, and how long the answer took (nullopt: no
+  // answer). For the health report's latency and "last check" (core/health/provider_verdict.h).
+  void record_health_probe(std::optional<std::chrono::milliseconds> latency,
+                           std::chrono::system_clock::time_point at);
 
   ProviderStateView view(SteadyTime now) const;
 
@@ -125,6 +134,8 @@ class ProviderState {
   bool probe_in_flight_ = false;
 
   std::atomic<HealthStatus> health_{HealthStatus::Unknown};
+  std::atomic<int64_t> last_probe_at_ms_{0};        // system_clock ms since epoch; 0 = never
+  std::atomic<int64_t> last_probe_latency_ms_{-1};  // -1 = no answer (or never)
 };
 
 }  // namespace sluice::state
