@@ -1,6 +1,9 @@
 #include "core/admin/admin_router.h"
 
+#include <optional>
+
 #include "core/admin/config_json.h"
+#include "core/admin/health_report.h"
 #include "core/admin/json_writer.h"
 #include "core/admin/status_report.h"
 #include "core/admin/usage_endpoint.h"
@@ -54,6 +57,22 @@ AdminResponse method_not_allowed(std::string_view method, std::string_view path,
                           "invalid_request_error", "method_not_allowed");
   r.headers.emplace_back("Allow", std::string(allow));
   return r;
+}
+
+// The value of `name` in a query string ("a=1&format=report"), nullopt when absent. No
+// percent-decoding: the admin API's parameters are plain words.
+std::optional<std::string_view> query_param(std::string_view query, std::string_view name) {
+  while (!query.empty()) {
+    const size_t amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    const size_t eq = pair.find('=');
+    if (pair.substr(0, eq) == name) {
+      return eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
+    }
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+  return std::nullopt;
 }
 
 enum class Route : uint8_t { Healthz, Readyz, Metrics, Status, Config, Reload, Usage, Unknown };
@@ -149,8 +168,19 @@ AdminResponse AdminRouter::handle(std::string_view method, std::string_view targ
                                    states_ != nullptr ? *states_ : state::ProcessState::process(),
                                    state::wall_now());
       return metrics();
-    case Route::Status:
-      return is_get ? status(view) : method_not_allowed(method, path, "GET, HEAD");
+    case Route::Status: {
+      if (!is_get) return method_not_allowed(method, path, "GET, HEAD");
+      const size_t q = target.find('?');
+      const std::string_view query =
+          q == std::string_view::npos ? std::string_view() : target.substr(q + 1);
+      const auto format = query_param(query.substr(0, query.find('#')), "format");
+      if (!format || *format == "full") return status(view);
+      if (*format == "report") return health_report(view);
+      return error(400,
+                   "unknown format \"" + std::string(*format) +
+                       "\" for /status; use format=report (the health report) or format=full",
+                   "invalid_request_error", "invalid_format");
+    }
     case Route::Config:
       return is_get ? config(view) : method_not_allowed(method, path, "GET, HEAD");
     case Route::Reload:
@@ -202,6 +232,13 @@ AdminResponse AdminRouter::status(const ConfigView& view) const {
       std::chrono::steady_clock::now() - started_steady_);
   return json(200,
               status_json({view, last, metrics_.provider_stats(), started_at_, uptime, states_}));
+}
+
+AdminResponse AdminRouter::health_report(const ConfigView& view) const {
+  return json(200,
+              health_report_json({*view.config, metrics_.provider_stats(),
+                                  states_ != nullptr ? *states_ : state::ProcessState::process(),
+                                  std::chrono::system_clock::now()}));
 }
 
 AdminResponse AdminRouter::config(const ConfigView& view) const {

@@ -5,7 +5,9 @@
 //   GET  /healthz  200 {"status":"ok"}                     (never needs the token)
 //   GET  /readyz   200 {"status":"ready"} | 503 {"status":"not_ready"}
 //   GET  /metrics  200 Prometheus text, version 0.0.4
-//   GET  /status   200 see status_report.h
+//   GET  /status   200 see status_report.h (also ?format=full)
+//        /status?format=report  200 the health report, see health_report.h
+//                               (another format → 400 invalid_format)
 //   GET  /config   200 the effective config as JSON, secrets redacted (config_json.h)
 //   GET  /usage    200 the ledger's usage report (usage_endpoint.h), ?by=…&since=…
 //   POST /reload   200 {"ok":true,"generation":N}
@@ -56,6 +58,7 @@ class AdminRouter {
   AdminResponse readyz() const;
   AdminResponse metrics() const;
   AdminResponse status(const ConfigView& view) const;
+  AdminResponse health_report(const ConfigView& view) const;
   AdminResponse config(const ConfigView& view) const;
   AdminResponse reload() const;
 
