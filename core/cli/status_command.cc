@@ -13,10 +13,9 @@ namespace sluice::cli {
 namespace {
 
 constexpr std::chrono::seconds kTimeout{5};
-constexpr int kAllUp = 0;
-constexpr int kSomeDown = 1;
-constexpr int kNoAnswer = 2;
+constexpr int kNoAnswer = 3;  // the verdicts' codes are exit_code_of()'s (0, 1, 2)
 
+constexpr const char* kReportPath = "/status?format=report";
 constexpr const char* kStatusUsage =
     "usage: sluice status [-c FILE] [--admin HOST:PORT] [--token TOKEN] [--json]\n";
 
@@ -152,31 +151,57 @@ int status_command(const std::vector<std::string>& args) {
     return kNoAnswer;
   }
 
+  // One GET, with its failures told on stderr; nullopt unless a 200 came back.
+  auto fetch = [&](const char* path) -> std::optional<AdminAnswer> {
+    std::string error;
+    auto answer =
+        admin_get(admin.host, admin.port, path, token,
+                  std::chrono::duration_cast<std::chrono::milliseconds>(kTimeout), &error);
+    if (!answer) {
+      std::fprintf(stderr, "sluice status: admin API unreachable: %s\n", error.c_str());
+      return std::nullopt;
+    }
+    if (answer->status != 200) {
+      std::string body = answer->body.substr(0, 300);
+      std::fprintf(stderr, "sluice status: admin API at %s answered HTTP %d to %s: %s\n",
+                   admin.to_string().c_str(), answer->status, path, body.c_str());
+      return std::nullopt;
+    }
+    return answer;
+  };
+
+  if (o.json) {
+    // The health report itself, for scripts: its verdict is the exit code.
+    auto answer = fetch(kReportPath);
+    if (!answer) return kNoAnswer;
+    auto report = parse_report(answer->body);
+    if (!report) {
+      std::fprintf(stderr,
+                   "sluice status: the answer to %s is not a health report (a sluice older "
+                   "than the report? `curl .../status` gives its full document)\n",
+                   kReportPath);
+      return kNoAnswer;
+    }
+    std::fputs(answer->body.c_str(), stdout);
+    std::fputs("\n", stdout);
+    return exit_code_of(report->verdict);
+  }
+
+  auto answer = fetch("/status");
+  if (!answer) return kNoAnswer;
+  // The report gives the verdict and its sources; a sluice that predates it sends the full
+  // document again (no "verdict"), and the table then judges from /status alone.
+  std::optional<ReportSummary> report;
+  if (auto report_answer = fetch(kReportPath)) report = parse_report(report_answer->body);
   std::string error;
-  auto answer = admin_get(admin.host, admin.port, "/status", token,
-                          std::chrono::duration_cast<std::chrono::milliseconds>(kTimeout), &error);
-  if (!answer) {
-    std::fprintf(stderr, "sluice status: admin API unreachable: %s\n", error.c_str());
-    return kNoAnswer;
-  }
-  if (answer->status != 200) {
-    std::string body = answer->body.substr(0, 300);
-    std::fprintf(stderr, "sluice status: admin API at %s answered HTTP %d: %s\n",
-                 admin.to_string().c_str(), answer->status, body.c_str());
-    return kNoAnswer;
-  }
-  auto table = render_status(answer->body, std::chrono::system_clock::now(), &error);
+  auto table = render_status(answer->body, std::chrono::system_clock::now(), &error,
+                             report ? &*report : nullptr);
   if (!table) {
     std::fprintf(stderr, "sluice status: %s\n", error.c_str());
     return kNoAnswer;
   }
-  if (o.json) {
-    std::fputs(answer->body.c_str(), stdout);
-    std::fputs("\n", stdout);
-  } else {
-    std::fputs(table->text.c_str(), stdout);
-  }
-  return table->any_down ? kSomeDown : kAllUp;
+  std::fputs(table->text.c_str(), stdout);
+  return exit_code_of(table->verdict);
 }
 
 }  // namespace sluice::cli

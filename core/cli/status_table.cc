@@ -1,4 +1,5 @@
-// render_status (status_command.h): the /status JSON as two aligned tables for people.
+// render_status and parse_report (status_command.h): the /status JSON as two aligned tables
+// for people, with the health report's verdict.
 #include <simdjson.h>
 
 #include <algorithm>
@@ -109,11 +110,49 @@ std::string budget_cell(simdjson::dom::element agent) {
          " " + text_or(budget["per"], "?");
 }
 
+// The report's verdict rules (core/health/provider_verdict.h) over /status's own health words,
+// for a sluice too old to send a report: unknown counts as ok, as the router treats it.
+std::string verdict_of(const std::vector<std::string>& healths) {
+  size_t down = 0;
+  size_t impaired = 0;
+  for (const std::string& h : healths) {
+    if (h == "down") ++down;
+    if (h == "down" || h == "slow") ++impaired;
+  }
+  if (!healths.empty() && down == healths.size()) return "down";
+  return impaired > 0 ? "degraded" : "ok";
+}
+
 }  // namespace
+
+std::optional<ReportSummary> parse_report(std::string_view json) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  if (parser.parse(json.data(), json.size()).get(doc) != simdjson::SUCCESS) return std::nullopt;
+  std::string_view verdict;
+  simdjson::dom::object providers;
+  if (doc["verdict"].get(verdict) != simdjson::SUCCESS ||
+      doc["providers"].get(providers) != simdjson::SUCCESS) {
+    return std::nullopt;
+  }
+  ReportSummary summary;
+  summary.verdict = std::string(verdict);
+  for (auto [name, p] : providers) {
+    summary.providers[std::string(name)] = {text_or(p["health"], "?"), text_or(p["source"], "?")};
+  }
+  return summary;
+}
+
+int exit_code_of(std::string_view verdict) {
+  if (verdict == "ok") return 0;
+  if (verdict == "degraded") return 1;
+  if (verdict == "down") return 2;
+  return 3;
+}
 
 std::optional<StatusTable> render_status(std::string_view json,
                                          std::chrono::system_clock::time_point now,
-                                         std::string* error) {
+                                         std::string* error, const ReportSummary* report) {
   simdjson::dom::parser parser;
   simdjson::dom::element doc;
   if (parser.parse(json.data(), json.size()).get(doc) != simdjson::SUCCESS) {
@@ -135,13 +174,22 @@ std::optional<StatusTable> render_status(std::string_view json,
   if (doc["last_reload"]["ok"].get(reload_ok) == simdjson::SUCCESS && !reload_ok) {
     out += "\nlast reload FAILED: " + text_or(doc["last_reload"]["error"], "?");
   }
-  out += "\n\n";
+  out += "\n";
 
-  std::vector<Row> rows = {{"PROVIDER", "HEALTH", "CIRCUIT", "LATENCY_MS", "IN_FLIGHT", "REQUESTS",
-                            "FAILURES", "ERROR_RATE", "LAST_ERROR"}};
+  std::vector<Row> rows = {{"PROVIDER", "HEALTH", "SOURCE", "CIRCUIT", "LATENCY_MS", "IN_FLIGHT",
+                            "REQUESTS", "FAILURES", "ERROR_RATE", "LAST_ERROR"}};
+  std::vector<std::string> healths;
   for (auto [name, p] : providers) {
-    const std::string health = text_or(p["health"], "unknown");
-    if (health == "down") table.any_down = true;
+    std::string health = text_or(p["health"], "unknown");
+    std::string source = "-";
+    if (report != nullptr) {
+      auto it = report->providers.find(std::string_view(name));
+      if (it != report->providers.end()) {
+        health = it->second.health;
+        source = it->second.source;
+      }
+    }
+    healths.push_back(health);
     const double latency = number_or(p["ewma_latency_ms"], 0);
     std::string last_error = "-";
     std::string_view err;
@@ -152,11 +200,13 @@ std::optional<StatusTable> render_status(std::string_view json,
         if (auto t = parse_iso_utc(at)) last_error += " (" + age(*t, now) + ")";
       }
     }
-    rows.push_back({std::string(name), health, text_or(p["circuit"], "?"),
+    rows.push_back({std::string(name), health, source, text_or(p["circuit"], "?"),
                     latency > 0 ? fixed(latency, 1) : "-", integer_or(p["in_flight"], "0"),
                     integer_or(p["requests"], "0"), integer_or(p["failures"], "0"),
                     fixed(number_or(p["error_rate"], 0) * 100.0, 1) + "%", last_error});
   }
+  table.verdict = report != nullptr ? report->verdict : verdict_of(healths);
+  out += "verdict: " + table.verdict + "\n\n";
   append_table(out, rows);
 
   simdjson::dom::object agents;

@@ -185,7 +185,7 @@ TEST_F(HealthCheckTest, FailingProbesTakeAProviderDownAndPassingOnesBringItBack)
 
   CliRun down = sluice_status(admin_args());
   EXPECT_EQ(down.exit_code, 1) << down.out << down.err;
-  EXPECT_TRUE(std::regex_search(down.out, std::regex(R"(\na +down +closed)"))) << down.out;
+  EXPECT_TRUE(std::regex_search(down.out, std::regex(R"(\na +down +probe +closed)"))) << down.out;
 
   // Traffic goes to B, and A never sees a chat request while it is down.
   const int64_t mark = last_seq(a);
@@ -284,32 +284,33 @@ TEST_F(HealthCheckTest, StatusCommandReadsTheAdminAddressAndTokenFromTheConfig) 
                                 "    api_key: ${UNSET_KEY_4e1}\n");
   CliRun ok = sluice_status({"-c", conf}, {{"HC_TEST_TOKEN", kAdminToken}});
   EXPECT_EQ(ok.exit_code, 0) << ok.out << ok.err;
-  EXPECT_TRUE(std::regex_search(ok.out, std::regex(R"(\na +ok +closed)"))) << ok.out;
+  EXPECT_TRUE(std::regex_search(ok.out, std::regex(R"(\na +ok +probe +closed)"))) << ok.out;
   EXPECT_NE(ok.out.find("AGENT"), std::string::npos) << ok.out;  // the agents table
   EXPECT_NE(ok.out.find("bob"), std::string::npos) << ok.out;
 
-  // --json: the /status document itself.
+  // --json: the health report (GET /status?format=report).
   CliRun json = sluice_status({"-c", conf, "--json"}, {{"HC_TEST_TOKEN", kAdminToken}});
   EXPECT_EQ(json.exit_code, 0) << json.err;
   auto doc = Json::parse(json.out);
   ASSERT_TRUE(doc) << json.out;
   EXPECT_EQ((*doc)["providers"]["a"]["health"].str(), "ok");
-  EXPECT_TRUE((*doc)["providers"]["a"].contains("error_rate")) << json.out;
+  EXPECT_EQ((*doc)["providers"]["a"]["source"].str(), "probe") << json.out;
+  EXPECT_EQ((*doc)["verdict"].str(), "ok") << json.out;
 
-  // A wrong token: the admin API answers 401 → exit 2 with the reason on stderr.
+  // A wrong token: the admin API answers 401 → exit 3 with the reason on stderr.
   CliRun refused = sluice_status({"-c", conf}, {{"HC_TEST_TOKEN", "wrong"}});
-  EXPECT_EQ(refused.exit_code, 2) << refused.out;
+  EXPECT_EQ(refused.exit_code, 3) << refused.out;
   EXPECT_NE(refused.err.find("401"), std::string::npos) << refused.err;
 }
 
-TEST_F(HealthCheckTest, StatusCommandExitsTwoWhenTheAdminApiIsUnreachable) {
+TEST_F(HealthCheckTest, StatusCommandExitsThreeWhenTheAdminApiIsUnreachable) {
   CliRun run = sluice_status({"--admin", "127.0.0.1:" + std::to_string(unused_port())});
-  EXPECT_EQ(run.exit_code, 2) << run.out;
+  EXPECT_EQ(run.exit_code, 3) << run.out;
   EXPECT_NE(run.err.find("unreachable"), std::string::npos) << run.err;
   EXPECT_TRUE(run.out.empty()) << run.out;
 
   CliRun missing = sluice_status({"-c", cli_dir.file("no-such.yaml")});
-  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_EQ(missing.exit_code, 3);
   EXPECT_NE(missing.err.find("no-such.yaml"), std::string::npos) << missing.err;
 }
 
