@@ -15,6 +15,7 @@
 //                           "type":"openai","base_url":"https://…",
 //                           "circuit":"closed"|"open"|"half_open",
 //                           "consecutive_failures":0}}}
+// consecutive_failures counts failed requests in a row (not probes; one answer resets it).
 // Times are ISO 8601 UTC with milliseconds. latency_ms is the last probe's answer (source
 // probe) or the EWMA of time to first byte (source traffic); last_check is when that probe
 // finished, or the last exchange with the provider. "health" has the same name as in the full
