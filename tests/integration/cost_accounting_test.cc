@@ -3,7 +3,6 @@
 // numbers are known, so every charge can be computed exactly: tokens × USD per 1M tokens. Each
 // test reads back what an operator would — the ledger row (SQLite), /metrics, `sluice usage`,
 // GET /usage — and what the client saw.
-#include <ifaddrs.h>
 #include <netinet/in.h>
 #include <signal.h>
 
@@ -126,23 +125,6 @@ size_t stream_data_bytes(const StreamResult& s) {
   size_t n = 0;
   for (const SseEvent& e : s.events) n += e.data.size();
   return n + s.leftover.size();
-}
-
-// A non-loopback IPv4 address of this machine ("" when it has none): for a provider sluice
-// must not take for a local one.
-std::string non_loopback_ipv4() {
-  ifaddrs* list = nullptr;
-  if (getifaddrs(&list) != 0) return "";
-  std::string found;
-  for (ifaddrs* i = list; i != nullptr && found.empty(); i = i->ifa_next) {
-    if (i->ifa_addr == nullptr || i->ifa_addr->sa_family != AF_INET) continue;
-    const auto* in = reinterpret_cast<const sockaddr_in*>(i->ifa_addr);
-    if ((ntohl(in->sin_addr.s_addr) >> 24) == 127) continue;
-    char text[INET_ADDRSTRLEN];
-    if (inet_ntop(AF_INET, &in->sin_addr, text, sizeof text) != nullptr) found = text;
-  }
-  freeifaddrs(list);
-  return found;
 }
 
 size_t count_lines_containing(const std::string& text, const std::string& a, const std::string& b) {
