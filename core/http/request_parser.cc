@@ -149,6 +149,16 @@ void RequestParser::next_message() {
   }
 }
 
+void RequestParser::reset(const ParserLimits& limits) {
+  limits_ = limits;
+  request_->clear();
+  reset_message_state();
+  error_ = ParseError::None;
+  detail_ = nullptr;
+  llhttp_init(&parser_, HTTP_REQUEST, settings());
+  parser_.data = this;
+}
+
 bool RequestParser::head_complete() const {
   return phase_ == Phase::Body || phase_ == Phase::Trailers || phase_ == Phase::Complete;
 }

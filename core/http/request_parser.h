@@ -73,6 +73,9 @@ class RequestParser {
   // After Complete: clears the request and gets ready for the next message. After Failed (or
   // mid-message) it resets the parser completely.
   void next_message();
+  // Forgets everything, as if newly built with `limits` (the request is cleared too): for a
+  // parser reused by another connection (server/request_slot.h). Keeps buffer capacity.
+  void reset(const ParserLimits& limits);
   // True once any byte of the current message has been seen (for header_timeout/idle logic).
   // Empty lines before a request line (RFC 9112 §2.2 says to ignore them) do not count, so a
   // client's stray CRLF after a body leaves an idle connection idle.

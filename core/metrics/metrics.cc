@@ -82,9 +82,15 @@ Metrics::Metrics()
       config_generations_alive_family(gauge(*registry_, "sluice_config_generations_alive",
                                             "Config generations still in memory: the serving "
                                             "one and those in-flight requests pin")),
+      request_slots_family(gauge(*registry_, "sluice_request_slots",
+                                 "Request slots (a request's parser, buffers and session): "
+                                 "in_use by requests being read or answered, free in the "
+                                 "workers' pools")),
       overhead_seconds(overhead_seconds_family.Add({}, overhead_buckets())),
       active_requests(active_requests_family.Add({})),
       config_generations_alive(config_generations_alive_family.Add({})),
+      request_slots_in_use(request_slots_family.Add({{"state", "in_use"}})),
+      request_slots_free(request_slots_family.Add({{"state", "free"}})),
       reloads_success_(config_reloads_total.Add({{"result", "success"}})),
       reloads_failure_(config_reloads_total.Add({{"result", "failure"}})) {}
 

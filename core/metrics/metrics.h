@@ -76,11 +76,17 @@ class Metrics {
   // No labels: config generations (snapshots) still in memory — the serving one plus those
   // in-flight requests pin. Set by the admin server at scrape time (ConfigSnapshot::alive()).
   prometheus::Family<prometheus::Gauge>& config_generations_alive_family;
+  // {state=in_use|free}: request slots (core/server/request_slot.h) held by connections with
+  // a request in progress, and kept in the workers' pools for reuse. Idle keep-alive
+  // connections hold none, so in_use is at most the requests being read or answered.
+  prometheus::Family<prometheus::Gauge>& request_slots_family;
 
   // The unlabelled children, created once.
   prometheus::Histogram& overhead_seconds;
   prometheus::Gauge& active_requests;
   prometheus::Gauge& config_generations_alive;
+  prometheus::Gauge& request_slots_in_use;
+  prometheus::Gauge& request_slots_free;
 
  private:
   prometheus::Counter& reloads_success_;

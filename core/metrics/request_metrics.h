@@ -36,6 +36,11 @@ class RequestMetrics {
   // sluice_active_requests: +1 when a request arrives, -1 at its on_complete.
   void active_inc() { metrics_.active_requests.Increment(); }
   void active_dec() { metrics_.active_requests.Decrement(); }
+  // sluice_request_slots{state}: this worker's pool changed by these amounts.
+  void request_slots_changed(double in_use, double free) {
+    if (in_use != 0) metrics_.request_slots_in_use.Increment(in_use);
+    if (free != 0) metrics_.request_slots_free.Increment(free);
+  }
 
   // The children a label set resolves to (cached after the first call). Exposed for tests and
   // for callers that count outside record().
@@ -75,15 +80,15 @@ class RequestMetrics {
   void count_spend(const log::RequestRecord& r);
 
   Metrics& metrics_;
-  LabelCache<4, prometheus::Counter*> requests_;   // agent, model, provider, status
-  LabelCache<2, LatencyChildren> latency_;         // model, provider
-  LabelCache<1, ProviderCounters*> providers_;     // provider
-  LabelCache<2, prometheus::Counter*> fallbacks_;  // from, to
-  LabelCache<2, SpendChildren> spend_;             // agent, model
-  LabelCache<1, prometheus::Counter*> unpriced_;   // physical model
+  LabelCache<4, prometheus::Counter*> requests_;        // agent, model, provider, status
+  LabelCache<2, LatencyChildren> latency_;              // model, provider
+  LabelCache<1, ProviderCounters*> providers_;          // provider
+  LabelCache<2, prometheus::Counter*> fallbacks_;       // from, to
+  LabelCache<2, SpendChildren> spend_;                  // agent, model
+  LabelCache<1, prometheus::Counter*> unpriced_;        // physical model
   LabelCache<3, prometheus::Counter*> tool_calls_;      // agent, tool, result
   LabelCache<1, prometheus::Histogram*> tool_latency_;  // tool
-  LatencyChildren uncached_latency_{};             // scratch for label sets past the cache bound
+  LatencyChildren uncached_latency_{};  // scratch for label sets past the cache bound
   SpendChildren uncached_spend_{};
 };
 

@@ -3,6 +3,7 @@
 #include <cassert>
 
 #include "core/http/response_builder.h"
+#include "core/server/request_slot.h"
 #include "core/server/worker.h"
 
 namespace sluice::server {
@@ -52,19 +53,39 @@ DownstreamConnection::DownstreamConnection(Worker& worker,
                                            std::shared_ptr<const filter::ConfigSnapshot> snapshot)
     : worker_(worker),
       snapshot_(std::move(snapshot)),
-      parser_(parser_limits(snapshot_->config().limits), &request_),
-      session_(worker, *this) {
+      limits_(parser_limits(snapshot_->config().limits)) {
   uv_tcp_init(worker_.loop(), &tcp_);
   uv_timer_init(worker_.loop(), &timer_);
-  uv_timer_init(worker_.loop(), session_.retry_timer());
   tcp_.data = this;
   timer_.data = this;
-  session_.retry_timer()->data = this;
-  open_handles_ = 3;
+  open_handles_ = 2;
 }
 
 DownstreamConnection::~DownstreamConnection() {
   assert(open_handles_ == 0);
+  assert(slot_ == nullptr);
+}
+
+RequestSlot& DownstreamConnection::slot() {
+  if (slot_ == nullptr) slot_ = worker_.take_request_slot(*this, limits_);
+  return *slot_;
+}
+
+bool DownstreamConnection::in_message() const {
+  return slot_ != nullptr && slot_->parser.in_message();
+}
+
+void DownstreamConnection::go_idle() {
+  if (slot_ != nullptr) {
+    worker_.give_back_request_slot(slot_);
+    slot_ = nullptr;
+  }
+  // nginx's rule: buffers are for requests in progress. They are empty here unless a response
+  // is still being written; one that grew (pipelining, a slow reader) is freed, not kept.
+  std::string().swap(input_);
+  if (pipelined_.empty()) std::string().swap(pipelined_);
+  if (pending_.empty()) std::string().swap(pending_);
+  if (!(flags_ & kWriteInFlight)) std::string().swap(writing_);
 }
 
 void DownstreamConnection::set_state(State next) {
@@ -156,17 +177,18 @@ bool DownstreamConnection::feed(const char* data, size_t len, size_t* consumed) 
   *consumed = 0;
   while (*consumed < len) {
     if (state_ != State::ReadingRequest) return state_ == State::Dispatched;
-    const bool was_in_message = parser_.in_message();
-    http::RequestParser::FeedResult r = parser_.feed(data + *consumed, len - *consumed);
+    http::RequestParser& parser = slot().parser;
+    const bool was_in_message = parser.in_message();
+    http::RequestParser::FeedResult r = parser.feed(data + *consumed, len - *consumed);
     *consumed += r.consumed;
     switch (r.state) {
       case http::RequestParser::State::NeedMore:
-        if (!was_in_message && parser_.in_message()) {
+        if (!was_in_message && parser.in_message()) {
           // A new request started: it now has header_timeout to arrive whole.
           arm_timer(static_cast<uint64_t>(snapshot_->config().limits.header_timeout.count()));
         }
-        if (parser_.head_complete() && !(flags_ & kSentContinue)) {
-          auto expect = request_.header("expect");
+        if (parser.head_complete() && !(flags_ & kSentContinue)) {
+          auto expect = slot_->request.header("expect");
           if (expect && http::iequals(*expect, "100-continue")) {
             flags_ |= kSentContinue;
             static const char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -176,7 +198,7 @@ bool DownstreamConnection::feed(const char* data, size_t len, size_t* consumed) 
         }
         return true;
       case http::RequestParser::State::Failed:
-        reject(parser_.error());
+        reject(parser.error());
         return false;
       case http::RequestParser::State::Complete:
         dispatch();
@@ -191,13 +213,13 @@ void DownstreamConnection::dispatch() {
   uv_timer_stop(&timer_);
   flags_ &= ~(kSentContinue | kInMessage);
   set_state(State::Dispatched);
-  session_.start(request_, worker_.snapshot());
+  slot_->session.start(slot_->request, worker_.snapshot());
 }
 
 void DownstreamConnection::reject(http::ParseError error) {
   const int status = http::status_of(error);
   std::string body =
-      http::openai_error_body(parser_.detail(), "invalid_request_error", code_of(error));
+      http::openai_error_body(slot_->parser.detail(), "invalid_request_error", code_of(error));
   std::string response = http::json_response(status, body, /*keep_alive=*/false);
   uv_buf_t buf = uv_buf_init(response.data(), static_cast<unsigned>(response.size()));
   send(&buf, 1);
@@ -206,26 +228,33 @@ void DownstreamConnection::reject(http::ParseError error) {
 }
 
 bool DownstreamConnection::keep_alive_allowed() const {
-  return request_.keep_alive && worker_.state() == Worker::State::Running &&
+  return slot_ != nullptr && slot_->request.keep_alive &&
+         worker_.state() == Worker::State::Running &&
          !(flags_ & (kPeerClosed | kCloseAfterFlush)) && state_ != State::Closing &&
          state_ != State::Lingering;
 }
 
 void DownstreamConnection::on_session_done(bool keep_alive) {
   if (state_ != State::Dispatched) return;  // closed while the session wound down
-  parser_.next_message();
+  slot_->parser.next_message();
+  set_state(State::ReadingRequest);
   if (!keep_alive) {
-    set_state(State::ReadingRequest);
+    go_idle();  // nothing more is read: the slot can serve another connection now
     close_gracefully();
     return;
   }
-  set_state(State::ReadingRequest);
   // A kept-alive connection moves on to the newest config, so an idle one does not keep an old
-  // snapshot (and the pools it retired) alive until it closes. The parser keeps the limits it
-  // was built with; limits.* apply to new connections.
+  // snapshot (and the pools it retired) alive until it closes. Requests keep being parsed with
+  // the limits the connection started with (limits_); limits.* apply to new connections.
   if (snapshot_ != worker_.snapshot()) snapshot_ = worker_.snapshot();
   arm_timer(static_cast<uint64_t>(snapshot_->config().limits.idle_timeout.count()));
-  if (!pipelined_.empty()) process_pending();
+  // The next request's bytes may be here already (pipelining): they keep the slot. Otherwise
+  // the connection is idle and holds none until the next request's first byte.
+  if (pipelined_.empty()) {
+    go_idle();
+  } else {
+    process_pending();
+  }
   if ((flags_ & kReadStopped) && state_ == State::ReadingRequest) {
     flags_ &= ~kReadStopped;
     uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), &on_alloc, &on_read);
@@ -297,12 +326,18 @@ void DownstreamConnection::on_write(uv_write_t* req, int status) {
     self->close_gracefully();
     return;
   }
-  if (self->queued_bytes() < kWriteLowWatermark) self->session_.on_downstream_drained();
+  if (self->slot_ == nullptr) {
+    // Idle, the last response flushed: the write buffers go too (see go_idle()).
+    std::string().swap(self->writing_);
+    std::string().swap(self->pending_);
+    return;
+  }
+  if (self->queued_bytes() < kWriteLowWatermark) self->slot_->session.on_downstream_drained();
 }
 
 void DownstreamConnection::close_gracefully() {
   if (state_ == State::Closing || state_ == State::Lingering) return;
-  if (session_.active()) {
+  if (slot_ != nullptr && slot_->session.active()) {
     close();
     return;
   }
@@ -339,7 +374,7 @@ void DownstreamConnection::on_timer(uv_timer_t* timer) {
   auto* self = static_cast<DownstreamConnection*>(timer->data);
   switch (self->state_) {
     case State::ReadingRequest:
-      if (self->parser_.in_message()) {
+      if (self->in_message()) {
         // Slowloris protection: the request did not arrive in time.
         std::string body = http::openai_error_body(
             "The request was not received within the server's time limit "
@@ -366,7 +401,7 @@ void DownstreamConnection::on_timer(uv_timer_t* timer) {
 }
 
 void DownstreamConnection::begin_drain() {
-  if (state_ == State::ReadingRequest && !parser_.in_message() && queued_bytes() == 0) close();
+  if (state_ == State::ReadingRequest && !in_message() && queued_bytes() == 0) close();
   // Otherwise the current request finishes; keep_alive_allowed() is now false, so its response
   // carries Connection: close and the connection closes after it.
 }
@@ -375,16 +410,22 @@ void DownstreamConnection::close() {
   if (state_ == State::Closing) return;
   const bool was_dispatched = state_ == State::Dispatched;
   state_ = State::Closing;
-  if (was_dispatched && session_.active()) session_.client_gone();
+  if (was_dispatched && slot_ != nullptr && slot_->session.active()) slot_->session.client_gone();
   uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp_));
   uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), &on_close);
   uv_close(reinterpret_cast<uv_handle_t*>(&timer_), &on_close);
-  uv_close(reinterpret_cast<uv_handle_t*>(session_.retry_timer()), &on_close);
 }
 
 void DownstreamConnection::on_close(uv_handle_t* handle) {
   auto* self = static_cast<DownstreamConnection*>(handle->data);
-  if (--self->open_handles_ == 0) self->worker_.connection_closed(self);
+  if (--self->open_handles_ != 0) return;
+  // The slot goes back only now: a session that was told the client left may still be on the
+  // stack of the callback that closed the connection, and must find its memory as it was.
+  if (self->slot_ != nullptr) {
+    self->worker_.give_back_request_slot(self->slot_);
+    self->slot_ = nullptr;
+  }
+  self->worker_.connection_closed(self);
 }
 
 }  // namespace sluice::server

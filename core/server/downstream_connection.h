@@ -3,6 +3,9 @@
 // parses in place; only pipelined leftovers are copied. Writes try the socket first
 // (uv_try_write: no copy when the kernel takes it all) and queue the rest, so a slow reader
 // fills a bounded queue whose watermarks pause and resume the upstream (DESIGN §10).
+// What a request needs (parser, request, session) is in a RequestSlot taken from the worker's
+// pool at the request's first byte and given back when its response is done: an idle
+// keep-alive connection holds only this object (request_slot.h; issue 14).
 #pragma once
 
 #include <uv.h>
@@ -12,13 +15,12 @@
 #include <string>
 
 #include "core/filter/snapshot.h"
-#include "core/http/request.h"
-#include "core/http/request_parser.h"
-#include "core/server/proxy_session.h"
+#include "core/http/request_parser.h"  // ParserLimits
 
 namespace sluice::server {
 
 class Worker;
+struct RequestSlot;
 
 // Above this many queued bytes the upstream is paused; below the low mark it resumes.
 inline constexpr size_t kWriteHighWatermark = size_t{256} * 1024;
@@ -26,12 +28,15 @@ inline constexpr size_t kWriteLowWatermark = size_t{64} * 1024;
 
 class DownstreamConnection {
  public:
-  // ReadingRequest — waiting for / parsing a request (header or idle timer armed).
-  // Dispatched     — the session owns the current request; further bytes are only buffered.
+  // ReadingRequest — waiting for / parsing a request (header or idle timer armed). Holds a
+  //                  request slot from the request's first byte; none while idle.
+  // Dispatched     — the slot's session owns the current request; further bytes are only
+  //                  buffered. Always holds a slot.
   // Lingering      — the last response is out and our FIN sent (uv_shutdown); unread input is
   //                  drained for a moment so the kernel does not answer it with a RST that
   //                  would destroy the response (e.g. a 413 sent before the body was read).
-  // Closing        — uv_close issued on both handles; freed in the last close callback.
+  // Closing        — uv_close issued on both handles; freed in the last close callback, where
+  //                  a slot still held goes back to the pool.
   // Transitions: ReadingRequest ⇄ Dispatched; either → Lingering → Closing; any → Closing.
   enum class State : uint8_t { ReadingRequest, Dispatched, Lingering, Closing };
   static const char* to_string(State s);
@@ -60,7 +65,8 @@ class DownstreamConnection {
   bool keep_alive_allowed() const;
   // The session finished the current request; `keep_alive` false closes after the flush.
   void on_session_done(bool keep_alive);
-  ProxySession& session() { return session_; }
+  // Whether a request slot is held (tests and /metrics: an idle connection holds none).
+  bool holds_slot() const { return slot_ != nullptr; }
   // Worker is draining: close now if idle, else after the current response.
   void begin_drain();
   // Closes the connection (idempotent). The session is told the client is gone if active.
@@ -84,6 +90,11 @@ class DownstreamConnection {
   static void on_shutdown(uv_shutdown_t* req, int status);
   void set_state(State next);
   void arm_timer(uint64_t ms);
+  // The slot for the request being read (taken from the pool on first use).
+  RequestSlot& slot();
+  // Between requests: gives the slot back and frees buffers an idle connection does not need.
+  void go_idle();
+  bool in_message() const;  // a request has started arriving and was not dispatched yet
 
   Worker& worker_;
   std::shared_ptr<const filter::ConfigSnapshot> snapshot_;  // the config this connection reads with
@@ -94,14 +105,15 @@ class DownstreamConnection {
   State state_ = State::ReadingRequest;
   uint32_t flags_ = 0;
   int open_handles_ = 0;  // closed in on_close; the object is deleted when it reaches 0
-  http::HttpRequest request_;
-  http::RequestParser parser_;
-  std::string pipelined_;    // bytes received after the request being answered
-  std::string pending_;      // queued output not yet handed to uv_write
-  std::string input_;        // pipelined bytes being processed (swapped with pipelined_)
-  std::string writing_;      // output owned by the in-flight uv_write
-  bool processing_ = false;  // re-entrancy guard for process_pending()
-  ProxySession session_;
+  // The limits of the snapshot the connection was accepted under: every request of the
+  // connection is parsed with them (limits.* apply to new connections).
+  http::ParserLimits limits_;
+  RequestSlot* slot_ = nullptr;  // the current request's; null while idle (see State)
+  std::string pipelined_;        // bytes received after the request being answered
+  std::string pending_;          // queued output not yet handed to uv_write
+  std::string input_;            // pipelined bytes being processed (swapped with pipelined_)
+  std::string writing_;          // output owned by the in-flight uv_write
+  bool processing_ = false;      // re-entrancy guard for process_pending()
 };
 
 }  // namespace sluice::server

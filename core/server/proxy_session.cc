@@ -71,10 +71,26 @@ const char* ProxySession::to_string(State s) {
   return "?";
 }
 
-ProxySession::ProxySession(Worker& worker, DownstreamConnection& connection)
-    : worker_(worker), connection_(connection) {}
+ProxySession::ProxySession(Worker& worker) : worker_(worker) {}
 
 ProxySession::~ProxySession() = default;
+
+void ProxySession::bind(DownstreamConnection* connection) {
+  assert(state_ == State::Idle);
+  connection_ = connection;
+}
+
+void ProxySession::trim_buffers(size_t max_bytes) {
+  assert(state_ == State::Idle);
+  for (std::string* s : {&route_notes_, &head_, &error_body_, &scratch_, &rewritten_chunk_,
+                         &rewritten_hold_, &broken_message_}) {
+    if (s->capacity() > max_bytes) std::string().swap(*s);
+  }
+}
+
+void ProxySession::on_retry_timer_fired(uv_timer_t* timer) {
+  static_cast<ProxySession*>(timer->data)->on_retry_timer();
+}
 
 void ProxySession::start(http::HttpRequest& request,
                          std::shared_ptr<const filter::ConfigSnapshot> snapshot) {
@@ -411,12 +427,8 @@ void ProxySession::try_again(filter::AttemptDecision decision, std::string_view 
   }
   if (ctx_.retry_delay.count() > 0) {
     state_ = State::WaitingRetry;
-    uv_timer_start(
-        &retry_timer_,
-        [](uv_timer_t* t) {
-          static_cast<DownstreamConnection*>(t->data)->session().on_retry_timer();
-        },
-        static_cast<uint64_t>(ctx_.retry_delay.count()), 0);
+    uv_timer_start(&retry_timer_, &ProxySession::on_retry_timer_fired,
+                   static_cast<uint64_t>(ctx_.retry_delay.count()), 0);
     return;
   }
   run_next_attempt();
@@ -499,7 +511,7 @@ void ProxySession::finish(bool keep_alive) {
   snapshot_.reset();
   state_ = State::Idle;
   worker_.request_finished();
-  connection_.on_session_done(keep_alive);
+  connection_->on_session_done(keep_alive);
 }
 
 void ProxySession::record() {

@@ -3,7 +3,8 @@
 // and local replies), the route plan, upstream attempts, and the relay of the response —
 // holding the response head until the first body byte so a failed attempt can still be
 // retried or fall back, and ending a started stream with an explicit error event.
-// One session object is embedded in each DownstreamConnection and reused per request.
+// A session lives in a RequestSlot (request_slot.h), reused request after request: bound to the
+// connection that holds the slot while the request runs, unbound once it is given back.
 #pragma once
 
 #include <uv.h>
@@ -55,8 +56,14 @@ class ProxySession final : public upstream::ResponseSink,
   };
   static const char* to_string(State s);
 
-  ProxySession(Worker& worker, DownstreamConnection& connection);
+  explicit ProxySession(Worker& worker);
   ~ProxySession() override;
+
+  // The connection whose request this is (set by the slot pool; null while pooled). Only
+  // while Idle: a running session keeps its connection to the end.
+  void bind(DownstreamConnection* connection);
+  // Releases buffers whose capacity grew past max_bytes (the slot is going back to its pool).
+  void trim_buffers(size_t max_bytes);
 
   // Takes the request the connection parsed; the snapshot is pinned until the request ends.
   void start(http::HttpRequest& request, std::shared_ptr<const filter::ConfigSnapshot> snapshot);
@@ -66,9 +73,11 @@ class ProxySession final : public upstream::ResponseSink,
   void on_downstream_drained();
   bool active() const { return state_ != State::Idle; }
   State state() const { return state_; }
-  // The retry-delay timer: initialised and closed by the owning connection with its other
-  // handles (its data points at the connection), so it is freed only after its close callback.
+  // The retry-delay timer: initialised and closed by the slot pool (its data points at this
+  // session while the slot lives), so the slot is freed only after its close callback.
   uv_timer_t* retry_timer() { return &retry_timer_; }
+  // The callback of retry_timer() (also a tool call's deadline).
+  static void on_retry_timer_fired(uv_timer_t* timer);
   void on_retry_timer();
 
   // ChainResumer
@@ -127,7 +136,7 @@ class ProxySession final : public upstream::ResponseSink,
   void record();
 
   Worker& worker_;
-  DownstreamConnection& connection_;
+  DownstreamConnection* connection_ = nullptr;  // see bind()
   State state_ = State::Idle;
   std::shared_ptr<const filter::ConfigSnapshot> snapshot_;  // pinned for this request
   http::HttpRequest* request_ = nullptr;

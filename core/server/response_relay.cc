@@ -180,7 +180,7 @@ void ProxySession::append_common_headers(std::string& out) {
 
 void ProxySession::flush_head(std::optional<uint64_t> content_length, const char* body,
                               size_t body_len) {
-  const bool keep_alive = connection_.keep_alive_allowed();
+  const bool keep_alive = connection_->keep_alive_allowed();
   if (content_length) {
     http::append_header(head_, "Content-Length", *content_length);
     chunked_ = false;
@@ -197,7 +197,7 @@ void ProxySession::flush_head(std::optional<uint64_t> content_length, const char
   ctx_.response_status = upstream_status_;
   if (body_len == 0) {
     uv_buf_t buf = uv_buf_init(head_.data(), static_cast<unsigned>(head_.size()));
-    connection_.send(&buf, 1);
+    connection_->send(&buf, 1);
     return;
   }
   if (chunked_) {
@@ -207,11 +207,11 @@ void ProxySession::flush_head(std::optional<uint64_t> content_length, const char
                         uv_buf_init(line, static_cast<unsigned>(n)),
                         uv_buf_init(const_cast<char*>(body), static_cast<unsigned>(body_len)),
                         uv_buf_init(const_cast<char*>("\r\n"), 2)};
-    connection_.send(bufs, 4);
+    connection_->send(bufs, 4);
   } else {
     uv_buf_t bufs[2] = {uv_buf_init(head_.data(), static_cast<unsigned>(head_.size())),
                         uv_buf_init(const_cast<char*>(body), static_cast<unsigned>(body_len))};
-    connection_.send(bufs, 2);
+    connection_->send(bufs, 2);
   }
   ctx_.bytes_out += body_len;
 }
@@ -224,17 +224,17 @@ void ProxySession::send_chunk(const char* data, size_t len) {
     uv_buf_t bufs[3] = {uv_buf_init(line, static_cast<unsigned>(n)),
                         uv_buf_init(const_cast<char*>(data), static_cast<unsigned>(len)),
                         uv_buf_init(const_cast<char*>("\r\n"), 2)};
-    connection_.send(bufs, 3);
+    connection_->send(bufs, 3);
   } else {
     uv_buf_t buf = uv_buf_init(const_cast<char*>(data), static_cast<unsigned>(len));
-    connection_.send(&buf, 1);
+    connection_->send(&buf, 1);
   }
   ctx_.bytes_out += len;
 }
 
 void ProxySession::apply_backpressure() {
   if (!upstream_paused_ && attempt_ != nullptr &&
-      connection_.queued_bytes() > kWriteHighWatermark) {
+      connection_->queued_bytes() > kWriteHighWatermark) {
     upstream_paused_ = true;
     backend_->pause(attempt_);
   }
@@ -300,7 +300,7 @@ void ProxySession::on_upstream_done() {
     }
     // Given up: the provider's own error response goes to the client unchanged.
     flush_head(error_body_.size(), error_body_.data(), error_body_.size());
-    finish(connection_.keep_alive_allowed());
+    finish(connection_->keep_alive_allowed());
     return;
   }
   if (scanning_usage_) {
@@ -311,10 +311,10 @@ void ProxySession::on_upstream_done() {
     flush_head(upstream_length_ ? upstream_length_ : std::optional<uint64_t>(0), nullptr, 0);
   } else if (chunked_) {
     uv_buf_t end = uv_buf_init(const_cast<char*>("0\r\n\r\n"), 5);
-    connection_.send(&end, 1);
+    connection_->send(&end, 1);
   }
   // Close-delimited (HTTP/1.0 without a length) responses end by closing.
-  finish(connection_.keep_alive_allowed() && (upstream_length_ || chunked_));
+  finish(connection_->keep_alive_allowed() && (upstream_length_ || chunked_));
 }
 
 void ProxySession::on_upstream_failure(const upstream::Failure& failure) {
@@ -387,7 +387,7 @@ void ProxySession::on_upstream_failure(const upstream::Failure& failure) {
   broken_message_ = "The provider stream failed after it started: " + what + ".";
   if (event_stream_ && chunked_) {
     end_stream_with_error(broken_code_, broken_message_);
-    finish(connection_.keep_alive_allowed());
+    finish(connection_->keep_alive_allowed());
   } else {
     finish(false);
   }
@@ -405,7 +405,7 @@ void ProxySession::end_stream_with_error(std::string_view code, std::string_view
   }
   send_chunk(scratch_.data(), scratch_.size());
   uv_buf_t end = uv_buf_init(const_cast<char*>("0\r\n\r\n"), 5);
-  connection_.send(&end, 1);
+  connection_->send(&end, 1);
 }
 
 void ProxySession::send_error(int status, std::string_view type, std::string_view code,
@@ -431,7 +431,7 @@ void ProxySession::send_local_reply() {
   } else {
     body = http::openai_error_body(reply.message, reply.type, reply.code);
   }
-  const bool keep_alive = connection_.keep_alive_allowed();
+  const bool keep_alive = connection_->keep_alive_allowed();
   head_.clear();
   http::append_status_line(head_, status);
   head_.append("Content-Type: application/json\r\n");
@@ -442,7 +442,7 @@ void ProxySession::send_local_reply() {
   uv_buf_t bufs[2] = {
       uv_buf_init(head_.data(), static_cast<unsigned>(head_.size())),
       uv_buf_init(const_cast<char*>(body.data()), static_cast<unsigned>(body.size()))};
-  connection_.send(bufs, 2);
+  connection_->send(bufs, 2);
   ctx_.response_status = status;
   ctx_.bytes_out = body.size();
   downstream_started_ = true;

@@ -7,7 +7,7 @@
 #include "core/json/request_fields.h"
 #include "core/mcp/mcp_server_replies.h"
 #include "core/mcp/mcp_session_table.h"
-#include "core/server/downstream_connection.h"
+#include "core/server/proxy_session.h"
 #include "core/tools/input_schema.h"
 #include "core/tools/openai_tools.h"
 
@@ -232,13 +232,9 @@ ToolExchange::Step ToolExchange::start_call(filter::RequestContext& ctx, uv_time
     return Step::Reply;
   }
   timer_ = timer;
-  // The session's timer (its data is the connection): the session routes it to on_deadline().
-  uv_timer_start(
-      timer_,
-      [](uv_timer_t* t) {
-        static_cast<DownstreamConnection*>(t->data)->session().on_retry_timer();
-      },
-      static_cast<uint64_t>(entry.timeout.count()), 0);
+  // The session's timer (its data is the session): the session routes it to on_deadline().
+  uv_timer_start(timer_, &ProxySession::on_retry_timer_fired,
+                 static_cast<uint64_t>(entry.timeout.count()), 0);
   return Step::Calling;
 }
 

@@ -16,6 +16,7 @@
 #include "core/plugin/worker_mailbox.h"
 #include "core/server/downstream_connection.h"
 #include "core/server/reload_fingerprint.h"
+#include "core/server/request_slot.h"
 
 namespace sluice::server {
 namespace {
@@ -41,6 +42,7 @@ Worker::Worker(unsigned index, std::shared_ptr<const filter::ConfigSnapshot> sna
       listen_fds_(std::move(listen_fds)),
       current_(pin_for_worker(std::move(snapshot))),
       read_buffer_(new char[kReadBufferSize]),
+      request_slots_(std::make_unique<RequestSlotPool>(*this)),
       services_(services) {
   uv_loop_init(&loop_);
   // The async handle must exist before any other thread may call uv_async_send on it.
@@ -173,6 +175,22 @@ void Worker::connection_closed(DownstreamConnection* connection) {
   if (state_ == State::Draining) maybe_finish_drain();
 }
 
+RequestSlot* Worker::take_request_slot(DownstreamConnection& connection,
+                                       const http::ParserLimits& limits) {
+  const size_t free_before = request_slots_->free_count();
+  RequestSlot* slot = request_slots_->acquire(connection, limits);
+  metrics_->request_slots_changed(
+      1, static_cast<double>(request_slots_->free_count()) - static_cast<double>(free_before));
+  return slot;
+}
+
+void Worker::give_back_request_slot(RequestSlot* slot) {
+  const size_t free_before = request_slots_->free_count();
+  request_slots_->release(slot);
+  metrics_->request_slots_changed(
+      -1, static_cast<double>(request_slots_->free_count()) - static_cast<double>(free_before));
+}
+
 void Worker::on_async(uv_async_t* handle) {
   auto* self = static_cast<Worker*>(handle->data);
   {
@@ -223,6 +241,10 @@ void Worker::close_everything() {
   uv_timer_stop(&retire_timer_);
   uv_close(reinterpret_cast<uv_handle_t*>(&retire_timer_), &Worker::on_handle_closed);
   uv_close(reinterpret_cast<uv_handle_t*>(&async_), &Worker::on_handle_closed);
+  // Every connection is gone, so every slot is back in the pool: their retry timers close now
+  // and the slots are freed in the close callbacks, before the loop ends.
+  metrics_->request_slots_changed(0, -static_cast<double>(request_slots_->free_count()));
+  request_slots_->close_all();
   if (access_log_) {
     access_log_->close([this] { --open_handles_; });
   }

@@ -25,6 +25,7 @@
 
 #include "core/filter/snapshot.h"
 #include "core/filter/worker_context.h"
+#include "core/http/request_parser.h"  // ParserLimits
 #include "core/log/request_record.h"
 #include "core/providers/backend.h"
 
@@ -47,6 +48,8 @@ struct LedgerRow;
 namespace sluice::server {
 
 class DownstreamConnection;
+class RequestSlotPool;
+struct RequestSlot;
 
 // Process-wide services a worker reports to (owned by the Server, outlive the workers).
 struct WorkerServices {
@@ -108,6 +111,11 @@ class Worker {
   // A request refused before it reached a session (bad framing, limits, timeouts).
   void count_rejected(int status);
   void connection_closed(DownstreamConnection* connection);
+  // A request slot for a request arriving on `connection` (request_slot.h), and its return.
+  RequestSlot* take_request_slot(DownstreamConnection& connection,
+                                 const http::ParserLimits& limits);
+  void give_back_request_slot(RequestSlot* slot);
+  const RequestSlotPool& request_slots() const { return *request_slots_; }
 
  private:
   static void on_connection(uv_stream_t* server, int status);
@@ -148,6 +156,9 @@ class Worker {
   std::shared_ptr<const filter::ConfigSnapshot> current_;    // worker thread only
   std::unique_ptr<char[]> read_buffer_;
   std::unordered_set<DownstreamConnection*> connections_;
+  // What connections with a request in progress hold (idle ones hold none). Its free slots
+  // close in close_everything(); destroyed with the worker once all of them are gone.
+  std::unique_ptr<RequestSlotPool> request_slots_;
   // Snapshots this worker replaced that its requests (or connections) may still use; dropped
   // by the retire timer once the worker holds the last reference. current_ and these are
   // pin_for_worker() pointers (worker.cc): their use_count() counts this worker's users only.

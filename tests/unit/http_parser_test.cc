@@ -658,5 +658,37 @@ TEST(HttpParser, BigBodyBufferIsNotKeptForTheNextRequest) {
   EXPECT_LE(h.request.body.capacity(), kMaxRetainedBodyCapacity);
 }
 
+// A request slot's parser serves another connection after reset() (server/request_slot.h):
+// whatever state it was left in — mid-head, failed, after a non-keep-alive message — the next
+// request parses exactly as on a new parser, under the limits reset() was given.
+TEST(HttpParser, ResetParserServesTheNextConnectionLikeANewOne) {
+  const std::string next =
+      "POST /v1/chat/completions HTTP/1.1\r\nHost: s\r\nContent-Length: 2\r\n\r\n{}";
+  for (std::string_view before :
+       {std::string_view("POST /v1/chat/completions HTTP/1.1\r\nHo"),
+        std::string_view("GET / HTTP/1.1\r\nBad Header\r\n\r\n"),
+        std::string_view("GET / HTTP/1.0\r\n\r\n"), std::string_view("\r")}) {
+    SCOPED_TRACE(before);
+    Harness h;
+    h.feed(before);
+    h.parser.reset(ParserLimits{});
+    EXPECT_FALSE(h.parser.in_message());
+    EXPECT_EQ(h.request.header_count(), 0u);
+    auto r = h.feed(next);
+    ASSERT_EQ(r.state, State::Complete) << h.parser.detail();
+    EXPECT_EQ(r.consumed, next.size());
+    EXPECT_EQ(h.request.path(), "/v1/chat/completions");
+    EXPECT_EQ(h.request.body, "{}");
+    EXPECT_EQ(h.request.header_count(), 2u);
+  }
+  // The limits are the new ones.
+  Harness h;
+  ParserLimits small;
+  small.max_request_body = 1;
+  h.parser.reset(small);
+  EXPECT_EQ(h.feed(next).state, State::Failed);
+  EXPECT_EQ(h.parser.error(), ParseError::BodyTooLarge);
+}
+
 }  // namespace
 }  // namespace sluice::http
