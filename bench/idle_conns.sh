@@ -2,15 +2,17 @@
 # bench/idle_conns.sh — what an idle keep-alive connection costs, sluice next to nginx:
 #
 #   bench/idle_conns.sh                 # N = 5000 and 10000, nginx and sluice-default
-#   COUNTS="5000" CONTENDERS="sluice-default" bench/idle_conns.sh
+#   COUNTS="5000" CONTENDERS="sluice-default sluice-empty" bench/idle_conns.sh
 #
 # For each contender and each N: start it against bench_mock_upstream, warm it up (CONCURRENCY
 # connections, one request each, closed), read VmRSS, open N connections and make one chat
 # completion on each (at most CONCURRENCY in flight, so the upstream pool stays as small as in
 # the warm-up), let it settle, read VmRSS again, then make a second request on every connection
 # (they must all still work). Prints (after - before) / N in KiB per idle connection.
-# sluice runs bench/configs/sluice-default.yaml.in as bench/run.sh fills it (the default chain of
-# conf/sluice.yaml, access log and ledger on) with limits.max_connections and idle_timeout raised;
+# sluice-default runs bench/configs/sluice-default.yaml.in as bench/run.sh fills it (the default
+# chain of conf/sluice.yaml, access log and ledger on), sluice-empty (optional) runs
+# configs/sluice-empty.yaml.in (no filters, no log, no ledger: what is left is the connections'),
+# both with limits.max_connections and idle_timeout raised;
 # nginx runs bench/nginx.conf.template with worker_connections raised. Both with 1 worker.
 # Binaries come from BUILD_DIR (default build-bench; bench/run.sh builds them there).
 # Every process started here is stopped here, by its pid.
@@ -87,10 +89,13 @@ sed -e "s/@LISTEN_PORT@/$PORT_PROXY/; s/@ADMIN_PORT@/$PORT_ADMIN/; s/@UPSTREAM_P
   "$BENCH/configs/sluice-default.yaml.in" >"$RUN_DIR/sluice-default.yaml"
 # The default max_connections (10,000) would refuse the warm-up's leftovers at N = 10,000, and
 # the run must not meet the idle timeout.
-printf 'limits: {max_connections: %d, idle_timeout: 600s}\n' $((max_count * 2)) \
-  >>"$RUN_DIR/sluice-default.yaml"
-"$SLUICE" validate -c "$RUN_DIR/sluice-default.yaml" >"$RUN_DIR/validate.log" 2>&1 ||
-  { cat "$RUN_DIR/validate.log" >&2; die "sluice config is not valid"; }
+sed -e "s/@LISTEN_PORT@/$PORT_PROXY/; s/@ADMIN_PORT@/$PORT_ADMIN/; s/@UPSTREAM_PORT@/$PORT_MOCK/" \
+  "$BENCH/configs/sluice-empty.yaml.in" >"$RUN_DIR/sluice-empty.yaml"
+for f in "$RUN_DIR/sluice-default.yaml" "$RUN_DIR/sluice-empty.yaml"; do
+  printf 'limits: {max_connections: %d, idle_timeout: 600s}\n' $((max_count * 2)) >>"$f"
+  "$SLUICE" validate -c "$f" >"$RUN_DIR/validate.log" 2>&1 ||
+    { cat "$RUN_DIR/validate.log" >&2; die "sluice config $f is not valid"; }
+done
 mkdir -p "$RUN_DIR/nginx"
 sed -e "s#@PREFIX@#$RUN_DIR/nginx#g; s/@LISTEN_PORT@/$PORT_PROXY/; s/@UPSTREAM_PORT@/$PORT_MOCK/" \
   -e "s/worker_connections [0-9]*;/worker_connections $((max_count * 2 + 4096));/" \
@@ -110,12 +115,12 @@ start_contender() {
       WATCH_PID=$(pgrep -P "$STOP_PID" | head -1)  # the one worker
       [[ -n $WATCH_PID ]] || die "nginx worker not found"
       ;;
-    sluice-default)
-      "$SLUICE" -c "$RUN_DIR/sluice-default.yaml" >>"$RUN_DIR/sluice.log" 2>&1 &
+    sluice-default | sluice-empty)
+      "$SLUICE" -c "$RUN_DIR/$1.yaml" >>"$RUN_DIR/$1.log" 2>&1 &
       STOP_PID=$!
       STARTED_PIDS+=("$STOP_PID")
       WATCH_PID=$STOP_PID
-      wait_port "$PORT_PROXY" || die "sluice did not start (see $RUN_DIR/sluice.log)"
+      wait_port "$PORT_PROXY" || die "sluice did not start (see $RUN_DIR/$1.log)"
       ;;
     *) die "unknown contender $1" ;;
   esac

@@ -82,10 +82,8 @@ void DownstreamConnection::go_idle() {
   }
   // nginx's rule: buffers are for requests in progress. They are empty here unless a response
   // is still being written; one that grew (pipelining, a slow reader) is freed, not kept.
-  std::string().swap(input_);
   if (pipelined_.empty()) std::string().swap(pipelined_);
-  if (pending_.empty()) std::string().swap(pending_);
-  if (!(flags_ & kWriteInFlight)) std::string().swap(writing_);
+  if (out_ && !(flags_ & kWriteInFlight) && out_->pending.empty()) out_.reset();
 }
 
 void DownstreamConnection::set_state(State next) {
@@ -148,21 +146,18 @@ void DownstreamConnection::handle_input(const char* data, size_t len) {
 void DownstreamConnection::process_pending() {
   if (processing_) return;  // the outer loop picks the bytes up
   while (state_ == State::ReadingRequest && !pipelined_.empty()) {
-    input_.swap(pipelined_);
-    pipelined_.clear();
+    // The bytes being parsed move out of pipelined_, which collects what arrives meanwhile.
+    std::string input;
+    input.swap(pipelined_);
     size_t consumed = 0;
     processing_ = true;
-    bool more = feed(input_.data(), input_.size(), &consumed);
+    bool more = feed(input.data(), input.size(), &consumed);
     processing_ = false;
-    if (!more) {
-      input_.clear();
-      return;
-    }
+    if (!more) return;
     // Whatever feed() did not take goes back in front of anything that arrived meanwhile.
-    input_.erase(0, consumed);
-    input_.append(pipelined_);
-    pipelined_.swap(input_);
-    input_.clear();
+    input.erase(0, consumed);
+    input.append(pipelined_);
+    pipelined_.swap(input);
     if (consumed == 0) break;
   }
   if ((flags_ & kReadStopped) && state_ == State::ReadingRequest) {
@@ -266,7 +261,7 @@ void DownstreamConnection::send(const uv_buf_t* bufs, unsigned count) {
   size_t total = 0;
   for (unsigned i = 0; i < count; ++i) total += bufs[i].len;
   size_t written = 0;
-  if (!(flags_ & kWriteInFlight) && pending_.empty()) {
+  if (!(flags_ & kWriteInFlight) && (!out_ || out_->pending.empty())) {
     // The common case: the kernel takes everything now, nothing is copied or queued.
     int r = uv_try_write(reinterpret_cast<uv_stream_t*>(&tcp_), bufs, count);
     if (r == UV_EAGAIN || r == UV_ENOSYS) {
@@ -279,28 +274,30 @@ void DownstreamConnection::send(const uv_buf_t* bufs, unsigned count) {
     written = static_cast<size_t>(r);
     if (written == total) return;
   }
+  if (!out_) out_ = std::make_unique<WriteQueue>();
   size_t skip = written;
   for (unsigned i = 0; i < count; ++i) {
     if (skip >= bufs[i].len) {
       skip -= bufs[i].len;
       continue;
     }
-    pending_.append(bufs[i].base + skip, bufs[i].len - skip);
+    out_->pending.append(bufs[i].base + skip, bufs[i].len - skip);
     skip = 0;
   }
   if (!(flags_ & kWriteInFlight)) start_write();
 }
 
 void DownstreamConnection::start_write() {
-  writing_.swap(pending_);
-  pending_.clear();
-  uv_buf_t buf = uv_buf_init(writing_.data(), static_cast<unsigned>(writing_.size()));
-  write_req_.data = this;
+  WriteQueue& q = *out_;
+  q.writing.swap(q.pending);
+  q.pending.clear();
+  uv_buf_t buf = uv_buf_init(q.writing.data(), static_cast<unsigned>(q.writing.size()));
+  q.req.data = this;
   // A client that stops reading must not hold the connection (and a paused upstream)
   // forever: the write has idle_timeout to make progress.
   arm_timer(static_cast<uint64_t>(snapshot_->config().limits.idle_timeout.count()));
-  if (uv_write(&write_req_, reinterpret_cast<uv_stream_t*>(&tcp_), &buf, 1, &on_write) != 0) {
-    writing_.clear();
+  if (uv_write(&q.req, reinterpret_cast<uv_stream_t*>(&tcp_), &buf, 1, &on_write) != 0) {
+    q.writing.clear();
     flags_ |= kPeerClosed;
     close();
     return;
@@ -311,14 +308,14 @@ void DownstreamConnection::start_write() {
 void DownstreamConnection::on_write(uv_write_t* req, int status) {
   auto* self = static_cast<DownstreamConnection*>(req->data);
   self->flags_ &= ~kWriteInFlight;
-  self->writing_.clear();
+  self->out_->writing.clear();
   if (self->state_ == State::Closing) return;
   if (status < 0) {
     self->flags_ |= kPeerClosed;
     self->close();
     return;
   }
-  if (!self->pending_.empty()) {
+  if (!self->out_->pending.empty()) {
     self->start_write();
     return;
   }
@@ -327,9 +324,9 @@ void DownstreamConnection::on_write(uv_write_t* req, int status) {
     return;
   }
   if (self->slot_ == nullptr) {
-    // Idle, the last response flushed: the write buffers go too (see go_idle()).
-    std::string().swap(self->writing_);
-    std::string().swap(self->pending_);
+    // Idle, the last response flushed: the queue goes too (see go_idle()). libuv is done with
+    // the request, so it may be freed inside its own callback.
+    self->out_.reset();
     return;
   }
   if (self->queued_bytes() < kWriteLowWatermark) self->slot_->session.on_downstream_drained();
@@ -349,8 +346,9 @@ void DownstreamConnection::close_gracefully() {
   }
   set_state(State::Lingering);
   uv_timer_stop(&timer_);
-  shutdown_req_.data = this;
-  if (uv_shutdown(&shutdown_req_, reinterpret_cast<uv_stream_t*>(&tcp_), &on_shutdown) != 0) {
+  if (!shutdown_req_) shutdown_req_ = std::make_unique<uv_shutdown_t>();
+  shutdown_req_->data = this;
+  if (uv_shutdown(shutdown_req_.get(), reinterpret_cast<uv_stream_t*>(&tcp_), &on_shutdown) != 0) {
     close();
     return;
   }

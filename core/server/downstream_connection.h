@@ -43,7 +43,7 @@ class DownstreamConnection {
 
   // Flag bits (one word, HAProxy style).
   enum Flag : uint32_t {
-    kWriteInFlight = 1u << 0,    // uv_write pending on writing_
+    kWriteInFlight = 1u << 0,    // uv_write pending on out_->writing
     kCloseAfterFlush = 1u << 1,  // close once the write queue is empty
     kSentContinue = 1u << 2,     // "100 Continue" already sent for the current request
     kReadStopped = 1u << 3,      // reading paused (pipelined buffer full)
@@ -60,7 +60,7 @@ class DownstreamConnection {
 
   // Sends bytes downstream, in order. Buffers must be valid during the call only.
   void send(const uv_buf_t* bufs, unsigned count);
-  size_t queued_bytes() const { return pending_.size() + writing_.size(); }
+  size_t queued_bytes() const { return out_ ? out_->pending.size() + out_->writing.size() : 0; }
   // Whether the response to the current request may keep the connection open.
   bool keep_alive_allowed() const;
   // The session finished the current request; `keep_alive` false closes after the flush.
@@ -100,8 +100,6 @@ class DownstreamConnection {
   std::shared_ptr<const filter::ConfigSnapshot> snapshot_;  // the config this connection reads with
   uv_tcp_t tcp_;
   uv_timer_t timer_;  // header timeout while reading a request, idle timeout between them
-  uv_write_t write_req_;
-  uv_shutdown_t shutdown_req_;
   State state_ = State::ReadingRequest;
   uint32_t flags_ = 0;
   int open_handles_ = 0;  // closed in on_close; the object is deleted when it reaches 0
@@ -110,10 +108,19 @@ class DownstreamConnection {
   http::ParserLimits limits_;
   RequestSlot* slot_ = nullptr;  // the current request's; null while idle (see State)
   std::string pipelined_;        // bytes received after the request being answered
-  std::string pending_;          // queued output not yet handed to uv_write
-  std::string input_;            // pipelined bytes being processed (swapped with pipelined_)
-  std::string writing_;          // output owned by the in-flight uv_write
-  bool processing_ = false;      // re-entrancy guard for process_pending()
+  // Output the kernel did not take at once (a slow reader, a response bigger than the socket
+  // buffer). Made on the first short write, freed once empty while idle: most connections
+  // never need one, and an idle one keeps none.
+  struct WriteQueue {
+    uv_write_t req;
+    std::string pending;  // queued output not yet handed to uv_write
+    std::string writing;  // output owned by the in-flight uv_write
+  };
+  std::unique_ptr<WriteQueue> out_;
+  // Made by close_gracefully() for the FIN of a lingering close; freed with the connection
+  // (libuv calls on_shutdown, cancelled if need be, before the handle's close callback).
+  std::unique_ptr<uv_shutdown_t> shutdown_req_;
+  bool processing_ = false;  // re-entrancy guard for process_pending()
 };
 
 }  // namespace sluice::server
