@@ -69,8 +69,7 @@ void RequestSlotPool::release(RequestSlot* slot) {
   assert(!slot->session.active());
   --in_use_;
   slot->session.bind(nullptr);
-  // The next user starts from a fresh parser (llhttp re-initialised, request cleared).
-  slot->parser.reset(http::ParserLimits{});
+  // The parser and request are reset by the next acquire(), with the next connection's limits.
   if (closed_ || free_count_ >= kMaxFree) {
     close_slot(slot);
     return;

@@ -63,7 +63,7 @@ class RequestSlotPool {
   // A slot for a request arriving on `connection`, its parser set to `limits`.
   RequestSlot* acquire(DownstreamConnection& connection, const http::ParserLimits& limits);
   // Takes a slot back. Its session must be idle (the request finished or was told the client
-  // left); its parser and request are reset here.
+  // left); its parser and request are reset when it is next acquired.
   void release(RequestSlot* slot);
   // The worker is shutting down: closes every free slot (all slots must have been given back).
   void close_all();
