@@ -46,6 +46,13 @@ struct LastReload {
   std::vector<std::string> restart_pending;
 };
 
+// Request slots (a request's parser, buffers and proxy session: core/server/request_slot.h),
+// summed over the workers: sluice_request_slots{state}.
+struct RequestSlotCounts {
+  uint64_t in_use = 0;  // held by requests being read or answered (idle connections hold none)
+  uint64_t free = 0;    // kept by the workers' pools for reuse
+};
+
 struct AdminHooks {
   std::function<ConfigView()> current_config;  // required
   std::function<bool()> ready;                 // config loaded and listeners up; unset = false
@@ -53,6 +60,8 @@ struct AdminHooks {
   std::function<LastReload()> last_reload;     // unset → "no reload since start-up"
   // The spend ledger the process writes (GET /usage reads it); unset or "" → ledger off.
   std::function<std::string()> ledger_path;
+  // Read at scrape time; unset → the gauges stay 0.
+  std::function<RequestSlotCounts()> request_slots;
 };
 
 }  // namespace sluice::admin

@@ -217,6 +217,12 @@ AdminResponse AdminRouter::metrics() const {
     metrics_.config_generations_alive.Set(
         static_cast<double>(hooks_.current_config().generations_alive));
   }
+  if (hooks_.request_slots) {
+    // Read here rather than counted per request: the worker's hot path only stores a counter.
+    const RequestSlotCounts slots = hooks_.request_slots();
+    metrics_.request_slots_in_use.Set(static_cast<double>(slots.in_use));
+    metrics_.request_slots_free.Set(static_cast<double>(slots.free));
+  }
   r.body = metrics_.serialize();
   return r;
 }

@@ -78,7 +78,8 @@ class Metrics {
   prometheus::Family<prometheus::Gauge>& config_generations_alive_family;
   // {state=in_use|free}: request slots (core/server/request_slot.h) held by connections with
   // a request in progress, and kept in the workers' pools for reuse. Idle keep-alive
-  // connections hold none, so in_use is at most the requests being read or answered.
+  // connections hold none, so in_use is at most the requests being read or answered. Set by
+  // the admin server at scrape time (AdminHooks::request_slots).
   prometheus::Family<prometheus::Gauge>& request_slots_family;
 
   // The unlabelled children, created once.

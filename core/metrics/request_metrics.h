@@ -36,11 +36,6 @@ class RequestMetrics {
   // sluice_active_requests: +1 when a request arrives, -1 at its on_complete.
   void active_inc() { metrics_.active_requests.Increment(); }
   void active_dec() { metrics_.active_requests.Decrement(); }
-  // sluice_request_slots{state}: this worker's pool changed by these amounts.
-  void request_slots_changed(double in_use, double free) {
-    if (in_use != 0) metrics_.request_slots_in_use.Increment(in_use);
-    if (free != 0) metrics_.request_slots_free.Increment(free);
-  }
 
   // The children a label set resolves to (cached after the first call). Exposed for tests and
   // for callers that count outside record().

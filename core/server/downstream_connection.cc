@@ -67,7 +67,7 @@ DownstreamConnection::~DownstreamConnection() {
 }
 
 RequestSlot& DownstreamConnection::slot() {
-  if (slot_ == nullptr) slot_ = worker_.take_request_slot(*this, limits_);
+  if (slot_ == nullptr) slot_ = worker_.request_slots().acquire(*this, limits_);
   return *slot_;
 }
 
@@ -77,7 +77,7 @@ bool DownstreamConnection::in_message() const {
 
 void DownstreamConnection::go_idle() {
   if (slot_ != nullptr) {
-    worker_.give_back_request_slot(slot_);
+    worker_.request_slots().release(slot_);
     slot_ = nullptr;
   }
   // nginx's rule: buffers are for requests in progress. They are empty here unless a response
@@ -420,7 +420,7 @@ void DownstreamConnection::on_close(uv_handle_t* handle) {
   // The slot goes back only now: a session that was told the client left may still be on the
   // stack of the callback that closed the connection, and must find its memory as it was.
   if (self->slot_ != nullptr) {
-    self->worker_.give_back_request_slot(self->slot_);
+    self->worker_.request_slots().release(self->slot_);
     self->slot_ = nullptr;
   }
   self->worker_.connection_closed(self);

@@ -48,7 +48,7 @@ RequestSlot* RequestSlotPool::acquire(DownstreamConnection& connection,
     assert(slot->state == RequestSlot::State::Free);
     free_ = slot->next_free;
     slot->next_free = nullptr;
-    --free_count_;
+    add(free_count_, -1);
     slot->state = RequestSlot::State::InUse;
   } else {
     slot = new RequestSlot(worker_, *this);
@@ -58,7 +58,7 @@ RequestSlot* RequestSlotPool::acquire(DownstreamConnection& connection,
     uv_timer_init(worker_.loop(), slot->session.retry_timer());
     slot->session.retry_timer()->data = &slot->session;
   }
-  ++in_use_;
+  add(in_use_, 1);
   slot->parser.reset(limits);
   slot->session.bind(&connection);
   return slot;
@@ -67,10 +67,10 @@ RequestSlot* RequestSlotPool::acquire(DownstreamConnection& connection,
 void RequestSlotPool::release(RequestSlot* slot) {
   assert(slot->state == RequestSlot::State::InUse);
   assert(!slot->session.active());
-  --in_use_;
+  add(in_use_, -1);
   slot->session.bind(nullptr);
   // The parser and request are reset by the next acquire(), with the next connection's limits.
-  if (closed_ || free_count_ >= kMaxFree) {
+  if (closed_ || free_count() >= kMaxFree) {
     close_slot(slot);
     return;
   }
@@ -82,7 +82,7 @@ void RequestSlotPool::release(RequestSlot* slot) {
   slot->state = RequestSlot::State::Free;
   slot->next_free = free_;
   free_ = slot;
-  ++free_count_;
+  add(free_count_, 1);
 }
 
 void RequestSlotPool::close_all() {
@@ -90,7 +90,7 @@ void RequestSlotPool::close_all() {
   while (free_ != nullptr) {
     RequestSlot* slot = free_;
     free_ = slot->next_free;
-    --free_count_;
+    add(free_count_, -1);
     close_slot(slot);
   }
 }

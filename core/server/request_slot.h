@@ -9,6 +9,7 @@
 
 #include <uv.h>
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 
@@ -68,19 +69,25 @@ class RequestSlotPool {
   // The worker is shutting down: closes every free slot (all slots must have been given back).
   void close_all();
 
-  size_t in_use() const { return in_use_; }
-  size_t free_count() const { return free_count_; }
+  // Read by the admin thread at scrape time too (sluice_request_slots): single writer (the
+  // worker), so the worker updates them with plain relaxed stores, no locked instruction.
+  size_t in_use() const { return in_use_.load(std::memory_order_relaxed); }
+  size_t free_count() const { return free_count_.load(std::memory_order_relaxed); }
   // Slots alive in any state (in use, free or closing): what the pool costs in memory.
   size_t alive() const { return alive_; }
 
  private:
   void close_slot(RequestSlot* slot);
+  static void add(std::atomic<size_t>& counter, int delta) {
+    counter.store(counter.load(std::memory_order_relaxed) + static_cast<size_t>(delta),
+                  std::memory_order_relaxed);
+  }
   static void on_timer_closed(uv_handle_t* handle);
 
   Worker& worker_;
   RequestSlot* free_ = nullptr;  // singly linked through next_free
-  size_t free_count_ = 0;
-  size_t in_use_ = 0;
+  std::atomic<size_t> free_count_{0};
+  std::atomic<size_t> in_use_{0};
   size_t alive_ = 0;
   bool closed_ = false;  // close_all() ran: released slots are closed, not kept
 };

@@ -301,6 +301,14 @@ bool Server::start_admin(const config::Config& config, std::string* error) {
   hooks.reload = [this] { return reload("POST /reload"); };
   hooks.last_reload = [this] { return last_reload_; };
   hooks.ledger_path = [this] { return ledger_ ? ledger_->path() : std::string(); };
+  hooks.request_slots = [this] {
+    admin::RequestSlotCounts counts;
+    for (const auto& worker : workers_) {
+      counts.in_use += worker->request_slots_in_use();
+      counts.free += worker->request_slots_free();
+    }
+    return counts;
+  };
   admin_ =
       std::make_unique<admin::AdminServer>(&loop_, std::move(hooks), metrics::Metrics::process());
   int rc = admin_->start(config.admin);

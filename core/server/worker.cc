@@ -175,20 +175,12 @@ void Worker::connection_closed(DownstreamConnection* connection) {
   if (state_ == State::Draining) maybe_finish_drain();
 }
 
-RequestSlot* Worker::take_request_slot(DownstreamConnection& connection,
-                                       const http::ParserLimits& limits) {
-  const size_t free_before = request_slots_->free_count();
-  RequestSlot* slot = request_slots_->acquire(connection, limits);
-  metrics_->request_slots_changed(
-      1, static_cast<double>(request_slots_->free_count()) - static_cast<double>(free_before));
-  return slot;
+size_t Worker::request_slots_in_use() const {
+  return request_slots_->in_use();
 }
 
-void Worker::give_back_request_slot(RequestSlot* slot) {
-  const size_t free_before = request_slots_->free_count();
-  request_slots_->release(slot);
-  metrics_->request_slots_changed(
-      -1, static_cast<double>(request_slots_->free_count()) - static_cast<double>(free_before));
+size_t Worker::request_slots_free() const {
+  return request_slots_->free_count();
 }
 
 void Worker::on_async(uv_async_t* handle) {
@@ -243,7 +235,6 @@ void Worker::close_everything() {
   uv_close(reinterpret_cast<uv_handle_t*>(&async_), &Worker::on_handle_closed);
   // Every connection is gone, so every slot is back in the pool: their retry timers close now
   // and the slots are freed in the close callbacks, before the loop ends.
-  metrics_->request_slots_changed(0, -static_cast<double>(request_slots_->free_count()));
   request_slots_->close_all();
   if (access_log_) {
     access_log_->close([this] { --open_handles_; });

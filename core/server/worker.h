@@ -25,7 +25,6 @@
 
 #include "core/filter/snapshot.h"
 #include "core/filter/worker_context.h"
-#include "core/http/request_parser.h"  // ParserLimits
 #include "core/log/request_record.h"
 #include "core/providers/backend.h"
 
@@ -49,7 +48,6 @@ namespace sluice::server {
 
 class DownstreamConnection;
 class RequestSlotPool;
-struct RequestSlot;
 
 // Process-wide services a worker reports to (owned by the Server, outlive the workers).
 struct WorkerServices {
@@ -111,11 +109,12 @@ class Worker {
   // A request refused before it reached a session (bad framing, limits, timeouts).
   void count_rejected(int status);
   void connection_closed(DownstreamConnection* connection);
-  // A request slot for a request arriving on `connection` (request_slot.h), and its return.
-  RequestSlot* take_request_slot(DownstreamConnection& connection,
-                                 const http::ParserLimits& limits);
-  void give_back_request_slot(RequestSlot* slot);
-  const RequestSlotPool& request_slots() const { return *request_slots_; }
+  // Where connections take the slot of a request in progress (request_slot.h).
+  RequestSlotPool& request_slots() { return *request_slots_; }
+  // Its counters, for sluice_request_slots: the only members of the worker that any thread
+  // may read (relaxed atomics).
+  size_t request_slots_in_use() const;
+  size_t request_slots_free() const;
 
  private:
   static void on_connection(uv_stream_t* server, int status);
