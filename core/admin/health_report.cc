@@ -6,17 +6,9 @@
 #include "core/admin/config_json.h"
 #include "core/admin/json_writer.h"
 #include "core/health/provider_verdict.h"
-#include "core/log/access_log.h"  // TimestampCache: ISO-8601 UTC with milliseconds
 
 namespace sluice::admin {
 namespace {
-
-std::string iso_time(std::chrono::system_clock::time_point t) {
-  std::string out;
-  log::TimestampCache clock;
-  clock.append(out, t);
-  return out;
-}
 
 // The EWMA's last update is a steady_clock time; the report speaks wall time.
 std::optional<health::WallTime> to_wall(state::SteadyTime t, state::SteadyTime steady_now,
@@ -73,7 +65,7 @@ std::string health_report_json(const HealthReportInputs& in) {
   JsonWriter out;
   out.begin_object();
   out.key("verdict").string(health::to_string(health::overall(healths)));
-  out.key("generated_at").string(iso_time(in.now));
+  out.key("generated_at").time(in.now);
   out.key("counts").begin_object();
   out.key("ok").unsigned_integer(count[static_cast<size_t>(health::ReportHealth::Ok)]);
   out.key("slow").unsigned_integer(count[static_cast<size_t>(health::ReportHealth::Slow)]);
@@ -92,7 +84,7 @@ std::string health_report_json(const HealthReportInputs& in) {
     }
     out.key("last_check");
     if (e.verdict.last_check) {
-      out.string(iso_time(*e.verdict.last_check));
+      out.time(*e.verdict.last_check);
     } else {
       out.null();
     }

@@ -89,6 +89,13 @@ JsonWriter& JsonWriter::number(double d) {
   return *this;
 }
 
+JsonWriter& JsonWriter::time(std::chrono::system_clock::time_point t) {
+  std::string text;
+  log::TimestampCache clock;
+  clock.append(text, t);
+  return string(text);
+}
+
 JsonWriter& JsonWriter::null() {
   before_value();
   out_.append("null");

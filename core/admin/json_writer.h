@@ -2,6 +2,7 @@
 // callers write values in order without bookkeeping. Not for the request path (allocates).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -24,6 +25,8 @@ class JsonWriter {
   JsonWriter& unsigned_integer(uint64_t n);
   JsonWriter& number(double d);  // non-finite → null (JSON has no NaN/Inf)
   JsonWriter& null();
+  // A point in time as every admin document writes it: "2025-01-02T03:04:05.678Z" (UTC).
+  JsonWriter& time(std::chrono::system_clock::time_point t);
   // A value that is already valid JSON text.
   JsonWriter& raw(std::string_view json);
 

@@ -5,19 +5,11 @@
 
 #include "core/admin/config_json.h"
 #include "core/admin/json_writer.h"
-#include "core/log/access_log.h"  // TimestampCache: ISO-8601 UTC with milliseconds
 #include "core/state/budget_gauges.h"
 #include "sluice_version.h"
 
 namespace sluice::admin {
 namespace {
-
-std::string iso_time(std::chrono::system_clock::time_point t) {
-  std::string out;
-  log::TimestampCache clock;
-  clock.append(out, t);
-  return out;
-}
 
 // Rounded for people (and stable output): 3 decimals is a microsecond / a 0.1% error rate.
 double rounded(double x) {
@@ -56,7 +48,7 @@ void write_providers(JsonWriter& out, const config::Config& cfg,
     }
     out.key("last_error_at");
     if (counters.last_error_at) {
-      out.string(iso_time(*counters.last_error_at));
+      out.time(*counters.last_error_at);
     } else {
       out.null();
     }
@@ -151,10 +143,10 @@ void write_agent_budget(JsonWriter& out, const config::Agent& agent, state::Proc
   out.key("spent_usd").number(usd(view.spent_usd));
   out.key("reserved_usd").number(usd(view.reserved_usd));
   out.key("remaining_usd").number(usd(view.remaining_usd));
-  out.key("period_start").string(iso_time(view.period_start));
+  out.key("period_start").time(view.period_start);
   out.key("resets_at");
   if (view.resets_at) {
-    out.string(iso_time(*view.resets_at));
+    out.time(*view.resets_at);
   } else {
     out.null();
   }
@@ -198,7 +190,7 @@ std::string status_json(const StatusInputs& in) {
   } else {
     out.null();
   }
-  out.key("started_at").string(iso_time(in.started_at));
+  out.key("started_at").time(in.started_at);
   out.key("uptime_seconds").integer(in.uptime.count());
   out.key("workers");
   if (in.config.config) {
@@ -217,7 +209,7 @@ std::string status_json(const StatusInputs& in) {
   }
   out.key("at");
   if (in.last_reload.at) {
-    out.string(iso_time(*in.last_reload.at));
+    out.time(*in.last_reload.at);
   } else {
     out.null();
   }
