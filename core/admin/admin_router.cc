@@ -3,6 +3,7 @@
 #include <optional>
 
 #include "core/admin/config_json.h"
+#include "core/admin/dashboard_page.h"
 #include "core/admin/health_report.h"
 #include "core/admin/json_writer.h"
 #include "core/admin/status_report.h"
@@ -75,9 +76,20 @@ std::optional<std::string_view> query_param(std::string_view query, std::string_
   return std::nullopt;
 }
 
-enum class Route : uint8_t { Healthz, Readyz, Metrics, Status, Config, Reload, Usage, Unknown };
+enum class Route : uint8_t {
+  Dashboard,
+  Healthz,
+  Readyz,
+  Metrics,
+  Status,
+  Config,
+  Reload,
+  Usage,
+  Unknown
+};
 
 Route route_of(std::string_view path) {
+  if (path == "/") return Route::Dashboard;
   if (path == "/healthz") return Route::Healthz;
   if (path == "/readyz") return Route::Readyz;
   if (path == "/metrics") return Route::Metrics;
@@ -150,6 +162,12 @@ AdminResponse AdminRouter::handle(std::string_view method, std::string_view targ
     // Cannot know the admin token yet: refuse rather than serve without it.
     return error(503, "no configuration loaded yet", "service_unavailable", "not_ready");
   }
+  if (route == Route::Dashboard) {
+    // The page holds no data (it fetches the endpoints below, which check the token), so it is
+    // served without the token: the browser has to load it to ask for one.
+    if (!is_get) return method_not_allowed(method, path, "GET, HEAD");
+    return dashboard_page(!view.config->admin_token.empty());
+  }
   if (!authorized(view.config.get(), headers)) {
     AdminResponse r = error(401, "admin API requires \"Authorization: Bearer <admin_token>\"",
                             "authentication_error", "invalid_admin_token");
@@ -196,6 +214,7 @@ AdminResponse AdminRouter::handle(std::string_view method, std::string_view targ
       return usage_endpoint(query.substr(0, query.find('#')),
                             hooks_.ledger_path ? hooks_.ledger_path() : std::string(), now_ms);
     }
+    case Route::Dashboard:
     case Route::Healthz:
     case Route::Unknown:
       break;

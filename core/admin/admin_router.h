@@ -2,6 +2,7 @@
 // response, so every endpoint and the token check are tested without sockets. AdminServer
 // wraps it with the listener and the HTTP codec.
 //
+//   GET  /         200 the dashboard, text/html (dashboard_page.h; never needs the token)
 //   GET  /healthz  200 {"status":"ok"}                     (never needs the token)
 //   GET  /readyz   200 {"status":"ready"} | 503 {"status":"not_ready"}
 //   GET  /metrics  200 Prometheus text, version 0.0.4
@@ -17,9 +18,10 @@
 //   on a known path → 405 with Allow. Errors use the OpenAI shape of DESIGN §5:
 //   {"error":{"message","type","code","param":null}}.
 //
-// Token: when the serving config's admin_token is non-empty, every endpoint but /healthz needs
-// "Authorization: Bearer <token>" (compared in constant time) and answers 401 otherwise — the
-// check runs before routing, so without the token unknown paths are 401, not 404.
+// Token: when the serving config's admin_token is non-empty, every endpoint but /healthz and /
+// (the page holds no data) needs "Authorization: Bearer <token>" (compared in constant time)
+// and answers 401 otherwise — the check runs before routing, so without the token unknown
+// paths are 401, not 404.
 #pragma once
 
 #include <chrono>

@@ -414,7 +414,7 @@ TEST(AdminRouter, ReloadWithoutHookIsNotImplemented) {
 TEST(AdminRouter, UnknownPathIs404) {
   Fixture f;
   AdminRouter router(f.hooks(), f.metrics);
-  for (const char* path : {"/", "/usage/x", "/healthz/", "/HEALTHZ", "/metrics/x"}) {
+  for (const char* path : {"/index.html", "/usage/x", "/healthz/", "/HEALTHZ", "/metrics/x"}) {
     AdminResponse r = router.handle("GET", path, kAuthorized);
     expect_error_shape(r, 404, "not_found_error", "not_found");
   }
