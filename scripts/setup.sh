@@ -3,7 +3,8 @@
 #   1. installs the Debian packages sluice needs that are missing (apt-get, as root or via sudo;
 #      nothing is installed, and no root is needed, when everything is already there);
 #   2. configures and builds sluice into build/ (RelWithDebInfo);
-#   3. with --tests: installs the npm packages of the end-to-end tests (tests/e2e, `npm ci`).
+#   3. with --tests: installs the npm packages of the end-to-end tests (tests/e2e, `npm ci`),
+#      and chromium (step 1) for the dashboard's browser test.
 #
 # Usage: scripts/setup.sh [--tests] [--no-build] [--target NAME]  (NAME: build only that target)
 # Environment: SLUICE_BUILD_DIR (default build), SLUICE_JOBS (default: number of cores).
@@ -26,7 +27,7 @@ while [ $# -gt 0 ]; do
       shift
       ;;
     -h | --help)
-      sed -n '2,9s/^# \{0,1\}//p' "$0"
+      sed -n '2,10s/^# \{0,1\}//p' "$0"
       exit 0
       ;;
     *)
@@ -46,6 +47,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   ca-certificates curl
 )
+# The dashboard's browser test (tests/e2e/dashboard.browser.mjs) drives Debian's chromium.
+if [ "$want_tests" -eq 1 ]; then packages+=(chromium); fi
 
 is_installed() {
   [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = "install ok installed" ]
