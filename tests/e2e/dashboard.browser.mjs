@@ -2,13 +2,14 @@
 // puppeteer-core. sluice runs with two providers (each in front of its own mock), two agents
 // with limits and budgets, a ledger and an admin_token. The page must ask for the token, show
 // the running config, and follow it live, without a reload: a provider whose mock is stopped
-// turns down with its circuit open, and a request's spend appears — all at 400 px wide and
-// without a console error.
+// turns down with its circuit open, a request's spend appears, a refused reload shows its error
+// and a good one the new generation, a refused token brings the prompt back — all at 400 px wide
+// and without a console error (but the 401 that the refused token is meant to cause).
 //
 // Not named *.test.mjs: e2e.sdk runs every such file, and this one needs chromium, so ctest
 // runs it on its own as e2e.dashboard (tests/CMakeLists.txt).
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -169,6 +170,39 @@ describe('admin dashboard in chromium', () => {
     await page.waitForSelector('tr[data-provider="alpha"] .circuit .open', WAIT);
     assert.equal(await text(page, 'tr[data-provider="beta"] .circuit'), 'closed');
     assert.equal(await page.evaluate(() => performance.getEntriesByType('navigation').length), loads);
+  });
+
+  test('a refused reload shows its error; a good one the new generation', { timeout: 30000 }, async () => {
+    const reload = () =>
+      fetch(`${sluice.adminURL}/reload`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    const good = readFileSync(sluice.configPath, 'utf8');
+    writeFileSync(sluice.configPath, `${good}no_such_setting: 1\n`);
+    assert.equal((await reload()).status, 400);
+    await page.waitForSelector('#reload-error', WAIT);
+    assert.match(await text(page, '#reload-error'), /no_such_setting/);
+    assert.equal(await text(page, '#generation'), '1');
+
+    writeFileSync(sluice.configPath, good);
+    assert.equal((await reload()).status, 200);
+    await page.waitForFunction(() => document.getElementById('generation').textContent === '2', WAIT);
+    assert.equal(await page.$('#reload-error'), null);
+    assert.match(await text(page, '#last-reload'), /reloaded/);
+  });
+
+  test('a refused token brings the prompt back', { timeout: 30000 }, async () => {
+    const before = consoleErrors.length;
+    await page.evaluate(() => sessionStorage.setItem('sluice-admin-token', 'not-the-token'));
+    await page.waitForSelector('#login:not([hidden])', WAIT);
+    assert.equal(await page.$eval('#dashboard', (n) => n.hidden), true);
+    assert.match(await text(page, '#problem'), /refused/);
+    // Chromium logs the 401 it was sent; that one is expected.
+    const expected = consoleErrors.splice(before).filter((e) => !/\b401\b/.test(e));
+    assert.deepEqual(expected, []);
+
+    await page.type('#token', ADMIN_TOKEN);
+    await page.click('#login button[type=submit]');
+    await page.waitForSelector('#dashboard:not([hidden])', WAIT);
+    await page.waitForSelector('tr[data-provider="beta"]', WAIT);
   });
 
   test('no console errors', () => {
