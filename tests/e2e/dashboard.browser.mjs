@@ -155,6 +155,11 @@ describe('admin dashboard in chromium', () => {
     );
     assert.notEqual(await text(page, '#spend-total'), before);
     await page.waitForSelector('#chart-cost-agent svg', WAIT);
+    // Another window: the page asks /usage again for it.
+    await page.click('.windows button[data-since="1h"]');
+    await page.waitForFunction(() => /in 1h$/.test(document.getElementById('spend-total').textContent), WAIT);
+    assert.match(await text(page, '#spend-total'), /\b1 requests\b/);
+    assert.equal(await page.$eval('.windows button[data-since="1h"]', (b) => b.getAttribute('aria-pressed')), 'true');
     await page.waitForFunction(
       () => !/^\$0 \//.test(document.querySelector('[data-agent="sofia"] .budget-spent').textContent),
       WAIT,
