@@ -61,33 +61,44 @@ TEST_F(AdminApiTest, HealthAndReadiness) {
 // histogram and active-requests gauge are exported.
 TEST_F(AdminApiTest, MetricsCountTheRequest) {
   one_chat();
+  // The request's series line, or "" when the scrape has none.
+  auto counted_line = [](const std::string& body) {
+    std::istringstream lines(body);
+    std::string line;
+    while (std::getline(lines, line)) {
+      if (line.rfind("sluice_requests_total{", 0) == 0 &&
+          line.find("agent=\"alice\"") != std::string::npos &&
+          line.find("model=\"fast\"") != std::string::npos &&
+          line.find("provider=\"mockai\"") != std::string::npos &&
+          line.find("status=\"200\"") != std::string::npos)
+        return line;
+    }
+    return std::string();
+  };
+  auto value_of = [](const std::string& line) {
+    return std::stod(line.substr(line.rfind(' ') + 1));
+  };
   // A worker counts a request as it finishes it, which can be a moment after the client has the
-  // last byte: scrape until the series shows (as Prometheus would on its next scrape).
+  // last byte, and a scrape may see the series made before its increment (at 0): scrape until
+  // it counts the request (as Prometheus would on its next scrape).
   std::optional<HttpResponse> r;
   eventually(
       [&] {
         r = admin_get("/metrics");
-        return r && r->body.find("status=\"200\"") != std::string::npos;
+        if (!r) return false;
+        const std::string line = counted_line(r->body);
+        return !line.empty() && value_of(line) >= 1.0;
       },
       std::chrono::seconds(3));
   ASSERT_TRUE(r);
   ASSERT_EQ(r->status, 200) << r->describe();
   EXPECT_NE(r->header("content-type").find("text/plain"), std::string::npos) << r->describe();
 
-  std::istringstream lines(r->body);
-  std::string line, counted;
-  while (std::getline(lines, line)) {
-    if (line.rfind("sluice_requests_total{", 0) == 0 &&
-        line.find("agent=\"alice\"") != std::string::npos &&
-        line.find("model=\"fast\"") != std::string::npos &&
-        line.find("provider=\"mockai\"") != std::string::npos &&
-        line.find("status=\"200\"") != std::string::npos)
-      counted = line;
-  }
+  const std::string counted = counted_line(r->body);
   ASSERT_FALSE(counted.empty()) << "no sluice_requests_total{agent=\"alice\",model=\"fast\","
                                    "provider=\"mockai\",status=\"200\"} in:\n"
                                 << r->body;
-  EXPECT_EQ(std::stod(counted.substr(counted.rfind(' ') + 1)), 1.0) << counted;
+  EXPECT_EQ(value_of(counted), 1.0) << counted;
   EXPECT_TRUE(has_sample(r->body, "sluice_request_duration_seconds_bucket")) << r->body;
   EXPECT_TRUE(has_sample(r->body, "sluice_request_duration_seconds_count")) << r->body;
   EXPECT_TRUE(has_sample(r->body, "sluice_active_requests")) << r->body;
