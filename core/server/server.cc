@@ -131,9 +131,9 @@ int Server::run() {
   }
 
   uv_run(&loop_, UV_RUN_DEFAULT);
-  health_->stop();   // the workers are gone: nobody reads health any more
+  health_->stop();                          // the workers are gone: nobody reads health any more
   mcp::UpstreamRegistry::process().stop();  // nor tool lists; upstream sessions are ended
-  watcher_.reset();  // its handles closed in finish_shutdown()
+  watcher_.reset();                         // its handles closed in finish_shutdown()
   for (auto& w : workers_) w->join();
   workers_.clear();
   uv_loop_close(&loop_);
