@@ -45,38 +45,15 @@ for n in $COUNTS; do ((n > max_count)) && max_count=$n; done
 ulimit -n $((max_count + 4096)) 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 (($(ulimit -n) >= max_count + 1024)) || die "ulimit -n is $(ulimit -n): too low for $max_count connections"
 
-declare -a STARTED_PIDS=()
+# shellcheck source=../scripts/lib/processes.sh
+source "$ROOT/scripts/lib/processes.sh"
 RUN_DIR=$(mktemp -d /tmp/sluice-idle.XXXXXX)
 cleanup() {
-  local pid
-  for pid in "${STARTED_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${STARTED_PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  stop_started_pids
   [[ ${RUN_OK:-0} == 1 ]] && rm -rf "$RUN_DIR" || log "logs kept in $RUN_DIR"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-stop_pid() {
-  local pid=$1 i keep=() p
-  kill -TERM "$pid" 2>/dev/null || true
-  for ((i = 0; i < 100; i++)); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.05
-  done
-  kill -KILL "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-  for p in "${STARTED_PIDS[@]}"; do [[ $p == "$pid" ]] || keep+=("$p"); done
-  STARTED_PIDS=("${keep[@]}")
-}
-
-wait_port() {
-  local i
-  for ((i = 0; i < 200; i++)); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-    sleep 0.025
-  done
-  return 1
-}
 
 rss_kib() { awk '$1 == "VmRSS:" { print $2 }' "/proc/$1/status"; }
 

@@ -103,22 +103,9 @@ NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 
 RUN_DIR=$(mktemp -d /tmp/sluice-profile.XXXXXX)
 chmod 755 "$RUN_DIR"
-declare -a PIDS=()
-cleanup() {
-  local p
-  for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-}
-trap cleanup EXIT
-
-wait_port() {
-  local i
-  for ((i = 0; i < 400; i++)); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-    sleep 0.05
-  done
-  return 1
-}
+# shellcheck source=../scripts/lib/processes.sh
+source "$ROOT/scripts/lib/processes.sh"
+trap stop_started_pids EXIT
 # callgrind_annotate's function lines as "Ir<TAB>function". A plugin runs from a private copy
 # ($TMPDIR/sluice-plugins.<pid>/<hash>.so), named alike in every run so that runs compare.
 annotate_lines() {
@@ -151,13 +138,13 @@ fi
 
 taskset -c 1 "$BUILD/bench/bench_mock_upstream" --listen "127.0.0.1:$PORT_MOCK" \
   --chunks "$STREAM_CHUNKS" 2>/dev/null &
-PIDS+=($!)
-wait_port "$PORT_MOCK" || die "mock did not start"
+STARTED_PIDS+=($!)
+wait_port "$PORT_MOCK" 20 || die "mock did not start"
 if [[ " $PASSES " == *" stream-long "* ]]; then
   taskset -c 1 "$BUILD/bench/bench_mock_upstream" --listen "127.0.0.1:$PORT_MOCK_LONG" \
     --chunks "$STREAM_CHUNKS_LONG" 2>/dev/null &
-  PIDS+=($!)
-  wait_port "$PORT_MOCK_LONG" || die "mock (long streams) did not start"
+  STARTED_PIDS+=($!)
+  wait_port "$PORT_MOCK_LONG" 20 || die "mock (long streams) did not start"
 fi
 
 # Configs: the same templates as run.sh (filters of conf/sluice.yaml for the default chain),
@@ -204,8 +191,8 @@ render_configs "$RUN_DIR/long" "$PORT_MOCK_LONG"
 if [[ " $CONTENDERS " == *" sluice-tools "* && $PASSES == *tools-* ]]; then
   "$BUILD/sluice" -c "$RUN_DIR/sluice-tools.yaml" >"$RUN_DIR/tools-probe.log" 2>&1 &
   probe_pid=$!
-  PIDS+=("$probe_pid")
-  wait_port "$PORT_PROXY" || die "sluice-tools did not start (see $RUN_DIR/tools-probe.log)"
+  STARTED_PIDS+=("$probe_pid")
+  wait_port "$PORT_PROXY" 20 || die "sluice-tools did not start (see $RUN_DIR/tools-probe.log)"
   session=$(tools_mcp_session "127.0.0.1:$PORT_PROXY" "Bearer sk-sluice-demo")
   [[ -n $session ]] || die "sluice-tools: MCP initialize gave no session"
   tools_probe "127.0.0.1:$PORT_PROXY" "Bearer sk-sluice-demo" "$session" || die "sluice-tools: tools probe failed"
@@ -269,8 +256,8 @@ for pass in $PASSES; do
       *) die "unknown contender $contender (nginx, sluice-empty, sluice-default, sluice-tools, sluice-default-nolog, sluice-default-nocost, sluice-default-ledger, sluice-default-nolua, sluice-default-lua-noop, sluice-default-keyword-guard, sluice-anthropic)" ;;
     esac
     pid=$!
-    PIDS+=("$pid")
-    wait_port "$PORT_PROXY" || die "$contender did not start under valgrind (see $RUN_DIR/$pass.$contender.log)"
+    STARTED_PIDS+=("$pid")
+    wait_port "$PORT_PROXY" 20 || die "$contender did not start under valgrind (see $RUN_DIR/$pass.$contender.log)"
     request=(--body "$body" "${sse[@]}")
     if [[ -n $tools_kind ]]; then
       # MCP: in a session, as SDK clients are (the answers were checked before: tools_probe).

@@ -157,52 +157,17 @@ build() {
 wants_contender() { [[ " $CONTENDERS $MAIN_EXTRA_CONTENDERS " == *" $1 "* ]]; }
 
 # ---- processes (each tracked by pid; stopped by pid) ---------------------------------------
-declare -a STARTED_PIDS=()
+# shellcheck source=../scripts/lib/processes.sh
+source "$ROOT/scripts/lib/processes.sh"
 
 cleanup() {
-  local pid
-  for pid in "${STARTED_PIDS[@]}"; do
-    kill -TERM "$pid" 2>/dev/null || true
-  done
-  for pid in "${STARTED_PIDS[@]}"; do
-    wait "$pid" 2>/dev/null || true
-  done
+  stop_started_pids
   if [[ ${KEEP_RUN_DIR:-0} == 0 && -n ${RUN_DIR:-} && ${RUN_OK:-0} == 1 ]]; then
     rm -rf "$RUN_DIR"
   elif [[ -n ${RUN_DIR:-} ]]; then
     log "logs kept in $RUN_DIR"
   fi
 }
-
-forget_pid() {
-  local keep=() p
-  for p in "${STARTED_PIDS[@]}"; do [[ $p == "$1" ]] || keep+=("$p"); done
-  STARTED_PIDS=("${keep[@]}")
-}
-
-# Stops a process we started: SIGTERM, then SIGKILL after 5 s.
-stop_pid() {
-  local pid=$1 i
-  kill -TERM "$pid" 2>/dev/null || true
-  for ((i = 0; i < 100; i++)); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.05
-  done
-  kill -KILL "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-  forget_pid "$pid"
-}
-
-wait_port() {
-  local port=$1 i
-  for ((i = 0; i < 200; i++)); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
-    sleep 0.025
-  done
-  return 1
-}
-
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 cpu_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"; }
 mem_kib() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }

@@ -62,15 +62,14 @@ RUN_DIR=$(mktemp -d "${TMPDIR:-/tmp}/sluice-soak.XXXXXX")
 say "run directory $RUN_DIR"
 
 # ---- processes: each tracked by pid, stopped by pid -----------------------------------------
-declare -a STARTED_PIDS=()
+# shellcheck source=lib/processes.sh
+source "$ROOT/scripts/lib/processes.sh"
 SLUICE_PID=
 RUN_OK=0
 
 # shellcheck disable=SC2317  # called by the EXIT trap
 cleanup() {
-  local pid
-  for pid in "${STARTED_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${STARTED_PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  stop_started_pids
   if [[ $RUN_OK == 1 && ${SOAK_KEEP:-0} != 1 ]]; then
     rm -rf "$RUN_DIR"
   else
@@ -80,25 +79,10 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-forget_pid() {
-  local keep=() p
-  for p in "${STARTED_PIDS[@]}"; do [[ $p == "$1" ]] || keep+=("$p"); done
-  STARTED_PIDS=("${keep[@]}")
-}
-
 # A free loopback port: bound to port 0 by the kernel, then released. sluice gets two of these
 # (its config names fixed ports); the mocks bind port 0 themselves.
 free_port() {
   python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-wait_port() {
-  local port=$1 i
-  for ((i = 0; i < 400; i++)); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
-    sleep 0.025
-  done
-  return 1
 }
 
 # start_mock NAME: starts a mock provider on an ephemeral port; sets MOCK_PORT.
@@ -173,7 +157,7 @@ write_config 0
 "$SLUICE" -c "$CONFIG" >"$RUN_DIR/sluice.out" 2>"$RUN_DIR/sluice.err" &
 SLUICE_PID=$!
 STARTED_PIDS+=("$SLUICE_PID")
-if ! wait_port "$PORT_PROXY" || ! wait_port "$PORT_ADMIN"; then
+if ! wait_port "$PORT_PROXY" 10 || ! wait_port "$PORT_ADMIN" 10; then
   die "sluice did not start (see $RUN_DIR/sluice.err)"
 fi
 say "sluice pid $SLUICE_PID on :$PORT_PROXY (admin :$PORT_ADMIN), mocks a :$PORT_A b :$PORT_B"
