@@ -359,7 +359,11 @@ TEST_F(ToolsTest, EveryCallIsCountedLoggedAndInTheLedger) {
   eventually(
       [&] {
         metrics = admin.get("/metrics");
-        return metrics && metrics->body.find("result=\"invalid_arguments\"") != std::string::npos;
+        // The series appears at 0 before its increment: wait for the count itself.
+        return metrics &&
+               metrics->body.find(
+                   R"(sluice_tool_calls_total{agent="alice",result="invalid_arguments",tool="echo.post"} 1)") !=
+                   std::string::npos;
       },
       5s);
   ASSERT_TRUE(metrics && metrics->status == 200);
