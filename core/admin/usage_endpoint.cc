@@ -67,9 +67,10 @@ void write_outcomes(JsonWriter& out, const ledger::ToolUsageRow& row) {
   out.key("avg_s").number(row.average_duration_s());
 }
 
-// The fields every report shares, before its rows.
+// The fields every report shares, before its rows. "ledgers" only when there are several:
+// one ledger's document stays what GET /usage has always answered.
 void write_head(JsonWriter& out, ledger::UsageBy by, int64_t since_unix_ms,
-                const std::string& ledger_path) {
+                const std::vector<std::string>& ledger_paths) {
   out.key("by").string(ledger::to_string(by));
   out.key("since");
   if (since_unix_ms > 0) {
@@ -77,22 +78,36 @@ void write_head(JsonWriter& out, ledger::UsageBy by, int64_t since_unix_ms,
   } else {
     out.null();
   }
-  out.key("ledger").string(ledger_path);
+  out.key("ledger").string(ledger_paths.empty() ? std::string() : ledger_paths.front());
+  if (ledger_paths.size() < 2) return;
+  out.key("ledgers").begin_array();
+  for (const std::string& path : ledger_paths) out.string(path);
+  out.end_array();
 }
 
-AdminResponse bad_query(std::string message) {
+AdminResponse bad_query(const std::string& message) {
   return admin_error(400, message, "invalid_request_error", "invalid_usage_query");
 }
 
 }  // namespace
 
 std::string usage_report_json(const ledger::UsageReport& report, const std::string& ledger_path) {
+  return usage_report_json(report, std::vector<std::string>{ledger_path});
+}
+
+std::string tool_usage_report_json(const ledger::ToolUsageReport& report,
+                                   const std::string& ledger_path) {
+  return tool_usage_report_json(report, std::vector<std::string>{ledger_path});
+}
+
+std::string usage_report_json(const ledger::UsageReport& report,
+                              const std::vector<std::string>& ledger_paths) {
   // By agent, each agent's tool calls follow its model requests' sums; the other reports have
   // none to show.
   const bool with_tool_calls = report.by == ledger::UsageBy::Agent;
   JsonWriter out;
   out.begin_object();
-  write_head(out, report.by, report.since_unix_ms, ledger_path);
+  write_head(out, report.by, report.since_unix_ms, ledger_paths);
   out.key("rows").begin_array();
   for (const ledger::UsageRow& row : report.rows) {
     out.begin_object();
@@ -112,10 +127,10 @@ std::string usage_report_json(const ledger::UsageReport& report, const std::stri
 }
 
 std::string tool_usage_report_json(const ledger::ToolUsageReport& report,
-                                   const std::string& ledger_path) {
+                                   const std::vector<std::string>& ledger_paths) {
   JsonWriter out;
   out.begin_object();
-  write_head(out, ledger::UsageBy::Tool, report.since_unix_ms, ledger_path);
+  write_head(out, ledger::UsageBy::Tool, report.since_unix_ms, ledger_paths);
   out.key("rows").begin_array();
   for (const ledger::ToolUsageRow& row : report.rows) {
     out.begin_object();

@@ -31,6 +31,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/admin/admin_router.h"
 #include "core/ledger/usage_report.h"
@@ -48,5 +49,13 @@ AdminResponse usage_endpoint(std::string_view query, const std::string& ledger_p
 std::string usage_report_json(const ledger::UsageReport& report, const std::string& ledger_path);
 std::string tool_usage_report_json(const ledger::ToolUsageReport& report,
                                    const std::string& ledger_path);
+
+// The same documents for a report over several ledgers (`sluice usage --ledger a --ledger b`):
+// "ledger" stays (the first one, so a script reading it still finds a string) and "ledgers"
+// follows it with every file, in the order given. With a single ledger: exactly the above.
+std::string usage_report_json(const ledger::UsageReport& report,
+                              const std::vector<std::string>& ledger_paths);
+std::string tool_usage_report_json(const ledger::ToolUsageReport& report,
+                                   const std::vector<std::string>& ledger_paths);
 
 }  // namespace sluice::admin

@@ -26,11 +26,13 @@ Usage:
                                ask a running sluice (its admin API) for provider health,
                                circuits, load and agent usage; exit 0 all providers up,
                                1 some provider down, 2 admin API unreachable or refused
-  sluice usage --ledger FILE [--since 24h] [--by agent|model|provider|tool] [--json]
+  sluice usage --ledger FILE [--ledger FILE...] [--since 24h]
+               [--by agent|model|provider|tool] [--json]
                                spend from the ledger (state.ledger): requests, tokens, cost
                                and estimated share per agent, model or provider, or tool
-                               calls by outcome and duration per tool; exit 1 when FILE
-                               cannot be read as a sluice ledger
+                               calls by outcome and duration per tool; several --ledger:
+                               one report over all of them (a fleet's sidecars); exit 1
+                               when a FILE cannot be read as a sluice ledger
   sluice version               print the version
   sluice --help                this text
 

@@ -1,23 +1,25 @@
 #include "core/cli/usage_command.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <optional>
 #include <string_view>
 
 #include "core/admin/usage_endpoint.h"
-#include "core/ledger/ledger_reader.h"
+#include "core/cli/usage_ledgers.h"
 
 namespace sluice::cli {
 namespace {
 
 constexpr const char* kUsageUsage =
-    "usage: sluice usage --ledger FILE [--since DURATION] [--by agent|model|provider|tool]"
-    " [--json]\n"
+    "usage: sluice usage --ledger FILE [--ledger FILE...] [--since DURATION]"
+    " [--by agent|model|provider|tool] [--json]\n"
+    "  FILE: a spend ledger (state.ledger); several: one report over all of them (a fleet)\n"
     "  DURATION: how far back, in config units (30m, 24h, 7d); default: the whole ledger\n";
 
 struct UsageOptions {
-  std::string ledger;
+  std::vector<std::string> ledgers;  // in the order given; reported as one
   std::optional<std::string> since;
   ledger::UsageBy by = ledger::UsageBy::Agent;
   bool json = false;
@@ -47,7 +49,8 @@ bool parse_options(const std::vector<std::string>& args, UsageOptions* o) {
     if (args[i] == "--json") {
       o->json = true;
     } else if (auto ledger = take_value(args, i, "--ledger", &missing)) {
-      o->ledger = *ledger;
+      if (missing) break;
+      o->ledgers.push_back(*ledger);
     } else if (auto since = take_value(args, i, "--since", &missing)) {
       o->since = *since;
     } else if (auto by_text = take_value(args, i, "--by", &missing)) {
@@ -65,7 +68,9 @@ bool parse_options(const std::vector<std::string>& args, UsageOptions* o) {
     }
   }
   if (missing) return false;
-  if (o->ledger.empty()) {
+  // An empty value ("--ledger=") names no file: the same complaint as no --ledger at all.
+  if (o->ledgers.empty() ||
+      std::find(o->ledgers.begin(), o->ledgers.end(), std::string()) != o->ledgers.end()) {
     std::fprintf(stderr, "sluice usage: --ledger FILE is required (the state.ledger file)\n");
     return false;
   }
@@ -95,19 +100,25 @@ int usage_command(const std::vector<std::string>& args) {
     }
     since = *parsed;
   }
+  if (auto twice = ledger_named_twice(options.ledgers)) {
+    std::fprintf(stderr, "sluice usage: %s\n", twice->c_str());
+    std::fputs(kUsageUsage, stderr);
+    return 2;
+  }
+  // The whole output is made before any of it is printed: a ledger that cannot be read leaves
+  // stdout empty, so a script never takes a partial report for the fleet's.
+  const std::string since_text = options.since.value_or("");
+  const size_t count = options.ledgers.size();
   std::string error;
-  auto reader = ledger::LedgerReader::open(options.ledger, &error);
   std::string out;
-  if (reader && options.by == ledger::UsageBy::Tool) {
-    if (auto report = reader->tool_usage_report(since, &error)) {
-      out = options.json ? admin::tool_usage_report_json(*report, options.ledger) + "\n"
-                         : render_tool_usage_table(*report, options.since.value_or(""));
+  if (options.by == ledger::UsageBy::Tool) {
+    if (auto report = tool_usage_over(options.ledgers, since, &error)) {
+      out = options.json ? admin::tool_usage_report_json(*report, options.ledgers) + "\n"
+                         : render_tool_usage_table(*report, since_text, count);
     }
-  } else if (reader) {
-    if (auto report = reader->usage_report(options.by, since, &error)) {
-      out = options.json ? admin::usage_report_json(*report, options.ledger) + "\n"
-                         : render_usage_table(*report, options.since.value_or(""));
-    }
+  } else if (auto report = usage_over(options.ledgers, options.by, since, &error)) {
+    out = options.json ? admin::usage_report_json(*report, options.ledgers) + "\n"
+                       : render_usage_table(*report, since_text, count);
   }
   if (out.empty()) {
     std::fprintf(stderr, "sluice usage: %s\n", error.c_str());

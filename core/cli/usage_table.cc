@@ -34,11 +34,17 @@ std::string seconds_text(double seconds) {
   return text;
 }
 
-std::string title(const char* by, int64_t since_unix_ms, const std::string& since_text) {
-  return "usage by " + std::string(by) + ", " +
-         (since_unix_ms > 0 ? "since " + ledger::format_utc(since_unix_ms) + " (" + since_text + ")"
-                            : std::string("whole ledger")) +
-         "\n";
+// Over several ledgers the title says how many, so a report pasted elsewhere is not taken for
+// one sidecar's; one ledger's title is what it has always been.
+std::string title(const char* by, int64_t since_unix_ms, const std::string& since_text,
+                  size_t ledger_count) {
+  const bool fleet = ledger_count > 1;
+  std::string out =
+      "usage by " + std::string(by) + ", " +
+      (since_unix_ms > 0 ? "since " + ledger::format_utc(since_unix_ms) + " (" + since_text + ")"
+                         : std::string(fleet ? "all time" : "whole ledger"));
+  if (fleet) out += ", from " + std::to_string(ledger_count) + " ledgers";
+  return out + "\n";
 }
 
 // The first column left-aligned, the others (numbers) right-aligned, two spaces apart.
@@ -91,7 +97,8 @@ Line tool_line(const std::string& key, const ledger::ToolUsageRow& row) {
 
 }  // namespace
 
-std::string render_usage_table(const ledger::UsageReport& report, const std::string& since_text) {
+std::string render_usage_table(const ledger::UsageReport& report, const std::string& since_text,
+                               size_t ledger_count) {
   std::string key_header = ledger::to_string(report.by);
   std::transform(key_header.begin(), key_header.end(), key_header.begin(),
                  [](char c) { return static_cast<char>(c - 'a' + 'A'); });
@@ -110,7 +117,8 @@ std::string render_usage_table(const ledger::UsageReport& report, const std::str
   }
   lines.push_back(usage_line("TOTAL", report.total, with_tool_calls));
 
-  std::string out = title(ledger::to_string(report.by), report.since_unix_ms, since_text);
+  std::string out =
+      title(ledger::to_string(report.by), report.since_unix_ms, since_text, ledger_count);
   out += aligned(lines);
   if (report.truncated) {
     out += "(only the " + std::to_string(report.rows.size()) +
@@ -120,14 +128,14 @@ std::string render_usage_table(const ledger::UsageReport& report, const std::str
 }
 
 std::string render_tool_usage_table(const ledger::ToolUsageReport& report,
-                                    const std::string& since_text) {
+                                    const std::string& since_text, size_t ledger_count) {
   std::vector<Line> lines;
   lines.push_back({"TOOL", "CALLS", "OK", "ERROR", "TIMEOUT", "UNAVAILABLE", "INVALID_ARGS",
                    "OTHER", "P50_S", "AVG_S"});
   for (const ledger::ToolUsageRow& row : report.rows) lines.push_back(tool_line(row.key, row));
   lines.push_back(tool_line("TOTAL", report.total));
 
-  std::string out = title("tool", report.since_unix_ms, since_text);
+  std::string out = title("tool", report.since_unix_ms, since_text, ledger_count);
   out += aligned(lines);
   if (report.truncated) {
     out += "(only the " + std::to_string(report.rows.size()) +

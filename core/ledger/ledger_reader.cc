@@ -189,6 +189,18 @@ std::optional<ToolUsageReport> LedgerReader::tool_usage_report(int64_t since_uni
   return report;
 }
 
+std::optional<ToolDurations> LedgerReader::tool_durations(int64_t since_unix_ms,
+                                                          std::string* error) const {
+  ToolDurations durations;
+  if (!has_tool_column()) return durations;
+  const int rc = query_tool_durations(db_, since_unix_ms, &durations);
+  if (rc != SQLITE_OK) {
+    *error = path_ + ": " + db_.describe(rc);
+    return std::nullopt;
+  }
+  return durations;
+}
+
 std::optional<std::map<std::string, double>> LedgerReader::spend_by_agent(
     int64_t since_unix_ms, std::string* error) const {
   SqliteStatement stmt;

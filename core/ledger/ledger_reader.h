@@ -62,6 +62,9 @@ class LedgerReader {
                                                    std::string* error) const {
     return tool_usage_report(since_unix_ms, error, ReportLimits{});
   }
+  // Every tool call's duration since a time, per tool (for a median over several ledgers,
+  // usage_merge.h). A ledger older than the tool column: none.
+  std::optional<ToolDurations> tool_durations(int64_t since_unix_ms, std::string* error) const;
 
   // Spend counts every row's cost_usd: what was charged is what counts, whatever the row.
   // Tool calls' rows cost 0, so they add nothing to it.

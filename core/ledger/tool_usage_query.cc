@@ -113,4 +113,16 @@ int query_tool_usage(SqliteDb& db, int64_t since_unix_ms, size_t max_groups, Too
   return query_total(db, since_unix_ms, &out->total, error);
 }
 
+int query_tool_durations(SqliteDb& db, int64_t since_unix_ms, ToolDurations* out) {
+  std::string why;  // as in query_tool_usage: the caller describes the failing code
+  SqliteStatement stmt;
+  int rc = db.prepare(std::string("SELECT tool, latency_s") + kToolRows, &stmt, &why);
+  if (rc != SQLITE_OK) return rc;
+  sqlite3_bind_int64(stmt.get(), 1, since_unix_ms);
+  while ((rc = sqlite3_step(stmt.get())) == SQLITE_ROW) {
+    (*out)[text_of(stmt.get(), 0)].push_back(sqlite3_column_double(stmt.get(), 1));
+  }
+  return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
 }  // namespace sluice::ledger

@@ -18,4 +18,8 @@ namespace sluice::ledger {
 // db.describe(rc) says why).
 int query_tool_usage(SqliteDb& db, int64_t since_unix_ms, size_t max_groups, ToolUsageReport* out);
 
+// Adds every tool call's duration since a time to `out`, per tool. Same result codes as
+// query_tool_usage.
+int query_tool_durations(SqliteDb& db, int64_t since_unix_ms, ToolDurations* out);
+
 }  // namespace sluice::ledger

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -74,6 +75,10 @@ struct ToolUsageRow {
     return calls == 0 ? 0.0 : total_duration_s / static_cast<double>(calls);
   }
 };
+
+// Every tool call's duration in seconds, per tool, in no order: what the median over several
+// ledgers is picked from (a median of the ledgers' medians is not the median of their calls).
+using ToolDurations = std::map<std::string, std::vector<double>>;
 
 struct ToolUsageReport {
   int64_t since_unix_ms = 0;       // rows with time_ms >= this; 0 = the whole ledger
