@@ -96,6 +96,8 @@ std::optional<ledger::ToolUsageReport> tool_usage_over(const std::vector<std::st
   for (const std::string& path : paths) {
     auto reader = ledger::LedgerReader::open(path, error);
     if (!reader) return std::nullopt;
+    // The durations must be those of the calls the report counted: a live ledger grows.
+    const ledger::LedgerReader::Snapshot snapshot(*reader);
     auto report = reader->tool_usage_report(since_unix_ms, error, kWhole);
     if (!report) return std::nullopt;
     auto seconds = reader->tool_durations(since_unix_ms, error);

@@ -114,6 +114,18 @@ std::unique_ptr<LedgerReader> LedgerReader::open(const std::string& path, std::s
   return std::unique_ptr<LedgerReader>(new LedgerReader(path, std::move(db), version));
 }
 
+// A deferred BEGIN takes its snapshot at the first read and keeps it until COMMIT. When BEGIN
+// fails, each query still reads the latest state, as without a Snapshot.
+LedgerReader::Snapshot::Snapshot(const LedgerReader& reader) : db_(reader.db_) {
+  std::string why;
+  open_ = db_.exec("BEGIN", &why) == SQLITE_OK;
+}
+
+LedgerReader::Snapshot::~Snapshot() {
+  std::string why;
+  if (open_) db_.exec("COMMIT", &why);
+}
+
 bool LedgerReader::has_tool_column() const {
   return schema_version_ >= kLedgerToolsVersion;
 }

@@ -80,6 +80,21 @@ class LedgerReader {
   std::optional<double> spend_of_agent(std::string_view agent, int64_t since_unix_ms,
                                        std::string* error) const;
 
+  // One read transaction while it lives: the reader's queries meanwhile all see the same
+  // committed state of the file, though a sluice keeps writing it (WAL). For reports built
+  // from several queries that must agree (a tool report and its calls' durations).
+  class Snapshot {
+   public:
+    explicit Snapshot(const LedgerReader& reader);
+    ~Snapshot();
+    Snapshot(const Snapshot&) = delete;
+    Snapshot& operator=(const Snapshot&) = delete;
+
+   private:
+    SqliteDb& db_;
+    bool open_ = false;
+  };
+
   const std::string& path() const { return path_; }
   // The file's schema version (ledger_schema.h), as read at open().
   int64_t schema_version() const { return schema_version_; }

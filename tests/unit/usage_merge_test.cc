@@ -10,6 +10,7 @@
 #include "core/admin/usage_endpoint.h"
 #include "core/cli/usage_command.h"
 #include "core/cli/usage_ledgers.h"
+#include "core/ledger/ledger_reader.h"
 #include "core/ledger/ledger_writer.h"
 #include "core/ledger/usage_merge.h"
 #include "core/metrics/metrics.h"
@@ -215,6 +216,25 @@ TEST_F(UsageLedgersTest, TwoLedgersReadAsOneTable) {
   auto missing = cli::usage_over({a, dir.file("gone.db")}, ledger::UsageBy::Agent, 0, &error);
   EXPECT_FALSE(missing);
   EXPECT_NE(error.find(dir.file("gone.db") + ": no such file"), std::string::npos) << error;
+}
+
+TEST_F(UsageLedgersTest, ASnapshotKeepsTheReportAndTheDurationsInStep) {
+  const std::string a = write("a.db", {make_row("alice", "fast", "openai", 0.25, 100, 10, kNow)});
+  std::string error;
+  auto reader = ledger::LedgerReader::open(a, &error);
+  ASSERT_TRUE(reader) << error;
+  auto calls = [&] {
+    auto report = reader->usage_report(ledger::UsageBy::Agent, 0, &error);
+    return report ? report->total.requests : 0;
+  };
+  {
+    const ledger::LedgerReader::Snapshot snapshot(*reader);
+    EXPECT_EQ(calls(), 1u);
+    // A sidecar still writing the file: not seen until the snapshot ends.
+    write("a.db", {make_row("bob", "fast", "openai", 0.25, 100, 10, kNow)});
+    EXPECT_EQ(calls(), 1u);
+  }
+  EXPECT_EQ(calls(), 2u);
 }
 
 TEST_F(UsageLedgersTest, OneFileNamedTwiceIsCaughtHoweverItIsNamed) {
