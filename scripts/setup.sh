@@ -4,7 +4,8 @@
 #      nothing is installed, and no root is needed, when everything is already there);
 #   2. configures and builds sluice into build/ (RelWithDebInfo);
 #   3. with --tests: installs the npm packages of the end-to-end tests (tests/e2e, `npm ci`),
-#      and chromium (step 1) for the dashboard's browser test.
+#      and chromium and redis-server (step 1) for the dashboard's browser test and the Redis
+#      client's integration tests.
 #
 # Usage: scripts/setup.sh [--tests] [--no-build] [--target NAME]  (NAME: build only that target)
 # Environment: SLUICE_BUILD_DIR (default build), SLUICE_JOBS (default: number of cores).
@@ -49,6 +50,8 @@ packages=(
 )
 # The dashboard's browser test (tests/e2e/dashboard.browser.mjs) drives Debian's chromium.
 if [ "$want_tests" -eq 1 ]; then packages+=(chromium); fi
+# The Redis client's integration tests (tests/support/redis_server.h) start a real redis-server.
+if [ "$want_tests" -eq 1 ]; then packages+=(redis-server); fi
 
 is_installed() {
   [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = "install ok installed" ]
