@@ -14,7 +14,7 @@ RedisScript::RedisScript(std::string source) : source_(std::move(source)) {
     return;  // leaves sha1_ empty: every EVALSHA then fails NOSCRIPT and the script is loaded
   }
   static constexpr char kHex[] = "0123456789abcdef";
-  sha1_.reserve(len * 2);
+  sha1_.reserve(static_cast<size_t>(len) * 2);
   for (unsigned int i = 0; i < len; ++i) {
     sha1_.push_back(kHex[digest[i] >> 4]);
     sha1_.push_back(kHex[digest[i] & 0xf]);

@@ -21,12 +21,14 @@
 #include "core/redis/redis_client.h"
 #include "tests/support/integration_env.h"
 #include "tests/support/redis_server.h"
+#include "tests/support/test_ca.h"
 
 namespace sluice::redis {
 namespace {
 
 using namespace std::chrono_literals;
 using test::RedisServer;
+using test::TestCa;
 using ::testing::HasSubstr;
 using ::testing::Not;
 using Status = RedisResult::Status;
@@ -40,6 +42,17 @@ struct Outcome {
   RedisResult result;
   bool done() const { return calls > 0; }
 };
+
+// rediss:// verifies Redis's certificate against the default trust store; these tests make
+// their CA that store through SSL_CERT_FILE (OpenSSL's default paths honour it). The client
+// SSL_CTX is cached per process, so there is one CA per process, made before the first TLS
+// client: ctest runs each test in a process of its own.
+TestCa& process_ca() {
+  static TestCa ca;
+  static bool trusted = ca.ok() && setenv("SSL_CERT_FILE", ca.ca_file().c_str(), 1) == 0;
+  EXPECT_TRUE(trusted);
+  return ca;
+}
 
 class RedisClientTest : public ::testing::Test {
  protected:
@@ -328,9 +341,13 @@ TEST_F(RedisClientTest, CommandsWhileConnectingFailDownOnTheNextTurn) {
   ASSERT_TRUE(redis.ok());
   start_client(options(redis.url()));
   Outcome* early = issue({"PING"});  // issue() checks it is not answered from inside
+  RedisScript script("return 1");
+  Outcome* early_eval = issue_eval(script, {}, {});
   EXPECT_EQ(early->calls, 0);
-  ASSERT_TRUE(run_until([&] { return early->done(); }));
+  EXPECT_EQ(early_eval->calls, 0);
+  ASSERT_TRUE(run_until([&] { return early->done() && early_eval->done(); }));
   EXPECT_EQ(early->result.status, Status::Down);
+  EXPECT_EQ(early_eval->result.status, Status::Down);
   ASSERT_TRUE(wait_state(State::Ready)) << client_->last_error();
   EXPECT_TRUE(call({"PING"}).ok());
   expect_each_called_once();
@@ -533,6 +550,38 @@ TEST_F(RedisClientTest, CallbacksMayIssueCommands) {
   std::vector<std::string_view> ping = {"PING"};
   client_->command(ping, retry);
   ASSERT_TRUE(run_until([&] { return down_calls == 3; }));
+}
+
+TEST_F(RedisClientTest, TlsRoundTrip) {
+  auto files = process_ca().issue("IP:127.0.0.1");
+  ASSERT_TRUE(files);
+  RedisServer redis("tls-Pass-1", files);
+  ASSERT_TRUE(redis.ok());
+  start_client(options(redis.url(2)));
+  ASSERT_TRUE(wait_state(State::Ready)) << client_->last_error();
+  // Larger than a TLS record and a read buffer: replies arrive in pieces.
+  std::string big(300'000, 'x');
+  for (size_t i = 0; i < big.size(); i += 1000) big[i] = static_cast<char>('a' + i / 1000 % 26);
+  ASSERT_TRUE(call({"SET", "big", big}).ok());
+  RedisResult got = call({"GET", "big"});
+  EXPECT_EQ(got.reply.str, big);
+  EXPECT_EQ(redis.command({"STRLEN", "big"}, 2), "300000");
+  Outcome* eval = issue_eval(RedisScript("return ARGV[1]"), {}, {"over-tls"});
+  ASSERT_TRUE(run_until([&] { return eval->done(); }));
+  EXPECT_EQ(eval->result.reply.str, "over-tls");
+  expect_each_called_once();
+}
+
+TEST_F(RedisClientTest, TlsCertificateForAnotherNameIsDown) {
+  auto files = process_ca().issue("DNS:other.example");
+  ASSERT_TRUE(files);
+  RedisServer redis("", files);
+  ASSERT_TRUE(redis.ok());
+  start_client(options(redis.url()));
+  ASSERT_TRUE(run_until([&] { return saw_state(State::Down); }));
+  EXPECT_THAT(client_->last_error(), HasSubstr("TLS certificate verification failed"));
+  EXPECT_GE(count_errors("connect"), 1);
+  EXPECT_FALSE(saw_state(State::Ready));
 }
 
 }  // namespace

@@ -22,15 +22,16 @@ constexpr const char* kCli = "/usr/bin/redis-cli";
 // released). redis-server cannot take port 0 (it means "no TCP"), so a race with another
 // process taking the port is possible: the constructor tries a few ports.
 uint16_t free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return 0;
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   socklen_t len = sizeof addr;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+            ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0;
   ::close(fd);
-  return ntohs(addr.sin_port);
+  return ok ? ntohs(addr.sin_port) : 0;
 }
 
 }  // namespace
@@ -39,10 +40,11 @@ bool RedisServer::available() {
   return ::access(kServer, X_OK) == 0 && ::access(kCli, X_OK) == 0;
 }
 
-RedisServer::RedisServer(std::string password) : password_(std::move(password)) {
+RedisServer::RedisServer(std::string password, std::optional<TlsServerFiles> tls)
+    : password_(std::move(password)), tls_(std::move(tls)) {
   for (int attempt = 0; attempt < 5 && !ok_; ++attempt) {
     port_ = free_port();
-    ok_ = launch() && wait_ready(10s);
+    ok_ = port_ != 0 && launch() && wait_ready(10s);
   }
   if (!ok_) {
     ADD_FAILURE() << "redis-server did not start: "
@@ -53,7 +55,7 @@ RedisServer::RedisServer(std::string password) : password_(std::move(password)) 
 RedisServer::~RedisServer() = default;
 
 std::string RedisServer::url(unsigned db) const {
-  std::string out = "redis://";
+  std::string out = tls_ ? "rediss://" : "redis://";
   if (!password_.empty()) out += ":" + password_ + "@";
   out += "127.0.0.1:" + std::to_string(port_);
   if (db != 0) out += "/" + std::to_string(db);
@@ -61,11 +63,16 @@ std::string RedisServer::url(unsigned db) const {
 }
 
 bool RedisServer::launch() {
-  std::vector<std::string> argv = {kServer,  "--port",       std::to_string(port_),
-                                   "--bind", "127.0.0.1",    "--save",
-                                   "",       "--appendonly", "no",
-                                   "--dir",  dir_.path(),    "--daemonize",
-                                   "no"};
+  std::vector<std::string> argv = {kServer,     "--bind",       "127.0.0.1", "--save",
+                                   "",          "--appendonly", "no",        "--dir",
+                                   dir_.path(), "--daemonize",  "no"};
+  if (tls_) {
+    argv.insert(argv.end(), {"--port", "0", "--tls-port", std::to_string(port_), "--tls-cert-file",
+                             tls_->cert_file, "--tls-key-file", tls_->key_file,
+                             "--tls-ca-cert-file", tls_->ca_file, "--tls-auth-clients", "no"});
+  } else {
+    argv.insert(argv.end(), {"--port", std::to_string(port_)});
+  }
   if (!password_.empty()) {
     argv.push_back("--requirepass");
     argv.push_back(password_);
@@ -100,6 +107,7 @@ bool RedisServer::start() {
 
 std::optional<std::string> RedisServer::command(const std::vector<std::string>& args, unsigned db) {
   std::vector<std::string> argv = {kCli, "-h", "127.0.0.1", "-p", std::to_string(port_)};
+  if (tls_) argv.insert(argv.end(), {"--tls", "--insecure"});  // the test's certificate
   if (db != 0) {
     argv.push_back("-n");
     argv.push_back(std::to_string(db));

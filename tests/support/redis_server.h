@@ -13,14 +13,16 @@
 
 #include "tests/support/process.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/test_ca.h"
 
 namespace sluice::test {
 
 class RedisServer {
  public:
-  // Starts redis-server (with --requirepass when `password` is not empty) and waits up to 10 s
-  // for it to answer PING. On failure ok() is false and the reason is a GoogleTest failure.
-  explicit RedisServer(std::string password = "");
+  // Starts redis-server (with --requirepass when `password` is not empty; speaking only TLS,
+  // with `tls`'s certificate, when given) and waits up to 10 s for it to answer PING. On
+  // failure ok() is false and the reason is a GoogleTest failure.
+  explicit RedisServer(std::string password = "", std::optional<TlsServerFiles> tls = {});
   ~RedisServer();  // SIGKILL
   RedisServer(const RedisServer&) = delete;
   RedisServer& operator=(const RedisServer&) = delete;
@@ -31,7 +33,8 @@ class RedisServer {
 
   bool ok() const { return ok_; }
   uint16_t port() const { return port_; }
-  // "redis://127.0.0.1:<port>" (with ":<password>@" when there is one), then `/db` if db != 0.
+  // "redis://127.0.0.1:<port>" (rediss:// with TLS; ":<password>@" when there is one), then
+  // `/db` if db != 0.
   std::string url(unsigned db = 0) const;
 
   // SIGKILL and reap: a crash, not a shutdown (no goodbye to clients).
@@ -52,6 +55,7 @@ class RedisServer {
 
   TempDir dir_;
   std::string password_;
+  std::optional<TlsServerFiles> tls_;
   uint16_t port_ = 0;
   bool ok_ = false;
   int starts_ = 0;
