@@ -320,9 +320,9 @@ void RedisClient::Impl::start_connect() {
     set_state(State::Connecting);
     if (state_ != State::Connecting) return;  // the observer closed the client
   }
+  step_ = Step::Resolving;
   connect_deadline_ms_ = now() + static_cast<uint64_t>(opt_.hung_after.count());
   arm_timer();
-  step_ = Step::Resolving;
   std::span<const sockaddr_storage> cached = dns_.cached();
   if (!cached.empty()) {
     on_resolved(0, cached);

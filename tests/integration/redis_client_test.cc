@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -41,6 +42,76 @@ struct Outcome {
   int calls = 0;
   RedisResult result;
   bool done() const { return calls > 0; }
+};
+
+// A TCP server on the test's loop that is not a working Redis: it never answers, answers
+// with bytes that are not RESP, or speaks before being asked. Connections and the listener are
+// freed in their close callbacks (close() before the loop ends).
+class FakeRedis {
+ public:
+  enum class Mode : uint8_t { Silent, Garbage, Unsolicited };
+
+  FakeRedis(uv_loop_t* loop, Mode mode) : loop_(loop), mode_(mode) {
+    uv_tcp_init(loop_, &listener_);
+    listener_.data = this;
+    sockaddr_in addr{};
+    uv_ip4_addr("127.0.0.1", 0, &addr);
+    uv_tcp_bind(&listener_, reinterpret_cast<const sockaddr*>(&addr), 0);
+    uv_listen(reinterpret_cast<uv_stream_t*>(&listener_), 16, &on_connection);
+    int len = sizeof addr;
+    uv_tcp_getsockname(&listener_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+  }
+  uint16_t port() const { return port_; }
+  std::string url(const std::string& userinfo = "") const {
+    return "redis://" + userinfo + "127.0.0.1:" + std::to_string(port_);
+  }
+  int connections() const { return accepted_; }
+
+  void close() {
+    uv_close(reinterpret_cast<uv_handle_t*>(&listener_), nullptr);
+    for (uv_tcp_t* c : clients_) {
+      uv_close(reinterpret_cast<uv_handle_t*>(c),
+               [](uv_handle_t* h) { delete reinterpret_cast<uv_tcp_t*>(h); });
+    }
+    clients_.clear();
+  }
+
+ private:
+  static void on_connection(uv_stream_t* server, int status) {
+    auto* self = static_cast<FakeRedis*>(server->data);
+    if (status < 0) return;
+    auto* c = new uv_tcp_t;
+    uv_tcp_init(self->loop_, c);
+    c->data = self;
+    uv_accept(server, reinterpret_cast<uv_stream_t*>(c));
+    self->clients_.push_back(c);
+    ++self->accepted_;
+    if (self->mode_ == Mode::Unsolicited) self->send(c, "+OK\r\n");
+    uv_read_start(
+        reinterpret_cast<uv_stream_t*>(c),
+        [](uv_handle_t*, size_t, uv_buf_t* buf) {
+          static char scratch[4096];
+          *buf = uv_buf_init(scratch, sizeof scratch);
+        },
+        [](uv_stream_t* s, ssize_t nread, const uv_buf_t*) {
+          auto* me = static_cast<FakeRedis*>(s->data);
+          if (nread > 0 && me->mode_ == Mode::Garbage) {
+            me->send(reinterpret_cast<uv_tcp_t*>(s), "HTTP/1.1 400 Bad Request\r\n\r\n");
+          }
+        });
+  }
+  void send(uv_tcp_t* c, const char* text) {
+    uv_buf_t buf = uv_buf_init(const_cast<char*>(text), static_cast<unsigned>(strlen(text)));
+    uv_try_write(reinterpret_cast<uv_stream_t*>(c), &buf, 1);
+  }
+
+  uv_loop_t* loop_;
+  Mode mode_;
+  uv_tcp_t listener_{};
+  uint16_t port_ = 0;
+  int accepted_ = 0;
+  std::vector<uv_tcp_t*> clients_;
 };
 
 // rediss:// verifies Redis's certificate against the default trust store; these tests make
@@ -550,6 +621,49 @@ TEST_F(RedisClientTest, CallbacksMayIssueCommands) {
   std::vector<std::string_view> ping = {"PING"};
   client_->command(ping, retry);
   ASSERT_TRUE(run_until([&] { return down_calls == 3; }));
+}
+
+TEST_F(RedisClientTest, BytesThatAreNotRespAreAProtocolError) {
+  FakeRedis fake(&loop_, FakeRedis::Mode::Garbage);
+  RedisClient::Options o = options(fake.url());
+  o.backoff_min = o.backoff_max = 60'000ms;  // one connection is enough
+  start_client(o);
+  ASSERT_TRUE(wait_state(State::Ready)) << client_->last_error();
+  Outcome* out = issue({"PING"});
+  ASSERT_TRUE(run_until([&] { return out->done(); }));
+  EXPECT_EQ(out->result.status, Status::Down);
+  EXPECT_EQ(client_->state(), State::Down);
+  EXPECT_THAT(client_->last_error(), HasSubstr("invalid reply from Redis: Protocol error"));
+  EXPECT_EQ(count_errors("protocol"), 1);
+  close_client();
+  fake.close();
+}
+
+TEST_F(RedisClientTest, AReplyToNoCommandIsAProtocolError) {
+  FakeRedis fake(&loop_, FakeRedis::Mode::Unsolicited);
+  RedisClient::Options o = options(fake.url());
+  o.backoff_min = o.backoff_max = 60'000ms;
+  start_client(o);
+  ASSERT_TRUE(run_until([&] { return saw_state(State::Down); }));
+  EXPECT_EQ(client_->last_error(), "Redis sent a reply to no command");
+  EXPECT_EQ(count_errors("protocol"), 1);
+  close_client();
+  fake.close();
+}
+
+TEST_F(RedisClientTest, UnansweredAuthIsBoundedByHungAfter) {
+  FakeRedis fake(&loop_, FakeRedis::Mode::Silent);
+  RedisClient::Options o = options(fake.url(":some-password@"));
+  o.hung_after = 100ms;
+  o.backoff_min = o.backoff_max = 60'000ms;
+  start_client(o);
+  ASSERT_TRUE(run_until([&] { return saw_state(State::Down); }));
+  EXPECT_EQ(client_->last_error(), "no answer to AUTH within 100ms");
+  EXPECT_THAT(client_->last_error(), Not(HasSubstr("some-password")));
+  EXPECT_FALSE(saw_state(State::Ready));
+  EXPECT_EQ(fake.connections(), 1);
+  close_client();
+  fake.close();
 }
 
 TEST_F(RedisClientTest, TlsRoundTrip) {
