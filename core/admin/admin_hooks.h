@@ -53,6 +53,18 @@ struct RequestSlotCounts {
   uint64_t free = 0;    // kept by the workers' pools for reuse
 };
 
+// state.redis as /status shows it (core/fleet; docs/fleet.md).
+struct FleetView {
+  std::string url;  // the password redacted
+  std::string key_prefix;
+  std::string on_failure;       // "local" | "deny"
+  unsigned workers = 0;         // this process's workers …
+  unsigned workers_shared = 0;  // … of which share limits through Redis now
+  uint32_t members = 0;         // live workers in the fleet (the last heartbeat)
+  uint32_t instances = 0;       // live sidecar processes in the fleet
+  std::string last_error;       // why a worker last fell back ("" if never)
+};
+
 struct AdminHooks {
   std::function<ConfigView()> current_config;  // required
   std::function<bool()> ready;                 // config loaded and listeners up; unset = false
@@ -62,6 +74,8 @@ struct AdminHooks {
   std::function<std::string()> ledger_path;
   // Read at scrape time; unset → the gauges stay 0.
   std::function<RequestSlotCounts()> request_slots;
+  // state.redis; unset or nullopt → /status has no "redis".
+  std::function<std::optional<FleetView>()> fleet;
 };
 
 }  // namespace sluice::admin

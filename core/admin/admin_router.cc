@@ -255,8 +255,9 @@ AdminResponse AdminRouter::status(const ConfigView& view) const {
   }
   const auto uptime = std::chrono::duration_cast<std::chrono::seconds>(
       std::chrono::steady_clock::now() - started_steady_);
-  return json(200,
-              status_json({view, last, metrics_.provider_stats(), started_at_, uptime, states_}));
+  StatusInputs inputs{view, last, metrics_.provider_stats(), started_at_, uptime, states_};
+  if (hooks_.fleet) inputs.fleet = hooks_.fleet();
+  return json(200, status_json(inputs));
 }
 
 AdminResponse AdminRouter::health_report(const ConfigView& view) const {

@@ -176,6 +176,31 @@ void write_agents(JsonWriter& out, const config::Config& cfg, state::ProcessStat
   out.end_object();
 }
 
+// "redis": which mode is in force — "shared" while every worker shares limits through Redis,
+// else the on_failure mode ("local" | "deny") the failing workers apply.
+void write_fleet(JsonWriter& out, const FleetView& fleet) {
+  out.key("redis").begin_object();
+  out.key("url").string(fleet.url);
+  out.key("key_prefix").string(fleet.key_prefix);
+  const bool up = fleet.workers_shared == fleet.workers;
+  out.key("up").boolean(up);
+  out.key("mode").string(up ? "shared" : fleet.on_failure);
+  out.key("on_failure").string(fleet.on_failure);
+  out.key("workers_shared").unsigned_integer(fleet.workers_shared);
+  out.key("workers").unsigned_integer(fleet.workers);
+  out.key("fleet").begin_object();
+  out.key("members").unsigned_integer(fleet.members);
+  out.key("instances").unsigned_integer(fleet.instances);
+  out.end_object();
+  out.key("last_error");
+  if (fleet.last_error.empty()) {
+    out.null();
+  } else {
+    out.string(fleet.last_error);
+  }
+  out.end_object();
+}
+
 }  // namespace
 
 std::string status_json(const StatusInputs& in) {
@@ -218,6 +243,8 @@ std::string status_json(const StatusInputs& in) {
   for (const std::string& change : in.last_reload.restart_pending) out.string(change);
   out.end_array();
   out.end_object();
+
+  if (in.fleet) write_fleet(out, *in.fleet);
 
   state::ProcessState& states = in.states != nullptr ? *in.states : state::ProcessState::process();
   if (in.config.config) {

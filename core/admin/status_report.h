@@ -48,6 +48,8 @@ struct StatusInputs {
   state::ProcessState* states = nullptr;
   // The wall clock budget periods are read with; null: state::wall_now (tests inject one).
   state::WallClock wall_clock = nullptr;
+  // state.redis, when configured.
+  std::optional<FleetView> fleet = std::nullopt;
 };
 
 std::string status_json(const StatusInputs& in);

@@ -212,6 +212,22 @@ struct ToolSpec {
 struct StateSettings {
   std::string ledger = "sluice-ledger.db";
   Duration flush_interval{50};
+  // state.redis: limits and budgets shared by every sidecar on the same Redis (core/fleet,
+  // docs/fleet.md). Absent: each process keeps its own. Restart-only, like the ledger.
+  struct Redis {
+    // What a request of a limited agent gets while Redis cannot answer (down, or slower than
+    // `timeout`):
+    enum class OnFailure : uint8_t {
+      Local,  // admitted against this sidecar's share (limit / fleet size last seen)
+      Deny,   // refused with 503 fleet_state_unavailable
+    };
+    std::string url;  // redis://[user:password@]host[:port][/db] or rediss://; secret
+    std::string key_prefix = "sluice:";
+    Duration timeout{50};  // per Redis call
+    OnFailure on_failure = OnFailure::Local;
+    SourceMark mark;  // of state.redis.url
+  };
+  std::optional<Redis> redis;
 };
 
 struct AccessLogSettings {

@@ -13,6 +13,7 @@
 
 #include "core/config/load_steps.h"
 #include "core/config/loader.h"
+#include "core/config/redis_url.h"
 
 namespace sluice::config {
 namespace {
@@ -123,10 +124,31 @@ void read_default_provider(NodeReader& root, Config& config) {
   config.default_provider = *name;
 }
 
+void read_redis(NodeReader& state, Config& config) {
+  NodeReader reader = state.child("redis");
+  StateSettings::Redis redis;
+  redis.url = reader.string("url").value_or("");
+  redis.mark = reader.mark_of("url");
+  if (redis.url.empty()) {
+    reader.fail("url", "required: the Redis every sidecar shares, e.g. redis://127.0.0.1:6379/0");
+  }
+  std::string error;
+  if (!parse_redis_url(redis.url, error)) reader.fail("url", error);
+  if (auto prefix = reader.string("key_prefix")) redis.key_prefix = *prefix;
+  if (auto v = load::positive_duration(reader, "timeout")) redis.timeout = *v;
+  if (auto v = reader.one_of("on_failure", {"local", "deny"})) {
+    redis.on_failure = *v == "deny" ? StateSettings::Redis::OnFailure::Deny
+                                    : StateSettings::Redis::OnFailure::Local;
+  }
+  reader.finish();
+  config.state.redis = std::move(redis);
+}
+
 void read_state(NodeReader& root, Config& config) {
   NodeReader state = root.child("state");
   if (auto ledger = state.string("ledger")) config.state.ledger = *ledger;
   if (auto v = load::positive_duration(state, "flush_interval")) config.state.flush_interval = *v;
+  if (state.has("redis")) read_redis(state, config);
   state.finish();
   if (!config.state.ledger.empty()) {
     config.state.ledger = load::resolve_path(config, config.state.ledger);

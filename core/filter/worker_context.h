@@ -11,6 +11,10 @@ class HttpCaller;
 class WorkerMailbox;
 }  // namespace sluice::plugin
 
+namespace sluice::fleet {
+class FleetWorker;
+}
+
 namespace sluice::filter {
 
 struct WorkerContext {
@@ -19,6 +23,8 @@ struct WorkerContext {
   plugin::HttpCaller* http = nullptr;  // outgoing HTTP for plugins (sluice.http, host http_call)
   // Where plugins' threads hand results back to this loop (a tool call finished off the worker).
   plugin::WorkerMailbox* mailbox = nullptr;
+  // Limits and budgets shared through Redis (state.redis); null without it.
+  fleet::FleetWorker* fleet = nullptr;
 };
 
 }  // namespace sluice::filter

@@ -86,6 +86,12 @@ Metrics::Metrics()
                                  "Request slots (a request's parser, buffers and session): "
                                  "in_use by requests being read or answered, free in the "
                                  "workers' pools")),
+      redis_up(gauge(*registry_, "sluice_redis_up",
+                     "1 while every worker shares limits through state.redis, 0 while any "
+                     "falls back to on_failure (present only with state.redis)")),
+      redis_errors_total(counter(*registry_, "sluice_redis_errors_total",
+                                 "Redis calls and connections that failed, by kind (connect|"
+                                 "timeout|reply|protocol|noscript|auth)")),
       overhead_seconds(overhead_seconds_family.Add({}, overhead_buckets())),
       active_requests(active_requests_family.Add({})),
       config_generations_alive(config_generations_alive_family.Add({})),

@@ -82,6 +82,12 @@ class Metrics {
   // the admin server at scrape time (AdminHooks::request_slots).
   prometheus::Family<prometheus::Gauge>& request_slots_family;
 
+  // No labels: 1 while every worker shares limits through state.redis (core/fleet), 0 while
+  // any falls back to on_failure. Its child exists only with state.redis.
+  prometheus::Family<prometheus::Gauge>& redis_up;
+  // {kind=connect|timeout|reply|protocol|noscript|auth}: failed Redis calls and connections.
+  prometheus::Family<prometheus::Counter>& redis_errors_total;
+
   // The unlabelled children, created once.
   prometheus::Histogram& overhead_seconds;
   prometheus::Gauge& active_requests;

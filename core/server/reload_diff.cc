@@ -1,5 +1,7 @@
 #include "core/server/reload_diff.h"
 
+#include "core/config/redis_url.h"
+
 namespace sluice::server {
 namespace {
 
@@ -11,6 +13,16 @@ void note(std::vector<std::string>& out, const char* key, const std::string& fro
 
 std::string access_log_text(const config::AccessLogSettings& s) {
   return "{path: \"" + s.path + "\", format: " + s.format + "}";
+}
+
+// The URL redacted: the diff goes to the log.
+std::string redis_text(const std::optional<config::StateSettings::Redis>& r) {
+  if (!r) return "(none)";
+  std::string error;
+  auto url = config::parse_redis_url(r->url, error);
+  return "{url: " + (url ? config::redacted(*url) : std::string("?")) + ", key_prefix: \"" +
+         r->key_prefix + "\", timeout: " + std::to_string(r->timeout.count()) + "ms, on_failure: " +
+         (r->on_failure == config::StateSettings::Redis::OnFailure::Deny ? "deny" : "local") + "}";
 }
 
 }  // namespace
@@ -26,6 +38,7 @@ std::vector<std::string> restart_only_changes(const config::Config& running,
   note(out, "state.ledger", "\"" + running.state.ledger + "\"", "\"" + next.state.ledger + "\"");
   note(out, "state.flush_interval", std::to_string(running.state.flush_interval.count()) + "ms",
        std::to_string(next.state.flush_interval.count()) + "ms");
+  note(out, "state.redis", redis_text(running.state.redis), redis_text(next.state.redis));
   return out;
 }
 

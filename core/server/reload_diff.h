@@ -9,6 +9,7 @@
 //   access_log         — the file is opened once (path and format)
 //   state.ledger, state.flush_interval — the ledger writer (its file and its thread's interval)
 //                        is opened once; budgets' spend was rebuilt from that file at start-up
+//   state.redis        — each worker's Redis connection and its fleet membership (core/fleet)
 #pragma once
 
 #include <string>

@@ -1,4 +1,6 @@
 #include "core/server/server.h"
+#include "core/config/redis_url.h"
+#include "core/fleet/fleet_process.h"
 
 #include <unistd.h>
 
@@ -108,6 +110,17 @@ int Server::run() {
   WorkerServices services;
   services.access_log = access_log_.get();
   services.ledger = ledger_.get();
+  if (config->state.redis) {
+    fleet_ = std::make_unique<fleet::FleetProcess>(*config->state.redis, config->state.ledger,
+                                                   workers, &metrics::Metrics::process());
+    services.fleet = fleet_.get();
+    log::info("state.redis: limits and budgets shared through " + config::redacted(fleet_->url()) +
+              " as " + fleet_->instance() + " (on_failure: " +
+              (config->state.redis->on_failure == config::StateSettings::Redis::OnFailure::Deny
+                   ? "deny"
+                   : "local") +
+              ")");
+  }
   services.on_exit = [](void* arg) {
     auto* self = static_cast<Server*>(arg);
     self->workers_exited_.fetch_add(1, std::memory_order_acq_rel);
@@ -301,6 +314,21 @@ bool Server::start_admin(const config::Config& config, std::string* error) {
   hooks.reload = [this] { return reload("POST /reload"); };
   hooks.last_reload = [this] { return last_reload_; };
   hooks.ledger_path = [this] { return ledger_ ? ledger_->path() : std::string(); };
+  hooks.fleet = [this]() -> std::optional<admin::FleetView> {
+    if (!fleet_) return std::nullopt;
+    admin::FleetView v;
+    v.url = config::redacted(fleet_->url());
+    v.key_prefix = fleet_->settings().key_prefix;
+    v.on_failure = fleet_->settings().on_failure == config::StateSettings::Redis::OnFailure::Deny
+                       ? "deny"
+                       : "local";
+    v.workers = fleet_->workers();
+    v.workers_shared = fleet_->workers_shared();
+    v.members = fleet_->members();
+    v.instances = fleet_->instances();
+    v.last_error = fleet_->last_error();
+    return v;
+  };
   hooks.request_slots = [this] {
     admin::RequestSlotCounts counts;
     for (const auto& worker : workers_) {

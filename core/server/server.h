@@ -82,6 +82,7 @@ class Server {
   // The spend ledger's writer (null when state.ledger is ""): opened with the first config,
   // restart-only, stopped — flushing every row — after the workers finished their requests.
   std::unique_ptr<ledger::LedgerWriter> ledger_;
+  std::unique_ptr<fleet::FleetProcess> fleet_;  // with state.redis; outlives the workers
   std::vector<std::string> listening_;  // `listen` addresses open now (HostPort::to_string())
   std::shared_ptr<const config::Config> startup_config_;    // restart-only keys stay as here
   uint64_t last_content_hash_ = 0;                          // of the last file content tried

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <random>
 
+#include "core/fleet/fleet_worker.h"
 #include "core/ledger/ledger_writer.h"
 #include "core/log/access_log.h"
 #include "core/log/log.h"
@@ -143,6 +144,11 @@ void Worker::apply_listener_changes() {
 }
 
 void Worker::run() {
+  if (services_.fleet != nullptr) {
+    // On the worker thread: its connection's handles belong to this loop from the start.
+    fleet_ = std::make_unique<fleet::FleetWorker>(&loop_, index_, *services_.fleet);
+    filter_context_.fleet = fleet_.get();
+  }
   for (const auto& listen_fd : listen_fds_) open_listener(listen_fd);
   listen_fds_.clear();
   uv_run(&loop_, UV_RUN_DEFAULT);
@@ -249,6 +255,10 @@ void Worker::close_everything() {
   // Tool calls a plugin finishes from its own thread: waited for (bounded), then closed.
   ++backends_shutting_down_;
   mailbox_->shutdown([](void* arg) { --static_cast<Worker*>(arg)->backends_shutting_down_; }, this);
+  if (fleet_) {  // leaves the fleet and closes its Redis connection
+    ++backends_shutting_down_;
+    fleet_->close([this] { --backends_shutting_down_; });
+  }
   for (auto& entry : backends_) {
     ++backends_shutting_down_;
     entry->backend->shutdown(

@@ -44,6 +44,11 @@ class LedgerWriter;
 struct LedgerRow;
 }  // namespace sluice::ledger
 
+namespace sluice::fleet {
+class FleetProcess;
+class FleetWorker;
+}  // namespace sluice::fleet
+
 namespace sluice::server {
 
 class DownstreamConnection;
@@ -53,6 +58,7 @@ class RequestSlotPool;
 struct WorkerServices {
   log::AccessLog* access_log = nullptr;    // may be null (off)
   ledger::LedgerWriter* ledger = nullptr;  // may be null (state.ledger: ""); thread-safe enqueue
+  fleet::FleetProcess* fleet = nullptr;    // may be null (no state.redis); each worker joins it
   void (*on_exit)(void* arg) = nullptr;    // called on the worker thread after its loop closed
   void* on_exit_arg = nullptr;
 };
@@ -190,6 +196,8 @@ class Worker {
   // Plugins' threads hand finished tool calls back here (filter_context_.mailbox); shut down by
   // close_everything() once the calls it still owes arrived (bounded), destroyed with the worker.
   std::unique_ptr<plugin::WorkerMailbox> mailbox_;
+  // This worker's membership of the fleet (state.redis); made on the worker thread in run().
+  std::unique_ptr<fleet::FleetWorker> fleet_;
   filter::WorkerContext filter_context_;
   std::unique_ptr<log::AccessLogBuffer> access_log_;
   uint64_t request_counter_ = 0;

@@ -15,6 +15,8 @@
 
 #include "core/cost/price_file.h"
 #include "core/filter/registry.h"
+#include "core/filter/worker_context.h"
+#include "core/fleet/fleet_worker.h"
 #include "core/log/log.h"
 #include "core/usage/usage.h"
 #include "filters/cost/budget_refusal.h"
@@ -88,7 +90,10 @@ struct Shared {
   std::vector<AgentAccount> accounts;  // sorted by agent pointer
 };
 
-class CostFilter final : public filter::Filter {
+// With state.redis (ctx.worker->fleet) a budget is the fleet's: the reservation and the settle
+// go through fleet::FleetBudget (same rules; a reservation its worker's share cannot cover
+// waits for one Redis call — see fleet_budget.h), which is why the filter can be a waiter.
+class CostFilter final : public filter::Filter, public fleet::FleetWaiter {
  public:
   explicit CostFilter(const Shared& shared) : shared_(shared) {}
 
@@ -100,6 +105,13 @@ class CostFilter final : public filter::Filter {
     if (!account->limit) return RequestStatus::Continue;  // charged at completion, no cap
 
     const double worst = worst_case_usd(ctx);
+    if (ctx.worker != nullptr && ctx.worker->fleet != nullptr) {
+      ctx_ = &ctx;
+      fleet_ = ctx.worker->fleet;
+      fleet_budget_ = &fleet_->agent(account->agent->name, account->state).budget;
+      fleet_worst_ = worst;
+      return reserve_in_fleet();
+    }
     const state::WallTime now = shared_.clock();
     state::SpendAccount& spend = account->state->spend();
     if (spend.reserve(*account->limit, worst, now, &reservation_) ==
@@ -120,9 +132,23 @@ class CostFilter final : public filter::Filter {
     return RequestStatus::Respond;
   }
 
+  void on_fleet_answer() override {
+    waiting_ = false;
+    if (reserve_in_fleet() != RequestStatus::Stop) ctx_->resume_chain();
+  }
+
   void on_complete(RequestContext& ctx) override {
+    if (waiting_) {  // the client left while the reservation waited for Redis
+      waiting_ = false;
+      fleet_budget_->cancel(this);
+    }
     const double usd = price_usage(ctx);
     ctx.cost_usd = usd;
+    if (fleet_budget_ != nullptr && fleet_reservation_.where != fleet::Where::Nowhere) {
+      fleet_budget_->settle(fleet_reservation_, usd);
+      fleet_reservation_.where = fleet::Where::Nowhere;  // settled once
+      return;
+    }
     const bool settle = reservation_open_;
     reservation_open_ = false;  // settled once, whatever happens below
     if (!settle && (usd <= 0 || ctx.agent == nullptr)) return;
@@ -136,6 +162,42 @@ class CostFilter final : public filter::Filter {
   }
 
  private:
+  RequestStatus reserve_in_fleet() {
+    const AgentAccount* account = account_;
+    switch (fleet_budget_->reserve(*account->limit, fleet_worst_, this, &fleet_reservation_)) {
+      case fleet::FleetStep::Admitted:
+      case fleet::FleetStep::AdmittedLocally:
+        return RequestStatus::Continue;
+      case fleet::FleetStep::Wait:
+        waiting_ = true;
+        return RequestStatus::Stop;
+      case fleet::FleetStep::Refused:
+        break;
+      case fleet::FleetStep::Unavailable:
+        ctx_->respond(503, "api_error", "fleet_state_unavailable",
+                      "The budget of agent \"" + account->agent->name +
+                          "\" is shared by the fleet through Redis, which cannot answer (" +
+                          fleet_->failure_reason() +
+                          "); state.redis.on_failure is deny, so its requests are refused "
+                          "until Redis answers again. Try again in 1s.");
+        return RequestStatus::Respond;
+    }
+    if (prometheus::Counter* refused = account->state->rate_limited().budget) {
+      refused->Increment();
+    }
+    const state::WallTime now = shared_.clock();
+    state::SpendAccount::View view = account->state->spend().view(*account->limit, now);
+    if (fleet_->shared()) {  // the fleet's figures, not this sidecar's
+      const fleet::FleetBudget::View fleet_view = fleet_budget_->view(*account->limit);
+      view.spent_usd = fleet_view.spent_usd;
+      view.reserved_usd = fleet_view.reserved_usd;
+      view.remaining_usd = fleet_view.remaining_usd;
+    }
+    respond_over_budget(
+        *ctx_, BudgetRefusal{account->agent->name, *account->limit, view, fleet_worst_, now});
+    return RequestStatus::Respond;
+  }
+
   // The snapshot's entry of `agent`, or (an agent not of this snapshot's config, which auth
   // should never produce) one resolved through the registry, which locks.
   const AgentAccount* resolve(const config::Agent* agent) {
@@ -217,6 +279,13 @@ class CostFilter final : public filter::Filter {
   AgentAccount fallback_;                  // account_ points here on the registry path
   state::SpendAccount::Reservation reservation_;
   bool reservation_open_ = false;  // reservation_ awaits its settle
+  // The fleet path (state.redis): null/Nowhere without it.
+  RequestContext* ctx_ = nullptr;
+  fleet::FleetWorker* fleet_ = nullptr;
+  fleet::FleetBudget* fleet_budget_ = nullptr;
+  fleet::FleetBudget::Reservation fleet_reservation_;  // where != Nowhere: awaits its settle
+  double fleet_worst_ = 0;
+  bool waiting_ = false;  // the reservation waits for a Redis call (on_fleet_answer follows)
 };
 
 class CostFactory final : public filter::FilterFactory {

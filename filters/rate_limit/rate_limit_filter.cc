@@ -30,10 +30,13 @@
 
 #include "core/config/node_reader.h"
 #include "core/filter/registry.h"
+#include "core/filter/worker_context.h"
 #include "core/log/log.h"
 #include "core/usage/usage.h"
 #include "filters/rate_limit/agent_limit_index.h"
+#include "filters/rate_limit/fleet_rate_limit_filter.h"
 #include "filters/rate_limit/rate_limit_headers.h"
+#include "filters/rate_limit/rate_limit_rules.h"
 
 namespace sluice::filters::rate_limit {
 
@@ -47,112 +50,6 @@ using filter::Endpoint;
 using filter::RequestContext;
 using filter::RequestStatus;
 using std::chrono::milliseconds;
-
-// Both buckets refill over a minute: rpm and tpm are per-minute limits.
-constexpr std::chrono::nanoseconds kPeriod = std::chrono::seconds(60);
-// The most one request is charged at reconcile (far above any real usage; keeps the int64
-// arithmetic safe whatever a provider reports).
-constexpr uint64_t kMaxChargedTokens = uint64_t{1} << 50;
-// A concurrency refusal has no refill time to report; this is the wait it suggests.
-constexpr milliseconds kConcurrencyRetry{1000};
-
-// Which limit refused a request (the `limit` label of sluice_rate_limited_total).
-enum class Limit : uint8_t { Concurrent, Rpm, Tpm };
-
-uint64_t saturating_add(uint64_t a, uint64_t b) {
-  return a > std::numeric_limits<uint64_t>::max() - b ? std::numeric_limits<uint64_t>::max()
-                                                      : a + b;
-}
-
-// What a tpm admission reserves for one request.
-struct Reservation {
-  // Where the completion part came from.
-  enum class Completion : uint8_t {
-    FromRequest,  // the request's max_tokens (or max_completion_tokens / max_output_tokens)
-    Default,      // default_max_tokens: the request names no maximum
-    None,         // embeddings: no completion
-  };
-  uint64_t prompt = 0;
-  uint64_t completion = 0;
-  Completion from = Completion::None;
-
-  uint64_t total() const { return saturating_add(prompt, completion); }
-};
-
-Reservation reservation_of(const RequestContext& ctx, uint64_t default_max_tokens) {
-  Reservation r;
-  r.prompt = ctx.prompt_tokens_estimate;
-  if (r.prompt == 0 && ctx.request != nullptr) {  // the session did not estimate (yet)
-    r.prompt = usage::estimate_tokens_from_bytes(ctx.request->body.size());
-  }
-  if (ctx.endpoint == Endpoint::Embeddings) return r;
-  if (ctx.fields.max_tokens) {
-    r.completion = static_cast<uint64_t>(std::max<int64_t>(0, *ctx.fields.max_tokens));
-    r.from = Reservation::Completion::FromRequest;
-  } else {
-    r.completion = default_max_tokens;
-    r.from = Reservation::Completion::Default;
-  }
-  return r;
-}
-
-struct Shared {
-  Shared(const config::Config& config, RateLimitSettings s, state::ProcessState& st, Clock c)
-      : index(config, st), settings(s), states(st), clock(c) {}
-  AgentLimitIndex index;
-  RateLimitSettings settings;
-  state::ProcessState& states;
-  Clock clock;
-};
-
-// "Rate limit reached for agent "sofia" on requests per minute (rpm): limit 60. Try again in 2s."
-std::string refusal_message(const LimitedAgent& agent, Limit limit, milliseconds retry_after,
-                            const Reservation* reservation, uint64_t reserved,
-                            const state::BucketReading* tokens) {
-  std::string m = "Rate limit reached for agent \"";
-  m += agent.agent->name;
-  m += "\" on ";
-  switch (limit) {
-    case Limit::Concurrent:
-      m += "concurrent requests (concurrent): limit ";
-      m += std::to_string(*agent.limits.concurrent);
-      m += " in flight";
-      break;
-    case Limit::Rpm:
-      m += "requests per minute (rpm): limit ";
-      m += std::to_string(*agent.limits.rpm);
-      break;
-    case Limit::Tpm:
-      m += "tokens per minute (tpm): limit ";
-      m += std::to_string(*agent.limits.tpm);
-      m += ", remaining ";
-      m += std::to_string(tokens->remaining);
-      m += "; this request reserves ";
-      m += std::to_string(reserved);
-      m += " tokens (prompt ~";
-      m += std::to_string(reservation->prompt);
-      switch (reservation->from) {
-        case Reservation::Completion::FromRequest:
-          m += " + max_tokens ";
-          m += std::to_string(reservation->completion);
-          break;
-        case Reservation::Completion::Default:
-          m += " + ";
-          m += std::to_string(reservation->completion);
-          m += " for the completion, as the request sets no max_tokens";
-          break;
-        case Reservation::Completion::None:
-          break;
-      }
-      if (reserved < reservation->total()) m += ", capped at the limit";
-      m += ")";
-      break;
-  }
-  m += ". Try again in ";
-  m += std::to_string(retry_after_seconds(retry_after));
-  m += "s.";
-  return m;
-}
 
 // One request's view: what it took, so that a refusal and on_complete give back exactly that.
 class RateLimitFilter final : public filter::Filter {
@@ -263,11 +160,7 @@ class RateLimitFilter final : public filter::Filter {
                        const Reservation* reservation, uint64_t reserved) {
     const config::AgentLimits& limits = agent_->limits;
     state::AgentState& state = *agent_->state;
-    const auto& counters = state.rate_limited();
-    prometheus::Counter* counter = limit == Limit::Concurrent ? counters.concurrent
-                                   : limit == Limit::Rpm      ? counters.rpm
-                                                              : counters.tpm;
-    if (counter != nullptr) counter->Increment();
+    count_refusal(*agent_, limit);
 
     // The buckets as they stand after the refusal was undone.
     if (limits.rpm) {
@@ -303,6 +196,9 @@ class RateLimitFactory final : public filter::FilterFactory {
 
   std::string_view name() const override { return "rate_limit"; }
   filter::Filter* create(RequestContext& ctx) const override {
+    if (ctx.worker != nullptr && ctx.worker->fleet != nullptr) {
+      return make_fleet_rate_limit_filter(ctx, shared_);  // state.redis: the fleet's limits
+    }
     return ctx.arena_make<RateLimitFilter>(shared_);
   }
 

@@ -45,7 +45,8 @@ std::string GatewayConfig::to_yaml() const {
   y += filters_after_auth;
   y += "  - model_alias: {}\n";
   y += "state: {ledger: " + json_quote(ledger_path) +
-       (ledger_path.empty() ? "" : ", flush_interval: 10ms") + "}\n";
+       (ledger_path.empty() ? "" : ", flush_interval: 10ms") +
+       (state_redis.empty() ? "" : ", redis: " + state_redis) + "}\n";
   y += "access_log: {path: " + json_quote(access_log_path) + ", format: json}\n";
   y += extra;
   return y;

@@ -31,6 +31,7 @@ struct GatewayConfig {
   std::string admin_token;        // "" = no admin_token key
   std::string access_log_path;    // "" = access_log off
   std::string ledger_path;        // "" = the ledger off; else there, flushed every 10ms
+  std::string state_redis;        // flow map for state.redis ("" = none): "{url: redis://…}"
   std::string extra_providers;    // YAML lines at providers: level (2-space indented entries)
   std::string extra_models;       // YAML lines at models: level
   std::string extra_agents;       // YAML lines at agents: level

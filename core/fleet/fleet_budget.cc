@@ -1,0 +1,209 @@
+#include "core/fleet/fleet_budget.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cstdlib>
+
+#include "core/fleet/fleet_process.h"
+#include "core/fleet/fleet_scripts.h"
+#include "core/fleet/fleet_worker.h"
+
+namespace sluice::fleet {
+
+namespace {
+
+using std::chrono::milliseconds;
+
+constexpr double kAccuracy = 0.01;
+constexpr milliseconds kFlushDelay{100};
+constexpr milliseconds kIdleReturn{1000};
+
+std::string_view number(char (&buf)[32], double v) {
+  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v);
+  return {buf, static_cast<size_t>(end - buf)};
+}
+
+std::string_view integer(char (&buf)[32], int64_t v) {
+  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v);
+  return {buf, static_cast<size_t>(end - buf)};
+}
+
+double to_double(const redis::RedisReply& r) {
+  if (r.type == redis::RedisReply::Type::Integer) return static_cast<double>(r.integer);
+  return std::strtod(r.str.c_str(), nullptr);
+}
+
+// How long a period's spend hash is kept after its last write.
+int64_t spend_ttl_ms(state::BudgetPeriod per) {
+  switch (per) {
+    case state::BudgetPeriod::Day:
+      return int64_t{2} * 86'400'000;
+    case state::BudgetPeriod::Month:
+      return int64_t{40} * 86'400'000;
+    case state::BudgetPeriod::Total:
+      return 0;  // kept
+  }
+  return 0;
+}
+
+}  // namespace
+
+FleetBudget::FleetBudget(FleetWorker& worker, std::string agent, state::SpendAccount* spend)
+    : worker_(worker), agent_(std::move(agent)), spend_(spend) {}
+
+std::string FleetBudget::spend_key(state::WallTime now) const {
+  const auto start = std::chrono::duration_cast<std::chrono::seconds>(
+                         state::period_start(limit_.per, now).time_since_epoch())
+                         .count();
+  return worker_.key("spend", agent_) + ":" + state::to_string(limit_.per) + ":" +
+         std::to_string(start);
+}
+
+double FleetBudget::lease_size() const {
+  return limit_.usd * kAccuracy / worker_.process().members();
+}
+
+FleetBudget::View FleetBudget::view(const state::BudgetLimit& limit) const {
+  View v;
+  v.spent_usd =
+      fleet_spent_ + std::max(0.0, spend_->spent(limit.per, state::wall_now()) - spent_at_answer_);
+  v.reserved_usd = others_held_ + held_;
+  v.remaining_usd = std::max(0.0, limit.usd - v.spent_usd - v.reserved_usd);
+  return v;
+}
+
+FleetStep FleetBudget::reserve(const state::BudgetLimit& limit, double worst_usd, FleetWaiter* w,
+                               Reservation* out) {
+  const uint64_t queued = w->queued_epoch;
+  w->queued_epoch = 0;
+  limit_ = limit;
+  has_limit_ = true;
+  const state::WallTime wall = state::wall_now();
+  if (!worker_.shared()) {
+    if (worker_.deny_on_failure()) return FleetStep::Unavailable;
+    // This sidecar's share of what the fleet had left when Redis last answered.
+    const double mine = spend_->spent(limit.per, wall);
+    const double fleet_spent = answered_ ? fleet_spent_ : mine;
+    const double base = answered_ ? spent_at_answer_ : mine;
+    const double share =
+        base + std::max(0.0, limit.usd - fleet_spent - (answered_ ? others_held_ : 0.0)) /
+                   worker_.process().instances();
+    if (spend_->reserve(state::BudgetLimit{share, limit.per}, worst_usd, wall, &out->local) !=
+        state::SpendAccount::Admission::Admitted) {
+      return FleetStep::Refused;
+    }
+    out->where = Where::Local;
+    out->worst_usd = worst_usd;
+    return FleetStep::AdmittedLocally;
+  }
+  last_use_ = worker_.now();
+  if (reserved_ + worst_usd <= held_) {
+    reserved_ += worst_usd;
+    out->where = Where::Fleet;
+    out->worst_usd = worst_usd;
+    worker_.want_flush(kIdleReturn);
+    return FleetStep::Admitted;
+  }
+  if (queued != 0 && short_epoch_ >= queued) return FleetStep::Refused;
+  w->queued_epoch = epoch_ + 1;
+  w->wants = worst_usd;
+  waiters_.push_back(w);
+  waiting_ += worst_usd;
+  if (!calling_) call(reserved_ + waiting_ + lease_size());
+  return FleetStep::Wait;
+}
+
+void FleetBudget::cancel(FleetWaiter* w) {
+  if (w->linked()) {
+    waiters_.remove(w);
+    waiting_ = std::max(0.0, waiting_ - w->wants);
+  }
+  w->queued_epoch = 0;
+}
+
+void FleetBudget::settle(const Reservation& r, double actual_usd) {
+  const state::WallTime wall = state::wall_now();
+  if (r.where == Where::Local) {
+    spend_->settle(r.local, actual_usd, wall);
+    dirty_ = true;  // the spend reaches Redis once it answers again
+    worker_.want_flush(kFlushDelay);
+    return;
+  }
+  if (r.where != Where::Fleet) return;
+  reserved_ = std::max(0.0, reserved_ - r.worst_usd);
+  // The block pays for it: the spend grows by what the block shrinks, so the sum Redis
+  // sees (spend + holdings) is right before and after the next call.
+  held_ = std::max(0.0, held_ - actual_usd);
+  if (calling_) settled_during_call_ += actual_usd;  // the answer's grant predates it
+  spend_->charge(actual_usd, wall);
+  dirty_ = true;
+  worker_.want_flush(kFlushDelay);
+}
+
+void FleetBudget::charge(double actual_usd) {
+  if (actual_usd <= 0) return;
+  spend_->charge(actual_usd, state::wall_now());
+  if (has_limit_) {
+    dirty_ = true;
+    worker_.want_flush(kFlushDelay);
+  }
+}
+
+bool FleetBudget::flush(state::SteadyTime now) {
+  if (!has_limit_) return false;
+  if (calling_) return true;
+  const bool idle = held_ > reserved_ && now - last_use_ >= kIdleReturn;
+  // Settled costs leave the block larger than the requests in flight need: keep one lease
+  // beyond them, so no member sits on more than that while others are refused.
+  const double keep = reserved_ + lease_size();
+  const bool oversized = held_ > keep + 1e-12;
+  if (!dirty_ && !idle && !oversized) return held_ > reserved_;
+  if (!worker_.shared()) return true;
+  call(idle ? reserved_ : std::min(held_, keep));
+  return true;
+}
+
+void FleetBudget::call(double want) {
+  calling_ = true;
+  dirty_ = false;
+  const state::WallTime wall = state::wall_now();
+  const std::string spend = spend_key(wall);
+  const std::string held = worker_.key("held", agent_);
+  const std::string members = worker_.key("members", "");
+  char b1[32], b2[32], b3[32], b4[32], b5[32];
+  const std::string_view keys[] = {spend, held, members};
+  const std::string_view args[] = {worker_.process().spender(),
+                                   number(b1, spend_->spent(limit_.per, wall)),
+                                   worker_.member(),
+                                   number(b2, want),
+                                   number(b3, reserved_),
+                                   number(b4, limit_.usd),
+                                   integer(b5, spend_ttl_ms(limit_.per))};
+  worker_.client().eval(scripts::budget(), keys, args,
+                        [this, want](redis::RedisResult&& r) { on_answer(std::move(r), want); });
+}
+
+void FleetBudget::on_answer(redis::RedisResult&& result, double want) {
+  calling_ = false;
+  ++epoch_;
+  const auto& e = result.reply.elements;
+  if (result.ok() && e.size() == 3) {
+    held_ = std::max(0.0, to_double(e[0]) - settled_during_call_);
+    if (settled_during_call_ > 0) dirty_ = true;
+    fleet_spent_ = to_double(e[1]);
+    others_held_ = to_double(e[2]);
+    spent_at_answer_ = spend_->spent(limit_.per, state::wall_now());
+    answered_ = true;
+    if (held_ + 1e-12 < want) short_epoch_ = epoch_;
+    worker_.call_answered();
+  } else {
+    dirty_ = true;  // not known to have arrived: send the spend again later
+    worker_.call_failed(result);
+  }
+  settled_during_call_ = 0;
+  waiting_ = 0;
+  wake_all(waiters_);
+  if (!calling_ && (dirty_ || held_ > reserved_)) worker_.want_flush(kFlushDelay);
+}
+
+}  // namespace sluice::fleet

@@ -1,0 +1,104 @@
+#include "core/fleet/fleet_gate.h"
+
+#include <algorithm>
+#include <charconv>
+
+#include "core/fleet/fleet_process.h"
+#include "core/fleet/fleet_scripts.h"
+#include "core/fleet/fleet_worker.h"
+
+namespace sluice::fleet {
+
+namespace {
+
+std::string_view number(char (&buf)[24], int64_t v) {
+  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v);
+  return {buf, static_cast<size_t>(end - buf)};
+}
+
+}  // namespace
+
+FleetGate::FleetGate(FleetWorker& worker, std::string key, state::ConcurrencyGate* local)
+    : worker_(worker), key_(std::move(key)), local_(local) {}
+
+FleetStep FleetGate::enter(uint32_t limit, FleetWaiter* w) {
+  limit_ = limit;
+  const uint64_t queued = w->queued_epoch;
+  w->queued_epoch = 0;
+  if (!worker_.shared()) {
+    if (worker_.deny_on_failure() || local_ == nullptr) return FleetStep::Unavailable;
+    const uint32_t instances = worker_.process().instances();
+    const uint32_t share = std::max<uint32_t>(1, (limit + instances - 1) / instances);
+    if (!local_->try_enter(share)) return FleetStep::Refused;
+    ++inside_locally_;
+    return FleetStep::AdmittedLocally;
+  }
+  if (inside_ < held_) {
+    ++inside_;
+    return FleetStep::Admitted;
+  }
+  // A waiter that a short answer came after: the fleet is full.
+  if (queued != 0 && short_epoch_ >= queued) return FleetStep::Refused;
+  w->queued_epoch = epoch_ + 1;
+  w->wants = 1;
+  waiters_.push_back(w);
+  if (!calling_) call(inside_ + inside_locally_ + static_cast<uint32_t>(waiters_.size()));
+  return FleetStep::Wait;
+}
+
+void FleetGate::cancel(FleetWaiter* w) {
+  if (w->linked()) waiters_.remove(w);
+  w->queued_epoch = 0;
+}
+
+void FleetGate::leave(Where where) {
+  if (where == Where::Local) {
+    if (local_ != nullptr) local_->leave();
+    if (inside_locally_ > 0) --inside_locally_;
+  } else if (where == Where::Fleet) {
+    if (inside_ > 0) --inside_;
+  } else {
+    return;
+  }
+  worker_.want_flush(std::chrono::milliseconds(0));  // a spare slot is a large error: soon
+}
+
+bool FleetGate::flush() {
+  if (calling_) return true;
+  const uint32_t needed = inside_ + inside_locally_;
+  if (held_ == needed) return false;
+  if (!worker_.shared()) return true;  // sent once Redis answers again
+  call(needed);
+  return true;
+}
+
+void FleetGate::call(uint32_t want) {
+  calling_ = true;
+  char b1[24], b2[24], b3[24];
+  const std::string key = worker_.key("members", "");
+  const std::string_view keys[] = {key_, key};
+  const std::string_view args[] = {worker_.member(), number(b1, want),
+                                   number(b2, inside_ + inside_locally_), number(b3, limit_)};
+  worker_.client().eval(scripts::hold(), keys, args,
+                        [this, want](redis::RedisResult&& r) { on_answer(std::move(r), want); });
+}
+
+void FleetGate::on_answer(redis::RedisResult&& result, uint32_t want) {
+  calling_ = false;
+  ++epoch_;
+  const auto& e = result.reply.elements;
+  if (result.ok() && e.size() == 2) {
+    held_ = static_cast<uint32_t>(std::max<int64_t>(0, e[0].integer));
+    if (held_ < want) short_epoch_ = epoch_;
+    worker_.call_answered();
+  } else {
+    worker_.call_failed(result);
+  }
+  wake_all(waiters_);
+  // Slots held beyond what is inside (a release, or a grant its waiter no longer wants).
+  if (!calling_ && waiters_.empty() && held_ > inside_ + inside_locally_) {
+    worker_.want_flush(std::chrono::milliseconds(0));
+  }
+}
+
+}  // namespace sluice::fleet

@@ -1,0 +1,51 @@
+// FleetGate: one worker's share of an agent's fleet-wide concurrency limit (DESIGN §3).
+//
+// Redis holds, per agent, how many slots each live member holds (fleet_scripts.h, hold). A
+// worker admits a request at once while it holds a free slot; otherwise the request waits for
+// one call that asks for one more slot per waiter. Slots a worker no longer needs go back
+// with the next call, sent as soon as a request leaves — concurrency limits are small, so a
+// held spare slot would be a large error. So an agent with a concurrency limit costs one
+// Redis round trip on admission (unless a slot is free) and one after its answer, which the
+// request does not wait for. A member that dies holding slots loses them when its heartbeat
+// expires.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "core/fleet/fleet_waiter.h"
+#include "core/redis/redis_client.h"
+#include "core/state/rate_bucket.h"
+
+namespace sluice::fleet {
+
+class FleetWorker;
+
+class FleetGate {
+ public:
+  FleetGate(FleetWorker& worker, std::string key, state::ConcurrencyGate* local);
+
+  FleetStep enter(uint32_t limit, FleetWaiter* w);
+  void cancel(FleetWaiter* w);
+  // A request that entered with `where` is done.
+  void leave(Where where);
+  bool flush();
+
+ private:
+  void call(uint32_t want);
+  void on_answer(redis::RedisResult&& result, uint32_t want);
+
+  FleetWorker& worker_;
+  const std::string key_;
+  state::ConcurrencyGate* local_;  // the process's own gate (on_failure: local); may be null
+  uint32_t limit_ = 0;
+  uint32_t held_ = 0;            // slots Redis has recorded for this member (as last answered)
+  uint32_t inside_ = 0;          // requests of this worker inside through the fleet
+  uint32_t inside_locally_ = 0;  // … and through the local gate (kept held on recovery)
+  bool calling_ = false;
+  WaiterList waiters_;
+  uint64_t epoch_ = 0;        // answers so far
+  uint64_t short_epoch_ = 0;  // the last answer that granted less than asked
+};
+
+}  // namespace sluice::fleet
