@@ -11,6 +11,9 @@ namespace sluice::fleet {
 
 namespace {
 
+// The share of a limit the whole fleet may hold in spare slots (the error bound).
+constexpr double kAccuracy = 0.01;
+
 std::string_view number(char (&buf)[24], int64_t v) {
   auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v);
   return {buf, static_cast<size_t>(end - buf)};
@@ -35,6 +38,8 @@ FleetStep FleetGate::enter(uint32_t limit, FleetWaiter* w) {
   }
   if (inside_ < held_) {
     ++inside_;
+    // Keep the spare slots ahead, so the next request need not wait for Redis.
+    if (!calling_ && held_ - inside_ < spare() && held_ < limit) call(needed() + spare());
     return FleetStep::Admitted;
   }
   // A waiter that a short answer came after: the fleet is full.
@@ -42,7 +47,7 @@ FleetStep FleetGate::enter(uint32_t limit, FleetWaiter* w) {
   w->queued_epoch = epoch_ + 1;
   w->wants = 1;
   waiters_.push_back(w);
-  if (!calling_) call(inside_ + inside_locally_ + static_cast<uint32_t>(waiters_.size()));
+  if (!calling_) call(needed() + static_cast<uint32_t>(waiters_.size()) + spare());
   return FleetStep::Wait;
 }
 
@@ -63,12 +68,16 @@ void FleetGate::leave(Where where) {
   worker_.want_flush(std::chrono::milliseconds(0));  // a spare slot is a large error: soon
 }
 
+uint32_t FleetGate::spare() const {
+  return static_cast<uint32_t>(static_cast<double>(limit_) * kAccuracy /
+                               worker_.process().members());
+}
+
 bool FleetGate::flush() {
   if (calling_) return true;
-  const uint32_t needed = inside_ + inside_locally_;
-  if (held_ == needed) return false;
+  if (held_ <= needed() + spare()) return false;
   if (!worker_.shared()) return true;  // sent once Redis answers again
-  call(needed);
+  call(needed() + spare());
   return true;
 }
 
@@ -96,7 +105,7 @@ void FleetGate::on_answer(redis::RedisResult&& result, uint32_t want) {
   }
   wake_all(waiters_);
   // Slots held beyond what is inside (a release, or a grant its waiter no longer wants).
-  if (!calling_ && waiters_.empty() && held_ > inside_ + inside_locally_) {
+  if (!calling_ && waiters_.empty() && held_ > needed() + spare()) {
     worker_.want_flush(std::chrono::milliseconds(0));
   }
 }

@@ -2,12 +2,14 @@
 //
 // Redis holds, per agent, how many slots each live member holds (fleet_scripts.h, hold). A
 // worker admits a request at once while it holds a free slot; otherwise the request waits for
-// one call that asks for one more slot per waiter. Slots a worker no longer needs go back
-// with the next call, sent as soon as a request leaves — concurrency limits are small, so a
-// held spare slot would be a large error. So an agent with a concurrency limit costs one
-// Redis round trip on admission (unless a slot is free) and one after its answer, which the
-// request does not wait for. A member that dies holding slots loses them when its heartbeat
-// expires.
+// one call that asks for one more slot per waiter. A worker keeps
+//   spare = floor(limit × 1% / members)
+// free slots ahead (fetched in the background) and gives back any beyond that as soon as a
+// request leaves. So the fleet never has more than the limit in flight, and refuses at most
+// members × spare ≤ 1% of it early. With a small limit the spare is 0: then each admission
+// that finds no free slot waits for one Redis call, and each answer is followed by a release
+// call the request does not wait for. A member that dies holding slots loses them when its
+// heartbeat expires.
 #pragma once
 
 #include <cstdint>
@@ -34,6 +36,8 @@ class FleetGate {
  private:
   void call(uint32_t want);
   void on_answer(redis::RedisResult&& result, uint32_t want);
+  uint32_t needed() const { return inside_ + inside_locally_; }  // slots in use
+  uint32_t spare() const;
 
   FleetWorker& worker_;
   const std::string key_;

@@ -57,7 +57,7 @@ FleetWorker::FleetWorker(uv_loop_t* loop, unsigned index, FleetProcess& process)
 FleetWorker::~FleetWorker() = default;
 
 FleetAgent& FleetWorker::agent(std::string_view name, state::AgentState* local) {
-  auto it = agents_.find(std::string(name));
+  auto it = agents_.find(name);
   if (it != agents_.end()) return *it->second;
   auto made = std::make_unique<FleetAgent>(*this, name, local);
   FleetAgent& ref = *made;

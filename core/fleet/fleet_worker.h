@@ -95,7 +95,12 @@ class FleetWorker {
   // uv_timer_t are freed only in their close callbacks: held by pointer.
   uv_timer_t* beat_timer_ = nullptr;
   uv_timer_t* flush_timer_ = nullptr;
-  std::unordered_map<std::string, std::unique_ptr<FleetAgent>> agents_;
+  // Looked up per request by the agent's name without building a std::string.
+  struct NameHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, std::unique_ptr<FleetAgent>, NameHash, std::equal_to<>> agents_;
   // close(): handles and the client still closing, and what to call when all are closed.
   int closing_ = 0;
   std::function<void()> on_closed_;
