@@ -747,7 +747,15 @@ void RedisClient::Impl::close_tcp() {
 }
 
 void RedisClient::Impl::close(std::function<void()> done) {
-  if (state_ == State::Closed) return;  // closing already: the first `done` stands
+  if (state_ == State::Closed) {  // closing already: both callbacks run, the first first
+    if (done) {
+      done_ = [first = std::move(done_), then = std::move(done)] {
+        if (first) first();
+        then();
+      };
+    }
+    return;
+  }
   ++gen_;
   done_ = std::move(done);
   if (step_ == Step::Resolving) dns_.cancel(this);

@@ -36,14 +36,6 @@ using Status = RedisResult::Status;
 using State = RedisClient::State;
 using Type = RedisReply::Type;
 
-// What a test's callback saw: how many times it ran (must end at 1) and the last result.
-struct Outcome {
-  bool issued = false;  // command() returned: a callback before that ran from inside it
-  int calls = 0;
-  RedisResult result;
-  bool done() const { return calls > 0; }
-};
-
 // A TCP server on the test's loop that is not a working Redis: it never answers, answers
 // with bytes that are not RESP, or speaks before being asked. Connections and the listener are
 // freed in their close callbacks (close() before the loop ends).
@@ -58,6 +50,7 @@ class FakeRedis {
     uv_ip4_addr("127.0.0.1", 0, &addr);
     uv_tcp_bind(&listener_, reinterpret_cast<const sockaddr*>(&addr), 0);
     uv_listen(reinterpret_cast<uv_stream_t*>(&listener_), 16, &on_connection);
+    open_handles_ = 1;
     int len = sizeof addr;
     uv_tcp_getsockname(&listener_, reinterpret_cast<sockaddr*>(&addr), &len);
     port_ = ntohs(addr.sin_port);
@@ -68,14 +61,14 @@ class FakeRedis {
   }
   int connections() const { return accepted_; }
 
+  // Closes the listener and every connection; closed() once their close callbacks ran (the
+  // listener is a member: the FakeRedis must outlive that).
   void close() {
-    uv_close(reinterpret_cast<uv_handle_t*>(&listener_), nullptr);
-    for (uv_tcp_t* c : clients_) {
-      uv_close(reinterpret_cast<uv_handle_t*>(c),
-               [](uv_handle_t* h) { delete reinterpret_cast<uv_tcp_t*>(h); });
-    }
+    uv_close(reinterpret_cast<uv_handle_t*>(&listener_), &on_closed);
+    for (uv_tcp_t* c : clients_) uv_close(reinterpret_cast<uv_handle_t*>(c), &on_closed);
     clients_.clear();
   }
+  bool closed() const { return open_handles_ == 0; }
 
  private:
   static void on_connection(uv_stream_t* server, int status) {
@@ -86,6 +79,7 @@ class FakeRedis {
     c->data = self;
     uv_accept(server, reinterpret_cast<uv_stream_t*>(c));
     self->clients_.push_back(c);
+    ++self->open_handles_;
     ++self->accepted_;
     if (self->mode_ == Mode::Unsolicited) self->send(c, "+OK\r\n");
     uv_read_start(
@@ -101,6 +95,12 @@ class FakeRedis {
           }
         });
   }
+  static void on_closed(uv_handle_t* h) {
+    auto* self = static_cast<FakeRedis*>(h->data);
+    --self->open_handles_;
+    if (h != reinterpret_cast<uv_handle_t*>(&self->listener_))
+      delete reinterpret_cast<uv_tcp_t*>(h);
+  }
   void send(uv_tcp_t* c, const char* text) {
     uv_buf_t buf = uv_buf_init(const_cast<char*>(text), static_cast<unsigned>(strlen(text)));
     uv_try_write(reinterpret_cast<uv_stream_t*>(c), &buf, 1);
@@ -111,7 +111,16 @@ class FakeRedis {
   uv_tcp_t listener_{};
   uint16_t port_ = 0;
   int accepted_ = 0;
+  int open_handles_ = 0;  // the listener and accepted connections not closed yet
   std::vector<uv_tcp_t*> clients_;
+};
+
+// What a test's callback saw: how many times it ran (must end at 1) and the last result.
+struct Outcome {
+  bool issued = false;  // command() returned: a callback before that ran from inside it
+  int calls = 0;
+  RedisResult result;
+  bool done() const { return calls > 0; }
 };
 
 // rediss:// verifies Redis's certificate against the default trust store; these tests make
@@ -220,6 +229,11 @@ class RedisClientTest : public ::testing::Test {
       client_.reset();
     });
     EXPECT_TRUE(run_until([&] { return done; })) << "close() never called back";
+  }
+
+  void close_fake(FakeRedis& fake) {
+    fake.close();
+    EXPECT_TRUE(run_until([&] { return fake.closed(); }));
   }
 
   // Every callback ran exactly once.
@@ -556,7 +570,17 @@ TEST_F(RedisClientTest, CloseWhileDownOrConnecting) {
 
   start_client(options("redis://127.0.0.1:" + std::to_string(test::unused_port())));
   ASSERT_TRUE(run_until([&] { return saw_state(State::Down); }));
-  close_client();  // with a reconnect scheduled
+  // With a reconnect scheduled, and close() called twice: each `done` runs once, in order.
+  int first = 0;
+  int second = 0;
+  client_->close([&] { ++first; });
+  client_->close([&] {
+    EXPECT_EQ(first, 1);
+    ++second;
+    client_.reset();
+  });
+  ASSERT_TRUE(run_until([&] { return second == 1; }));
+  EXPECT_EQ(first, 1);
 }
 
 TEST_F(RedisClientTest, CallbacksMayCloseTheClient) {
@@ -636,7 +660,7 @@ TEST_F(RedisClientTest, BytesThatAreNotRespAreAProtocolError) {
   EXPECT_THAT(client_->last_error(), HasSubstr("invalid reply from Redis: Protocol error"));
   EXPECT_EQ(count_errors("protocol"), 1);
   close_client();
-  fake.close();
+  close_fake(fake);
 }
 
 TEST_F(RedisClientTest, AReplyToNoCommandIsAProtocolError) {
@@ -648,7 +672,7 @@ TEST_F(RedisClientTest, AReplyToNoCommandIsAProtocolError) {
   EXPECT_EQ(client_->last_error(), "Redis sent a reply to no command");
   EXPECT_EQ(count_errors("protocol"), 1);
   close_client();
-  fake.close();
+  close_fake(fake);
 }
 
 TEST_F(RedisClientTest, UnansweredAuthIsBoundedByHungAfter) {
@@ -663,7 +687,7 @@ TEST_F(RedisClientTest, UnansweredAuthIsBoundedByHungAfter) {
   EXPECT_FALSE(saw_state(State::Ready));
   EXPECT_EQ(fake.connections(), 1);
   close_client();
-  fake.close();
+  close_fake(fake);
 }
 
 TEST_F(RedisClientTest, TlsRoundTrip) {
