@@ -168,7 +168,10 @@ class RedisClientTest : public ::testing::Test {
 
   void start_client(RedisClient::Options o) {
     RedisClient::Observer obs;
-    obs.on_state = [this](State s) { states_.push_back(s); };
+    obs.on_state = [this](State s) {
+      states_.push_back(s);
+      if (on_state_hook_) on_state_hook_(s);
+    };
     obs.on_error = [this](std::string_view kind) { errors_.emplace_back(kind); };
     client_ = std::make_unique<RedisClient>(&loop_, std::move(o), std::move(obs));
   }
@@ -255,6 +258,7 @@ class RedisClientTest : public ::testing::Test {
   bool loop_open_ = false;
   std::unique_ptr<RedisClient> client_;
   std::vector<State> states_;
+  std::function<void(State)> on_state_hook_;  // a test's own reaction to a transition
   std::vector<std::string> errors_;
   std::vector<std::unique_ptr<Outcome>> outcomes_;
 };
@@ -610,6 +614,29 @@ TEST_F(RedisClientTest, CallbacksMayCloseTheClient) {
   EXPECT_EQ(after->result.status, Status::Closed);
   EXPECT_EQ(second->result.status, Status::Closed);
   expect_each_called_once();
+}
+
+TEST_F(RedisClientTest, TheObserverMayCloseTheClientWhenItGoesDown) {
+  RedisServer redis;
+  ASSERT_TRUE(redis.ok());
+  start_client(options(redis.url()));
+  ASSERT_TRUE(wait_state(State::Ready)) << client_->last_error();
+  bool closed = false;
+  on_state_hook_ = [&](State s) {
+    if (s != State::Down) return;
+    client_->close([&] {
+      closed = true;
+      client_.reset();
+    });
+  };
+  redis.stop();
+  std::vector<Outcome*> unanswered;
+  for (int i = 0; i < 3; ++i) unanswered.push_back(issue({"ECHO", std::to_string(i)}));
+  ASSERT_TRUE(run_until([&] { return closed; }));
+  // close() ran inside the Down transition, before the unanswered commands were failed.
+  for (Outcome* out : unanswered) EXPECT_EQ(out->result.status, Status::Closed);
+  expect_each_called_once();
+  EXPECT_EQ(states_.back(), State::Closed);
 }
 
 TEST_F(RedisClientTest, CallbacksMayIssueCommands) {
