@@ -11,6 +11,8 @@
 // - Handles (tcp_, the two timers, the idle handle) are freed only by their close callbacks;
 //   close()'s `done` runs after the last of them (the idle handle, closed last so that commands
 //   refused meanwhile are still answered).
+// - Writes to a Redis that died fail with EPIPE, which assumes SIGPIPE is ignored in the
+//   process (core/server/server.cc does so at start-up; the tests do it too).
 // - Connecting (DNS, TCP, TLS, AUTH/SELECT) is bounded by hung_after: the Options have no
 //   connect timeout of their own, and hung_after is already "how long Redis may not answer".
 #include <algorithm>
