@@ -481,7 +481,7 @@ TEST_F(RedisClientTest, SlowRedisTimesOutThenTheConnectionStillWorks) {
   ASSERT_TRUE(wait_state(State::Ready)) << client_->last_error();
   ASSERT_TRUE(call({"SET", "slow", "late-value"}).ok());
 
-  ASSERT_TRUE(redis.pause(300ms));
+  ASSERT_TRUE(redis.pause(1000ms));
   Outcome* slow = issue({"GET", "slow"});
   ASSERT_TRUE(run_until([&] { return slow->done(); }));
   EXPECT_EQ(slow->result.status, Status::Timeout);
@@ -514,7 +514,7 @@ TEST_F(RedisClientTest, HungRedisIsDroppedAndReconnected) {
   start_client(o);
   ASSERT_TRUE(wait_state(State::Ready)) << client_->last_error();
 
-  ASSERT_TRUE(redis.pause(1500ms));
+  ASSERT_TRUE(redis.pause(2000ms));
   Outcome* first = issue({"PING"});
   ASSERT_TRUE(run_until([&] { return saw_state(State::Down); }));
   EXPECT_EQ(first->result.status, Status::Timeout);
@@ -558,7 +558,7 @@ TEST_F(RedisClientTest, CloseFailsUnansweredCommandsWithClosed) {
   ASSERT_TRUE(redis.ok());
   start_client(options(redis.url()));
   ASSERT_TRUE(wait_state(State::Ready)) << client_->last_error();
-  ASSERT_TRUE(redis.pause(300ms));  // nothing gets answered before close()
+  ASSERT_TRUE(redis.pause(3000ms));  // nothing gets answered before close()
   std::vector<Outcome*> pending;
   for (int i = 0; i < 5; ++i) pending.push_back(issue({"ECHO", std::to_string(i)}));
   run_until([] { return false; }, 20ms);  // the commands reach Redis (not required)
