@@ -22,7 +22,8 @@
 #           the same tool endpoint itself (tools_scenario.sh):
 #             SCENARIOS=tools bench/run.sh
 # Optional contenders (CONTENDERS / MAIN_EXTRA_CONTENDERS): the default chain without its access
-# log, ledger or Lua filters, and sluice-anthropic — the default chain with its models on a
+# log, ledger or Lua filters, sluice-default-redis (the default chain with state.redis: a
+# redis-server is started on the load generator's CPU), and sluice-anthropic — the default chain with its models on a
 # `type: anthropic` provider (the plugin libsluice_anthropic.so), every answer translated from
 # Anthropic's Messages shape, which the mock speaks on /messages:
 #   CONTENDERS="sluice-default sluice-anthropic" MAIN_EXTRA_CONTENDERS="" bench/run.sh
@@ -95,6 +96,7 @@ PORT_MOCK_STREAM=$((BASE_PORT + 2))
 PORT_MOCK_C1000=$((BASE_PORT + 3))
 PORT_PROXY=$((BASE_PORT + 10))
 PORT_ADMIN=$((BASE_PORT + 11))
+PORT_REDIS=$((BASE_PORT + 12))  # only for sluice-default-redis
 
 log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 # shellcheck source=bench/tools_scenario.sh
@@ -186,6 +188,18 @@ start_mocks() {
   done
 }
 
+# The Redis that sluice-default-redis shares its limits through (state.redis), on the load
+# generator's CPU like the mock: another service, so its CPU is not sluice's.
+start_redis() {
+  wants_contender sluice-default-redis || return 0
+  command -v redis-server >/dev/null || die "sluice-default-redis needs redis-server (apt-get install redis-server)"
+  port_free "$PORT_REDIS" || die "port $PORT_REDIS is taken (set BASE_PORT)"
+  "${ON_LOAD_CPU[@]}" redis-server --port "$PORT_REDIS" --bind 127.0.0.1 --save "" \
+    --appendonly no --dir "$RUN_DIR" >"$RUN_DIR/redis.log" 2>&1 &
+  STARTED_PIDS+=($!)
+  wait_port "$PORT_REDIS" || die "redis-server did not start (see $RUN_DIR/redis.log)"
+}
+
 upstream_port() {
   case $1 in main | tools) echo "$PORT_MOCK_MAIN" ;; stream) echo "$PORT_MOCK_STREAM" ;; c1000) echo "$PORT_MOCK_C1000" ;; esac
 }
@@ -213,6 +227,10 @@ render_configs() {
     # Optional contender: the default chain with the spend ledger off.
     sed -e 's#^state: .*#state: {ledger: ""}#' \
       "$RUN_DIR/sluice-default-$scenario.yaml" >"$RUN_DIR/sluice-default-noledger-$scenario.yaml"
+    # Optional contender: the default chain with its limits and budget shared through Redis
+    # (state.redis, docs/fleet.md) — a sidecar of a fleet of one.
+    sed -e "s#^state: {\(.*\)}#state: {\1, redis: {url: \"redis://127.0.0.1:$PORT_REDIS/0\", key_prefix: \"bench-$scenario:\"}}#" \
+      "$RUN_DIR/sluice-default-$scenario.yaml" >"$RUN_DIR/sluice-default-redis-$scenario.yaml"
     # Optional contender (CONTENDERS=... sluice-default-nolog): the default chain, access log off.
     sed -e 's#^access_log: .*#access_log: {path: "", format: json}#' \
       "$RUN_DIR/sluice-default-$scenario.yaml" >"$RUN_DIR/sluice-default-nolog-$scenario.yaml"
@@ -493,6 +511,7 @@ main() {
     port_free "$p" || die "port $p is taken (set BASE_PORT)"
   done
   start_mocks
+  start_redis
   MOCK_PID_tools=$MOCK_PID_main
   render_configs
 

@@ -62,7 +62,7 @@ void RedisClient::Impl::set_state(State to) {
     std::abort();
   }
   state_ = to;
-  std::string url = redacted(opt_.url);
+  std::string url = config::redacted(opt_.url);
   switch (to) {
     case State::Connecting:
       log::info("redis: connecting to " + url);

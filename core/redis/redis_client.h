@@ -38,22 +38,12 @@
 #include <string_view>
 #include <vector>
 
+#include "core/config/redis_url.h"
+
 namespace sluice::redis {
 
-// A parsed state.redis.url: redis://[[user]:password@]host[:port][/db] or rediss:// (TLS).
-// Query parameters are not accepted. The password may be percent-encoded.
-struct RedisUrl {
-  bool tls = false;
-  std::string host;  // a name, an IPv4 literal or a bracketed IPv6 literal (brackets removed)
-  uint16_t port = 6379;
-  std::string username;  // empty: AUTH with the password only (Redis < 6 / default user)
-  std::string password;  // empty: no AUTH
-  unsigned db = 0;       // SELECT when not 0
-};
-// nullopt with `error` saying what is wrong (and never echoing the password).
-std::optional<RedisUrl> parse_redis_url(std::string_view url, std::string* error);
-// The URL without its password, for logs and /status: "redis://user:***@host:6379/0".
-std::string redacted(const RedisUrl& url);
+// state.redis.url, parsed at config load (core/config/redis_url.h).
+using RedisUrl = config::RedisUrl;
 
 // A reply, owned (copied out of hiredis's reader).
 struct RedisReply {
@@ -106,7 +96,7 @@ class RedisClient {
   // What the owner hears about the connection (for sluice_redis_up / _errors_total, /status).
   // Called on the loop; may be empty.
   struct Observer {
-    std::function<void(State)> on_state;        // every transition
+    std::function<void(State)> on_state;             // every transition
     std::function<void(std::string_view)> on_error;  // kind: "connect" | "timeout" | "reply" |
                                                      // "protocol" | "noscript" | "auth"
   };

@@ -6,9 +6,9 @@
 
 #include <string>
 
-#include "core/redis/redis_client.h"
+#include "core/config/redis_url.h"
 
-namespace sluice::redis {
+namespace sluice::config {
 namespace {
 
 using ::testing::HasSubstr;
@@ -16,14 +16,14 @@ using ::testing::Not;
 
 RedisUrl parse_ok(const std::string& text) {
   std::string error;
-  auto url = parse_redis_url(text, &error);
+  auto url = parse_redis_url(text, error);
   EXPECT_TRUE(url.has_value()) << text << ": " << error;
   return url.value_or(RedisUrl{});
 }
 
 std::string parse_error(const std::string& text) {
   std::string error;
-  auto url = parse_redis_url(text, &error);
+  auto url = parse_redis_url(text, error);
   EXPECT_FALSE(url.has_value()) << text << " was accepted";
   EXPECT_FALSE(error.empty()) << text;
   return error;
@@ -143,4 +143,4 @@ TEST(RedisUrl, RedactedHidesThePasswordOnly) {
 }
 
 }  // namespace
-}  // namespace sluice::redis
+}  // namespace sluice::config
