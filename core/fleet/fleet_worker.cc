@@ -184,6 +184,10 @@ void FleetWorker::flush() {
 
 void FleetWorker::close(std::function<void()> done) {
   on_closed_ = std::move(done);
+  // Steps decide without Redis from now on: a waiter woken by a call failing with Closed must
+  // not start another call.
+  mode_ = Mode::Failing;
+  failure_reason_ = "sluice is shutting down";
   closing_ = 3;  // two timers and the client
   auto closed = [](uv_handle_t* h) {
     auto* self = static_cast<FleetWorker*>(h->data);

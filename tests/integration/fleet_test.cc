@@ -378,6 +378,44 @@ TEST_F(FleetTest, AReloadChangesASharedLimitAndKeepsTheFleetsUsage) {
   EXPECT_EQ(chat(*sidecars[0])->status, 429);
 }
 
+TEST_F(FleetTest, TpmReservationsAreSettledInTheFleetsBucket) {
+  // tpm 6000 drains 100 tokens a second: the bucket's level is read against the time taken.
+  start(2, limits("{tpm: 6000}"));
+  const auto begin = Clock::now();
+  for (int i = 0; i < 20; ++i) ASSERT_EQ(chat(*sidecars[static_cast<size_t>(i % 2)])->status, 200);
+  // What the requests really used, from both ledgers.
+  int64_t used = 0;
+  ASSERT_TRUE(eventually(
+      [&] {
+        used = 0;
+        size_t rows = 0;
+        for (const auto& ledger : ledgers) {
+          auto r = read_ledger_rows(ledger);
+          if (!r) return false;
+          rows += r->size();
+          for (const auto& row : *r) used += row.input + row.output;
+        }
+        return rows == 20;
+      },
+      5s));
+  ASSERT_GT(used, 0);
+  // Each request reserved prompt + max_tokens and was settled with its usage. Once the refunds
+  // reached Redis (≤ 100 ms) and the workers gave back their unused leases (after a second
+  // idle), the fleet's level is the usage, less what drained meanwhile.
+  std::optional<std::string> level;
+  double seconds = 0;
+  ASSERT_TRUE(eventually(
+      [&] {
+        level = redis.command({"HGET", prefix + "rate:fleet:tpm", "level"});
+        seconds = std::chrono::duration<double>(Clock::now() - begin).count();
+        return level && !level->empty() && std::stod(*level) <= static_cast<double>(used) + 1;
+      },
+      5s))
+      << "level " << (level ? *level : "?") << ", used " << used;
+  EXPECT_GE(std::stod(*level), static_cast<double>(used) - 100 * seconds - 1)
+      << "the bucket lost usage: used " << used << " in " << seconds << " s";
+}
+
 TEST_F(FleetTest, AConcurrencyCapHoldsAcrossSidecars) {
   start(2, limits("{concurrent: 2}"));
   ASSERT_TRUE(mock.control("slow:2000", 2));
