@@ -3,10 +3,11 @@
 // Redis holds, per agent, how many slots each live member holds (fleet_scripts.h, hold). A
 // worker admits a request at once while it holds a free slot; otherwise the request waits for
 // one call that asks for one more slot per waiter. A worker keeps
-//   spare = floor(limit × 1% / members)
-// free slots ahead (fetched in the background) and gives back any beyond that as soon as a
-// request leaves. So the fleet never has more than the limit in flight, and refuses at most
-// members × spare ≤ 1% of it early. With a small limit the spare is 0: then each admission
+//   spare = floor(limit × 0.5% / members)
+// free slots ahead: it fetches more (in the background) when fewer than spare / 2 are free,
+// and gives back down to spare when more than 2 × spare are. So the fleet never has more than
+// the limit in flight, and refuses at most members × 2 × spare ≤ 1% of it early, and a steady
+// stream costs no Redis call. With a small limit the spare is 0: then each admission
 // that finds no free slot waits for one Redis call, and each answer is followed by a release
 // call the request does not wait for. A member that dies holding slots loses them when its
 // heartbeat expires.

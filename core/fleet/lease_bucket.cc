@@ -16,8 +16,10 @@ using std::chrono::milliseconds;
 
 // rpm and tpm are per minute.
 constexpr milliseconds kPeriod{60'000};
-// The share of a limit the whole fleet may hold in unused blocks (the error bound).
-constexpr double kAccuracy = 0.01;
+// A block, as a share of the limit over all members. A member fetches the next block when
+// less than half a block is left, so it holds under 1.5 blocks: the fleet holds under 0.75%
+// of the limit unused (the error bound, within 1%).
+constexpr double kLeaseShare = 0.005;
 // A block not drawn on for this long goes back to the fleet.
 constexpr milliseconds kIdleReturn{1000};
 // Refunds and debts wait this long for a call to ride on before they are sent alone.
@@ -34,7 +36,7 @@ LeaseBucket::LeaseBucket(FleetWorker& worker, std::string key, state::RateBucket
     : worker_(worker), key_(std::move(key)), local_(local) {}
 
 uint64_t LeaseBucket::lease_size(uint64_t limit) const {
-  const double share = static_cast<double>(limit) * kAccuracy / worker_.process().members();
+  const double share = static_cast<double>(limit) * kLeaseShare / worker_.process().members();
   return std::max<uint64_t>(1, static_cast<uint64_t>(share));
 }
 

@@ -3,10 +3,12 @@
 // Redis holds the fleet's bucket (fleet_scripts.h, lease): the tokens used, draining at
 // limit per minute, exactly as state::RateBucket does for one process. A worker does not ask
 // Redis for every request: it leases a small block of tokens and admits requests from it.
-//   lease size  = max(1, floor(limit × 1% / members)), members = live workers in the fleet;
+//   lease size  = max(1, floor(limit × 0.5% / members)), members = live workers in the fleet;
+//                 the next block is fetched when less than half a block is left;
 //   error bound = the fleet never admits more than the limit (tokens are taken in Redis
-//                 before they are used); it may refuse up to members × lease ≤ 1% of the limit
-//                 too early, while those leases sit unused in other workers.
+//                 before they are used); it may refuse up to members × 1.5 leases ≤ 0.75% of
+//                 the limit too early (or 1 token per member, for small limits), while those
+//                 tokens sit unused in other workers.
 // A take that the block covers is decided at once; otherwise the request waits for one call
 // that asks for what it lacks plus a fresh block (and what the other waiters lack). When the
 // fleet refuses, Redis says when the tokens will be there; until then takes are refused here
