@@ -125,8 +125,7 @@ void FleetBudget::settle(const Reservation& r, double actual_usd) {
   const state::WallTime wall = state::wall_now();
   if (r.where == Where::Local) {
     spend_->settle(r.local, actual_usd, wall);
-    dirty_ = true;  // the spend reaches Redis once it answers again
-    worker_.want_flush(kFlushDelay);
+    mark_dirty();  // the spend reaches Redis once it answers again
     return;
   }
   if (r.where != Where::Fleet) return;
@@ -136,17 +135,21 @@ void FleetBudget::settle(const Reservation& r, double actual_usd) {
   held_ = std::max(0.0, held_ - actual_usd);
   if (calling_) settled_during_call_ += actual_usd;  // the answer's grant predates it
   spend_->charge(actual_usd, wall);
-  dirty_ = true;
-  worker_.want_flush(kFlushDelay);
+  mark_dirty();
 }
 
 void FleetBudget::charge(double actual_usd) {
   if (actual_usd <= 0) return;
   spend_->charge(actual_usd, state::wall_now());
-  if (has_limit_) {
+  if (has_limit_) mark_dirty();
+}
+
+void FleetBudget::mark_dirty() {
+  if (!dirty_) {
     dirty_ = true;
-    worker_.want_flush(kFlushDelay);
+    dirty_since_ = worker_.now();
   }
+  worker_.want_flush(kFlushDelay);
 }
 
 bool FleetBudget::flush(state::SteadyTime now) {
@@ -157,7 +160,10 @@ bool FleetBudget::flush(state::SteadyTime now) {
   // beyond them, so no member sits on more than that while others are refused.
   const double keep = reserved_ + lease_size();
   const bool oversized = held_ > keep + 1e-12;
-  if (!dirty_ && !idle && !oversized) return held_ > reserved_;
+  // Changes wait kFlushDelay for a call to ride on (a flush for another member's sake does not
+  // send them early: one call per request would cost more than the request).
+  const bool due = dirty_ && now - dirty_since_ >= kFlushDelay;
+  if (!due && !idle && !oversized) return dirty_ || held_ > reserved_;
   if (!worker_.shared()) return true;
   call(idle ? reserved_ : std::min(held_, keep));
   return true;
@@ -189,7 +195,7 @@ void FleetBudget::on_answer(redis::RedisResult&& result, double want) {
   const auto& e = result.reply.elements;
   if (result.ok() && e.size() == 3) {
     held_ = std::max(0.0, to_double(e[0]) - settled_during_call_);
-    if (settled_during_call_ > 0) dirty_ = true;
+    if (settled_during_call_ > 0) mark_dirty();
     fleet_spent_ = to_double(e[1]);
     others_held_ = to_double(e[2]);
     spent_at_answer_ = spend_->spent(limit_.per, state::wall_now());
@@ -197,7 +203,7 @@ void FleetBudget::on_answer(redis::RedisResult&& result, double want) {
     if (held_ + 1e-12 < want) short_epoch_ = epoch_;
     worker_.call_answered();
   } else {
-    dirty_ = true;  // not known to have arrived: send the spend again later
+    mark_dirty();  // not known to have arrived: send the spend again later
     worker_.call_failed(result);
   }
   settled_during_call_ = 0;

@@ -68,10 +68,12 @@ class FleetBudget {
   state::SpendAccount* spend_;  // the process's own account; never null
   state::BudgetLimit limit_;
   bool has_limit_ = false;
-  double held_ = 0;                 // USD Redis holds for this member (after local settles)
-  double reserved_ = 0;             // worst cases of this worker's requests in flight (fleet)
-  bool dirty_ = false;              // held_ or the spend changed since the last call
-  double settled_during_call_ = 0;  // taken off held_ while a call was unanswered
+  double held_ = 0;      // USD Redis holds for this member (after local settles)
+  double reserved_ = 0;  // worst cases of this worker's requests in flight (fleet)
+  void mark_dirty();
+  bool dirty_ = false;               // held_ or the spend changed since the last call …
+  state::SteadyTime dirty_since_{};  // … since then
+  double settled_during_call_ = 0;   // taken off held_ while a call was unanswered
   bool calling_ = false;
   WaiterList waiters_;
   double waiting_ = 0;  // worst cases the queued waiters want

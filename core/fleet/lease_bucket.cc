@@ -74,7 +74,7 @@ FleetStep LeaseBucket::take(uint64_t cost, uint64_t limit, FleetWaiter* w,
     const uint64_t share = std::max<uint64_t>(1, limit / worker_.process().instances());
     *out = local_->try_take(std::min(cost, share), share, kPeriod, now);
     if (!out->allowed) return FleetStep::Refused;
-    unsynced_ += static_cast<int64_t>(cost);  // merged into the fleet's bucket on recovery
+    add_unsynced(static_cast<int64_t>(cost));  // merged into the fleet's bucket on recovery
     limit_ = limit;
     worker_.want_flush(kFlushDelay);
     return FleetStep::AdmittedLocally;
@@ -122,7 +122,7 @@ void LeaseBucket::give_back(uint64_t tokens, Where where, uint64_t limit) {
   } else if (where == Where::Local && local_ != nullptr) {
     const uint64_t share = std::max<uint64_t>(1, limit / worker_.process().instances());
     local_->adjust(-static_cast<int64_t>(tokens), share, kPeriod, worker_.now());
-    unsynced_ -= static_cast<int64_t>(tokens);
+    add_unsynced(-static_cast<int64_t>(tokens));
   }
 }
 
@@ -132,15 +132,22 @@ void LeaseBucket::adjust(int64_t delta, Where where, uint64_t limit, state::Stea
     const uint64_t share = std::max<uint64_t>(1, limit / worker_.process().instances());
     local_->adjust(delta, share, kPeriod, at);
   }
-  unsynced_ += delta;
+  add_unsynced(delta);
   limit_ = limit;
   worker_.want_flush(kFlushDelay);
+}
+
+void LeaseBucket::add_unsynced(int64_t delta) {
+  if (unsynced_ == 0) unsynced_since_ = worker_.now();
+  unsynced_ += delta;
 }
 
 bool LeaseBucket::flush(state::SteadyTime now) {
   if (calling_) return true;
   const bool idle = balance_ > 0 && now - last_take_ >= kIdleReturn;
-  if (unsynced_ == 0 && !idle) return balance_ > 0;
+  // Refunds and debts wait kFlushDelay for a lease call to ride on.
+  const bool due = unsynced_ != 0 && now - unsynced_since_ >= kFlushDelay;
+  if (!due && !idle) return unsynced_ != 0 || balance_ > 0;
   if (!worker_.shared() || limit_ == 0) return true;  // sent once Redis answers again
   if (idle) {
     unsynced_ -= static_cast<int64_t>(balance_);

@@ -57,8 +57,10 @@ class LeaseBucket {
   state::RateBucket* local_;  // the process's own bucket (on_failure: local); may be null
   uint64_t limit_ = 0;        // the limit of the last take (for flushes)
   uint64_t balance_ = 0;      // leased tokens not used yet
-  int64_t unsynced_ = 0;      // to add to the fleet's level with the next call
-  bool calling_ = false;      // a lease call is unanswered
+  void add_unsynced(int64_t delta);
+  int64_t unsynced_ = 0;                // to add to the fleet's level with the next call …
+  state::SteadyTime unsynced_since_{};  // … since then
+  bool calling_ = false;                // a lease call is unanswered
   WaiterList waiters_;
   uint64_t waiting_ = 0;  // tokens the queued waiters want
   // The fleet refused: until then (for that limit) takes are refused without asking again.
