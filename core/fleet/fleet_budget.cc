@@ -7,6 +7,7 @@
 #include "core/fleet/fleet_process.h"
 #include "core/fleet/fleet_scripts.h"
 #include "core/fleet/fleet_worker.h"
+#include "core/fleet/script_args.h"
 
 namespace sluice::fleet {
 
@@ -15,18 +16,6 @@ namespace {
 using std::chrono::milliseconds;
 
 constexpr double kAccuracy = 0.01;
-constexpr milliseconds kFlushDelay{100};
-constexpr milliseconds kIdleReturn{1000};
-
-std::string_view number(char (&buf)[32], double v) {
-  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v);
-  return {buf, static_cast<size_t>(end - buf)};
-}
-
-std::string_view integer(char (&buf)[32], int64_t v) {
-  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v);
-  return {buf, static_cast<size_t>(end - buf)};
-}
 
 double to_double(const redis::RedisReply& r) {
   if (r.type == redis::RedisReply::Type::Integer) return static_cast<double>(r.integer);
@@ -176,15 +165,15 @@ void FleetBudget::call(double want) {
   const std::string spend = spend_key(wall);
   const std::string held = worker_.key("held", agent_);
   const std::string members = worker_.key("members", "");
-  char b1[32], b2[32], b3[32], b4[32], b5[32];
+  ArgBuffer b1, b2, b3, b4, b5;
   const std::string_view keys[] = {spend, held, members};
   const std::string_view args[] = {worker_.process().spender(),
-                                   number(b1, spend_->spent(limit_.per, wall)),
+                                   arg(b1, spend_->spent(limit_.per, wall)),
                                    worker_.member(),
-                                   number(b2, want),
-                                   number(b3, reserved_),
-                                   number(b4, limit_.usd),
-                                   integer(b5, spend_ttl_ms(limit_.per))};
+                                   arg(b2, want),
+                                   arg(b3, reserved_),
+                                   arg(b4, limit_.usd),
+                                   arg(b5, spend_ttl_ms(limit_.per))};
   worker_.client().eval(scripts::budget(), keys, args,
                         [this, want](redis::RedisResult&& r) { on_answer(std::move(r), want); });
 }

@@ -6,6 +6,7 @@
 #include "core/fleet/fleet_process.h"
 #include "core/fleet/fleet_scripts.h"
 #include "core/fleet/fleet_worker.h"
+#include "core/fleet/script_args.h"
 
 namespace sluice::fleet {
 
@@ -16,11 +17,6 @@ namespace {
 // are: at most 2 × 0.5% = 1% of the limit sits free in members (the error bound), and a
 // steady stream of requests costs no call.
 constexpr double kSpareShare = 0.005;
-
-std::string_view number(char (&buf)[24], int64_t v) {
-  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v);
-  return {buf, static_cast<size_t>(end - buf)};
-}
 
 }  // namespace
 
@@ -86,11 +82,11 @@ bool FleetGate::flush() {
 
 void FleetGate::call(uint32_t want) {
   calling_ = true;
-  char b1[24], b2[24], b3[24];
+  ArgBuffer b1, b2, b3;
   const std::string key = worker_.key("members", "");
   const std::string_view keys[] = {key_, key};
-  const std::string_view args[] = {worker_.member(), number(b1, want),
-                                   number(b2, inside_ + inside_locally_), number(b3, limit_)};
+  const std::string_view args[] = {worker_.member(), arg(b1, int64_t{want}),
+                                   arg(b2, int64_t{needed()}), arg(b3, int64_t{limit_})};
   worker_.client().eval(scripts::hold(), keys, args,
                         [this, want](redis::RedisResult&& r) { on_answer(std::move(r), want); });
 }

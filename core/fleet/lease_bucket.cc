@@ -7,6 +7,7 @@
 #include "core/fleet/fleet_process.h"
 #include "core/fleet/fleet_scripts.h"
 #include "core/fleet/fleet_worker.h"
+#include "core/fleet/script_args.h"
 
 namespace sluice::fleet {
 
@@ -20,15 +21,6 @@ constexpr milliseconds kPeriod{60'000};
 // less than half a block is left, so it holds under 1.5 blocks: the fleet holds under 0.75%
 // of the limit unused (the error bound, within 1%).
 constexpr double kLeaseShare = 0.005;
-// A block not drawn on for this long goes back to the fleet.
-constexpr milliseconds kIdleReturn{1000};
-// Refunds and debts wait this long for a call to ride on before they are sent alone.
-constexpr milliseconds kFlushDelay{100};
-
-std::string_view number(char (&buf)[24], int64_t v) {
-  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v);
-  return {buf, static_cast<size_t>(end - buf)};
-}
 
 }  // namespace
 
@@ -161,12 +153,11 @@ void LeaseBucket::call(uint64_t want, uint64_t need) {
   calling_ = true;
   const int64_t adjust = unsynced_;
   unsynced_ = 0;  // lost if the call fails: Redis may or may not have applied it
-  char b1[24], b2[24], b3[24], b4[24], b5[24];
+  ArgBuffer b1, b2, b3, b4, b5;
   const std::string_view keys[] = {key_};
-  const std::string_view args[] = {number(b1, static_cast<int64_t>(limit_)),
-                                   number(b2, kPeriod.count()),
-                                   number(b3, static_cast<int64_t>(want)),
-                                   number(b4, static_cast<int64_t>(need)), number(b5, adjust)};
+  const std::string_view args[] = {arg(b1, static_cast<int64_t>(limit_)), arg(b2, kPeriod.count()),
+                                   arg(b3, static_cast<int64_t>(want)),
+                                   arg(b4, static_cast<int64_t>(need)), arg(b5, adjust)};
   worker_.client().eval(scripts::lease(), keys, args,
                         [this](redis::RedisResult&& r) { on_answer(std::move(r)); });
 }
