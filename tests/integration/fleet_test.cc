@@ -101,6 +101,7 @@ class FleetTest : public ::testing::Test {
 
   // Starts `n` sidecars on the same Redis, each with its own ledger.
   void start(int n, const FleetOptions& o = {}) {
+    workers = o.workers;
     for (int i = 0; i < n; ++i) {
       ledgers.push_back(data.file("ledger-" + std::to_string(i) + ".db"));
       auto s = std::make_unique<SluiceServer>();
@@ -161,65 +162,79 @@ class FleetTest : public ::testing::Test {
     return sum;
   }
 
+  // Bounded load on every sidecar for 2 s: 4 clients each, each at most one request every
+  // 5 ms — far above rpm 600 (600 at once, then 10 a second). Admitted within 1%, never above.
+  void expect_rpm_600_held_under_load() {
+    const auto until = Clock::now() + 2s;
+    std::atomic<int> attempts{0}, admitted{0}, refused{0}, other{0};
+    std::mutex times_mutex;
+    Clock::time_point first = Clock::time_point::max(), last = Clock::time_point::min();
+    std::vector<std::thread> clients;
+    for (int c = 0; c < 4 * static_cast<int>(sidecars.size()); ++c) {
+      clients.emplace_back([&, c] {
+        HttpClient client = sidecars[static_cast<size_t>(c) % sidecars.size()]->client();
+        client.set_timeout(30s);
+        for (auto at = Clock::now(); at < until; at = Clock::now()) {
+          ++attempts;
+          auto r = chat(client);
+          {
+            std::lock_guard lock(times_mutex);
+            first = std::min(first, at);
+            last = std::max(last, at);
+          }
+          if (r && r->status == 200) {
+            ++admitted;
+          } else if (r && r->status == 429) {
+            ++refused;
+          } else {
+            ++other;
+          }
+          std::this_thread::sleep_until(at + 5ms);
+        }
+      });
+    }
+    for (auto& t : clients) t.join();
+    EXPECT_EQ(other.load(), 0);
+    // The fleet's bucket starts full (600) and refills at 10/s while the load lasts.
+    const double seconds = std::chrono::duration<double>(last - first).count();
+    const double allowed = 600 + 10 * seconds;
+    const double error = (admitted.load() - allowed) / allowed;
+    std::printf(
+        "[ fleet    ] %zu sidecars x %d workers, rpm 600, %d attempts in %.2f s: "
+        "admitted %d, allowed %.1f (%+.2f%%), refused %d\n",
+        sidecars.size(), workers, attempts.load(), seconds, admitted.load(), allowed, error * 100,
+        refused.load());
+    RecordProperty("admitted", admitted.load());
+    RecordProperty("allowed", static_cast<int>(allowed));
+    // Never more than the limit (+1 for the time measured from the client side), and within 1%.
+    EXPECT_LE(admitted.load(), allowed + 1);
+    EXPECT_GE(admitted.load(), std::floor(allowed * 0.99) - 1);
+    // Every sidecar refused some: the limit is the fleet's, not each sidecar's.
+    for (auto& s : sidecars) {
+      EXPECT_GT(metric(scrape(*s), "sluice_rate_limited_total{agent=\"fleet\",limit=\"rpm\"}"), 0);
+    }
+  }
+
   RedisServer redis;
   MockProvider mock{mock_provider_binary()};
   TempDir data;
   std::string prefix = "sluicetest:";
   std::vector<std::string> ledgers;
   std::vector<std::unique_ptr<SluiceServer>> sidecars;
+  int workers = 1;  // per sidecar
 };
 
 TEST_F(FleetTest, FourSidecarsHoldOneAgentsRpmWithinOnePercent) {
   start(4, limits("{rpm: 600}"));
-  // Bounded load on all four for 2 s: 4 clients per sidecar, each at most one request every
-  // 5 ms — far above the limit (600 at once, then 10 a second).
-  const auto until = Clock::now() + 2s;
-  std::atomic<int> attempts{0}, admitted{0}, refused{0}, other{0};
-  std::mutex times_mutex;
-  Clock::time_point first = Clock::time_point::max(), last = Clock::time_point::min();
-  std::vector<std::thread> clients;
-  for (int c = 0; c < 16; ++c) {
-    clients.emplace_back([&, c] {
-      HttpClient client = sidecars[static_cast<size_t>(c % 4)]->client();
-      client.set_timeout(30s);
-      for (auto at = Clock::now(); at < until; at = Clock::now()) {
-        ++attempts;
-        auto r = chat(client);
-        {
-          std::lock_guard lock(times_mutex);
-          first = std::min(first, at);
-          last = std::max(last, at);
-        }
-        if (r && r->status == 200) {
-          ++admitted;
-        } else if (r && r->status == 429) {
-          ++refused;
-        } else {
-          ++other;
-        }
-        std::this_thread::sleep_until(at + 5ms);
-      }
-    });
-  }
-  for (auto& t : clients) t.join();
-  EXPECT_EQ(other.load(), 0);
-  // The fleet's bucket starts full (600) and refills at 10/s while the load lasts.
-  const double seconds = std::chrono::duration<double>(last - first).count();
-  const double allowed = 600 + 10 * seconds;
-  const double error = (admitted.load() - allowed) / allowed;
-  std::printf(
-      "[ fleet    ] 4 sidecars, rpm 600, %d attempts in %.2f s: admitted %d, allowed %.1f "
-      "(%+.2f%%), refused %d\n",
-      attempts.load(), seconds, admitted.load(), allowed, error * 100, refused.load());
-  RecordProperty("admitted", admitted.load());
-  RecordProperty("allowed", static_cast<int>(allowed));
-  // Never more than the limit (+1 for the time measured from the client side), and within 1%.
-  EXPECT_LE(admitted.load(), allowed + 1);
-  EXPECT_GE(admitted.load(), std::floor(allowed * 0.99) - 1);
-  // Every sidecar admitted some: the limit is the fleet's, not the first one's.
-  for (auto& s : sidecars) {
-    EXPECT_GT(metric(scrape(*s), "sluice_rate_limited_total{agent=\"fleet\",limit=\"rpm\"}"), 0);
-  }
+  expect_rpm_600_held_under_load();
+}
+
+// Members are workers: two sidecars of two workers each are four members too.
+TEST_F(FleetTest, TwoSidecarsOfTwoWorkersHoldOneAgentsRpmWithinOnePercent) {
+  FleetOptions options = limits("{rpm: 600}");
+  options.workers = 2;
+  start(2, options);
+  expect_rpm_600_held_under_load();
 }
 
 TEST_F(FleetTest, FourSidecarsNeverPassTheBudgetByMoreThanOneRequestsWorstCase) {
