@@ -127,6 +127,20 @@ double usd(double x) {
   return std::round(x * 1e9) / 1e9;
 }
 
+// Replaces `view`'s figures with the fleet's when a Redis answer gave some for this period.
+bool fleet_figures(const state::AgentState& st, state::SpendAccount::View& view,
+                   const state::BudgetLimit& limit) {
+  const state::AgentState::FleetBudgetFigures f = st.fleet_budget();
+  const int64_t period =
+      std::chrono::duration_cast<std::chrono::seconds>(view.period_start.time_since_epoch())
+          .count();
+  if (!f.known || f.period_start_s != period) return false;
+  view.spent_usd = f.spent_usd + std::max(0.0, view.spent_usd - f.own_spent_usd);
+  view.reserved_usd = f.reserved_usd;
+  view.remaining_usd = std::max(0.0, limit.usd - view.spent_usd - view.reserved_usd);
+  return true;
+}
+
 // "budget": the agent's spend in the current period of its budget, or nothing without one.
 void write_agent_budget(JsonWriter& out, const config::Agent& agent, state::ProcessState& states,
                         state::WallTime now) {
@@ -135,9 +149,12 @@ void write_agent_budget(JsonWriter& out, const config::Agent& agent, state::Proc
   // As for usage: no state is registered for an agent that never had any (it spent nothing).
   const state::AgentState* st = states.find_agent(agent.name);
   const state::SpendAccount nothing_spent;
-  const state::SpendAccount::View view =
-      (st != nullptr ? st->spend() : nothing_spent).view(limit, now);
+  state::SpendAccount::View view = (st != nullptr ? st->spend() : nothing_spent).view(limit, now);
+  // With state.redis the budget is the fleet's: its figures as the last Redis answer gave them,
+  // plus what this sidecar spent since.
+  const bool fleet = st != nullptr && fleet_figures(*st, view, limit);
   out.key("budget").begin_object();
+  out.key("scope").string(fleet ? "fleet" : "sidecar");
   out.key("usd").number(limit.usd);
   out.key("per").string(state::to_string(limit.per));
   out.key("spent_usd").number(usd(view.spent_usd));

@@ -37,8 +37,8 @@ int64_t spend_ttl_ms(state::BudgetPeriod per) {
 
 }  // namespace
 
-FleetBudget::FleetBudget(FleetWorker& worker, std::string agent, state::SpendAccount* spend)
-    : worker_(worker), agent_(std::move(agent)), spend_(spend) {}
+FleetBudget::FleetBudget(FleetWorker& worker, std::string agent, state::AgentState* local)
+    : worker_(worker), agent_(std::move(agent)), local_(local), spend_(&local->spend()) {}
 
 std::string FleetBudget::spend_key(state::WallTime now) const {
   const auto start = std::chrono::duration_cast<std::chrono::seconds>(
@@ -187,8 +187,13 @@ void FleetBudget::on_answer(redis::RedisResult&& result, double want) {
     if (settled_during_call_ > 0) mark_dirty();
     fleet_spent_ = to_double(e[1]);
     others_held_ = to_double(e[2]);
-    spent_at_answer_ = spend_->spent(limit_.per, state::wall_now());
+    const state::WallTime wall = state::wall_now();
+    spent_at_answer_ = spend_->spent(limit_.per, wall);
     answered_ = true;
+    local_->set_fleet_budget({true, fleet_spent_, others_held_ + held_, spent_at_answer_,
+                              std::chrono::duration_cast<std::chrono::seconds>(
+                                  state::period_start(limit_.per, wall).time_since_epoch())
+                                  .count()});
     if (held_ + 1e-12 < want) short_epoch_ = epoch_;
     worker_.call_answered();
   } else {

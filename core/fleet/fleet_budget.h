@@ -24,6 +24,7 @@
 
 #include "core/fleet/fleet_waiter.h"
 #include "core/redis/redis_client.h"
+#include "core/state/agent_state.h"
 #include "core/state/rate_bucket.h"
 #include "core/state/spend_account.h"
 
@@ -46,7 +47,9 @@ class FleetBudget {
     double remaining_usd = 0;
   };
 
-  FleetBudget(FleetWorker& worker, std::string agent, state::SpendAccount* spend);
+  // `local` is the agent's process-wide state: its SpendAccount, and where the fleet's figures
+  // are published for /status.
+  FleetBudget(FleetWorker& worker, std::string agent, state::AgentState* local);
 
   FleetStep reserve(const state::BudgetLimit& limit, double worst_usd, FleetWaiter* w,
                     Reservation* out);
@@ -65,7 +68,8 @@ class FleetBudget {
 
   FleetWorker& worker_;
   const std::string agent_;
-  state::SpendAccount* spend_;  // the process's own account; never null
+  state::AgentState* local_;    // never null
+  state::SpendAccount* spend_;  // local_->spend()
   state::BudgetLimit limit_;
   bool has_limit_ = false;
   double held_ = 0;      // USD Redis holds for this member (after local settles)

@@ -26,7 +26,7 @@ FleetAgent::FleetAgent(FleetWorker& worker, std::string_view name, state::AgentS
     : rpm(worker, worker.key("rate", name) + ":rpm", local ? &local->requests() : nullptr),
       tpm(worker, worker.key("rate", name) + ":tpm", local ? &local->tokens() : nullptr),
       concurrent(worker, worker.key("inflight", name), local ? &local->in_flight() : nullptr),
-      budget(worker, std::string(name), &local->spend()) {}
+      budget(worker, std::string(name), local) {}
 
 FleetWorker::FleetWorker(uv_loop_t* loop, unsigned index, FleetProcess& process)
     : loop_(loop), index_(index), process_(process), member_(process.member(index)) {

@@ -8,6 +8,8 @@
 #include <prometheus/gauge.h>
 
 #include <atomic>
+#include <cstdint>
+#include <mutex>
 #include <string>
 
 #include "core/state/rate_bucket.h"
@@ -44,6 +46,24 @@ class AgentState {
     return budget_remaining_.load(std::memory_order_acquire);
   }
 
+  // With state.redis: the fleet's figures for this agent's budget as the last Redis answer
+  // gave them (core/fleet publishes them; /status shows them instead of this sidecar's own).
+  struct FleetBudgetFigures {
+    bool known = false;
+    double spent_usd = 0;        // by every sidecar, in the period starting at period_start
+    double reserved_usd = 0;     // held by every member for its requests in flight
+    double own_spent_usd = 0;    // this process's spend at that answer
+    int64_t period_start_s = 0;  // of the period the figures belong to
+  };
+  void set_fleet_budget(const FleetBudgetFigures& f) {
+    std::lock_guard lock(fleet_mutex_);
+    fleet_budget_ = f;
+  }
+  FleetBudgetFigures fleet_budget() const {
+    std::lock_guard lock(fleet_mutex_);
+    return fleet_budget_;
+  }
+
  private:
   const std::string name_;
   RateLimitedCounters rate_limited_;
@@ -52,6 +72,8 @@ class AgentState {
   ConcurrencyGate in_flight_;
   std::atomic<prometheus::Gauge*> budget_remaining_{nullptr};
   SpendAccount spend_;
+  mutable std::mutex fleet_mutex_;  // guards fleet_budget_ (written at most ~10 times a second)
+  FleetBudgetFigures fleet_budget_;
   friend class ProcessState;  // creates budget_remaining_
 };
 

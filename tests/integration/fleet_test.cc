@@ -266,16 +266,21 @@ TEST_F(FleetTest, FourSidecarsNeverPassTheBudgetByMoreThanOneRequestsWorstCase) 
   }
   for (auto& t : clients) t.join();
   EXPECT_EQ(other.load(), 0);
+  // Every answer, admitted or refused, leaves a ledger row: wait for all of them.
+  const size_t expected_rows = static_cast<size_t>(admitted.load() + over_budget.load());
+  size_t rows = 0;
+  ASSERT_TRUE(eventually(
+      [&] {
+        rows = 0;
+        for (const auto& ledger : ledgers) {
+          auto r = read_ledger_rows(ledger);
+          if (r) rows += r->size();
+        }
+        return rows == expected_rows;
+      },
+      10s))
+      << rows << " ledger rows, " << expected_rows << " answers";
   double spent = 0;
-  for (size_t i = 0; i < sidecars.size(); ++i) {
-    ASSERT_TRUE(eventually(
-        [&] {
-          auto rows = read_ledger_rows(ledgers[i]);
-          return rows && rows->size() >= 1;
-        },
-        5s));
-  }
-  std::this_thread::sleep_for(200ms);  // the ledgers' last batch (flush_interval 10ms)
   for (size_t i = 0; i < sidecars.size(); ++i) spent += ledger_cost(i);
   std::printf("[ fleet    ] 4 sidecars, budget $%.2f: spent $%.4f in %d requests, %d refused\n",
               kBudget, spent, admitted.load(), over_budget.load());
@@ -286,6 +291,19 @@ TEST_F(FleetTest, FourSidecarsNeverPassTheBudgetByMoreThanOneRequestsWorstCase) 
   for (auto& s : sidecars) {
     auto r = chat(*s);
     ASSERT_TRUE(is_openai_error(r, 429, "budget_exceeded"));
+  }
+  // And /status on each shows the fleet's spend, not its own share (once its last call, at
+  // most a second after its last request, brought the others' spend back).
+  for (auto& s : sidecars) {
+    double shown = -1;
+    EXPECT_TRUE(eventually(
+        [&] {
+          const Json budget = status(*s)["agents"]["fleet"]["budget"];
+          shown = budget["spent_usd"].as_number(-1);
+          return budget["scope"].str() == "fleet" && std::abs(shown - spent) < 1e-6;
+        },
+        5s))
+        << "shown " << shown << ", the ledgers say " << spent;
   }
 }
 
