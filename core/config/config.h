@@ -231,8 +231,18 @@ struct StateSettings {
 };
 
 struct AccessLogSettings {
+  // Size rotation defaults (DESIGN §4's example): 100 MiB × (1 + 5) files is ~600 MiB at
+  // most, weeks of lines for a busy sidecar, and a bound a months-long run cannot outgrow.
+  static constexpr uint64_t kDefaultMaxSize = uint64_t{100} << 20;
+  static constexpr unsigned kDefaultKeep = 5;
+  static constexpr unsigned kMaxKeep = 1000;
+
   std::string path = "stdout";  // "stdout" | a file | "" (off)
   std::string format = "json";
+  // A file path only: rotate when the file would pass max_size (bytes; 0 = never), keeping
+  // path.1 … path.<keep> (0: no old file kept). Ignored for stdout.
+  uint64_t max_size = kDefaultMaxSize;
+  unsigned keep = kDefaultKeep;
 };
 
 struct Config {

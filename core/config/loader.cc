@@ -155,10 +155,25 @@ void read_state(NodeReader& root, Config& config) {
   }
 }
 
+constexpr uint64_t kMinRotateSize = 1024;
+
 void read_access_log(NodeReader& root, Config& config) {
   NodeReader log = root.child("access_log");
   if (auto path = log.string("path")) config.access_log.path = *path;
   if (auto format = log.one_of("format", {"json"})) config.access_log.format = *format;
+  // Size rotation (a file path only; read for stdout too, where it does nothing, so DESIGN's
+  // `{path: stdout, max_size: 100MiB, keep: 5}` stays valid when the path changes).
+  if (auto max_size = log.size("max_size")) {
+    if (*max_size != 0 && *max_size < kMinRotateSize) {
+      log.fail("max_size", "must be 0 (no size rotation) or at least 1KiB, got " +
+                               std::to_string(*max_size) +
+                               " bytes: smaller would rotate at almost every line");
+    }
+    config.access_log.max_size = *max_size;
+  }
+  if (auto keep = log.integer("keep", 0, AccessLogSettings::kMaxKeep)) {
+    config.access_log.keep = static_cast<unsigned>(*keep);
+  }
   log.finish();
   const std::string& path = config.access_log.path;
   if (!path.empty() && path != "stdout") {

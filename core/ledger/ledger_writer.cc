@@ -13,7 +13,6 @@
 namespace sluice::ledger {
 namespace {
 
-constexpr std::chrono::seconds kFailureLogEvery{10};
 // Row buffers larger than this are freed once empty (a burst's memory is not kept for ever).
 constexpr size_t kKeptCapacity = 4096;
 
@@ -208,8 +207,11 @@ bool LedgerWriter::wait_for_work() {
     wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
     idle_ = false;
   }
-  // Then one flush interval, for the batch to collect (or before retrying a failed one).
-  wake_.wait_for(lock, options_.flush_interval, [this] { return stopping_; });
+  // Then one flush interval, for the batch to collect — or, while writes fail, the retry
+  // backoff: a full disk retried every 10 ms would rebind every kept row 100 times a second.
+  const auto pause = failing_ ? std::max(options_.flush_interval, options_.retry_backoff)
+                              : options_.flush_interval;
+  wake_.wait_for(lock, pause, [this] { return stopping_; });
   return !stopping_;
 }
 
@@ -288,22 +290,18 @@ void LedgerWriter::after_write(bool ok, size_t rows, const std::string& error) {
   failed_.fetch_add(rows, std::memory_order_relaxed);
   write_errors_.fetch_add(1, std::memory_order_relaxed);
   failed_metric_->Increment(static_cast<double>(rows));
-  if (!failing_) {
-    failing_ = true;
-    failing_since_ = now;
-    outage_failures_ = 0;
-  }
   ++outage_failures_;
-  if (outage_failures_ == 1 || now - last_failure_log_ >= kFailureLogEvery) {
-    log::error("ledger: cannot write " + std::to_string(rows) + " row(s) to " + options_.path +
-               ": " + error +
-               (outage_failures_ > 1
-                    ? " (" + std::to_string(outage_failures_) + " failed attempts so far)"
-                    : std::string()) +
-               "; the rows stay queued (at most " + std::to_string(options_.max_queued_rows) +
-               ") and are retried every " + std::to_string(options_.flush_interval.count()) + "ms");
-    last_failure_log_ = now;
-  }
+  if (failing_) return;  // one warning per outage; the info line above ends it
+  failing_ = true;
+  failing_since_ = now;
+  outage_failures_ = 1;
+  const auto retry = std::max(options_.flush_interval, options_.retry_backoff);
+  log::warn(
+      "ledger: cannot write " + std::to_string(rows) + " row(s) to " + options_.path + ": " +
+      error + "; the rows stay queued (at most " + std::to_string(options_.max_queued_rows) +
+      ", then new rows are dropped and counted in sluice_ledger_rows_total{result=\"dropped\"})"
+      " and are retried every " +
+      std::to_string(retry.count()) + "ms; budgets are still enforced from memory");
 }
 
 void LedgerWriter::report_drops(bool final) {

@@ -13,11 +13,15 @@
 // the rows of the last interval (commits use WAL with synchronous=NORMAL: a committed batch
 // survives the process dying; only a power loss can undo the last ones).
 //
-// When SQLite fails (disk full, another connection holds the lock past busy_timeout, an I/O
-// error) the batch is rolled back and KEPT, in front of what arrives next; the error is logged
-// (at once, then at most every 10 s while it lasts, and once when writing resumes) and counted,
-// and the next interval tries again. Kept rows count against max_queued_rows, so a disk that
-// stays full ends in dropped rows, never in unbounded memory or a blocked worker.
+// When SQLite fails (disk full — SQLITE_FULL —, a file-size limit or an I/O error —
+// SQLITE_IOERR —, another connection holds the lock past busy_timeout) the batch is rolled
+// back and KEPT, in front of what arrives next; one warning is logged when the outage starts
+// and one info line when writing resumes, the failed attempts are counted, and the writer
+// tries again every retry_backoff (1 s) rather than every flush interval: each attempt binds
+// every kept row again, up to max_queued_rows of them. Kept rows count against
+// max_queued_rows, so a disk that stays full ends in dropped rows (logged when the drops start
+// and when they stop), never in unbounded memory or a blocked worker. Budgets do not wait for
+// the file: spend is charged in memory (state/spend_account.h) and the ledger only records it.
 //
 // stop() (SIGTERM/SIGINT, after the workers finished their requests) writes what is left,
 // retrying failures for up to stop_timeout, then closes the file. Rows still unwritten then
@@ -58,6 +62,8 @@ class LedgerWriter {
   struct Options {
     std::string path;  // the SQLite file; created when missing (its directory must exist)
     std::chrono::milliseconds flush_interval{50};
+    // While writes fail: the pause before the next attempt (never shorter than flush_interval).
+    std::chrono::milliseconds retry_backoff{1'000};
     // Rows waiting (queued + kept after a failed write). 100k rows are ~30 MB at most (a row
     // is ~200 bytes + its strings) and, at 2k requests/s, 50 s of a stuck disk.
     size_t max_queued_rows = 100'000;
@@ -141,10 +147,10 @@ class LedgerWriter {
   prometheus::Counter* failed_metric_;
   prometheus::Counter* dropped_metric_;
 
-  // Writer thread: log rate limiting.
+  // Writer thread: the outage being reported (one warning at its start, one info at its end).
   bool failing_ = false;          // the last write attempt failed
   uint64_t outage_failures_ = 0;  // failed attempts since writing last succeeded
-  std::chrono::steady_clock::time_point failing_since_, last_failure_log_;
+  std::chrono::steady_clock::time_point failing_since_;
   uint64_t drops_seen_ = 0;   // dropped_ at the last report_drops()
   uint64_t burst_start_ = 0;  // dropped_ when the current burst began
   bool dropping_ = false;     // a burst of drops is under way

@@ -2,10 +2,7 @@
 
 #include "core/http/response_builder.h"
 #include "core/log/writer_thread.h"
-
-#include <fcntl.h>
-#include <poll.h>
-#include <unistd.h>
+#include "core/metrics/metrics.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -14,6 +11,7 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <utility>
 
 namespace sluice::log {
 namespace {
@@ -261,22 +259,31 @@ std::unique_ptr<AccessLog> AccessLog::open(const config::AccessLogSettings& sett
 
 std::unique_ptr<AccessLog> AccessLog::open(const config::AccessLogSettings& settings,
                                            const Options& options, std::string* error) {
-  if (settings.path.empty()) return std::unique_ptr<AccessLog>(new AccessLog(-1, false, options));
-  if (settings.path == "stdout") {
-    return std::unique_ptr<AccessLog>(new AccessLog(STDOUT_FILENO, false, options));
-  }
-  int fd = ::open(settings.path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    if (error) *error = "access_log: cannot open " + settings.path + ": " + std::strerror(errno);
+  std::unique_ptr<AccessLog> log(new AccessLog(settings, options));
+  if (!log->enabled_) return log;
+  std::string why;
+  log->file_ = LogFile::open(settings, log->counter_, &why);
+  if (!log->file_) {
+    if (error) *error = "access_log: " + why;
     return nullptr;
   }
-  return std::unique_ptr<AccessLog>(new AccessLog(fd, true, options));
+  log->writer_ = std::thread([raw = log.get()] { raw->run_writer(); });
+  return log;
 }
 
-AccessLog::AccessLog(int fd, bool owns_fd, const Options& options)
-    : fd_(fd), owns_fd_(owns_fd), options_(options) {
-  if (fd_ >= 0) writer_ = std::thread([this] { run_writer(); });
+namespace {
+LineCounter make_counter(metrics::Metrics* metrics) {
+  metrics::Metrics& m = metrics != nullptr ? *metrics : metrics::Metrics::process();
+  return LineCounter(&m.access_log_lines_total.Add({{"result", "written"}}),
+                     &m.access_log_lines_total.Add({{"result", "dropped"}}));
 }
+}  // namespace
+
+AccessLog::AccessLog(const config::AccessLogSettings& settings, const Options& options)
+    : enabled_(!settings.path.empty()),
+      to_file_(enabled_ && settings.path != "stdout"),
+      options_(options),
+      counter_(make_counter(options.metrics)) {}
 
 AccessLog::~AccessLog() {
   {
@@ -285,15 +292,25 @@ AccessLog::~AccessLog() {
   }
   wake_writer_.notify_one();
   if (writer_.joinable()) writer_.join();  // the writer empties the queue before it exits
-  if (owns_fd_) ::close(fd_);
+  file_.reset();                           // closes a file (never stdout)
+}
+
+bool AccessLog::reopen() {
+  if (!to_file_) return false;
+  {
+    std::lock_guard lock(mutex_);
+    reopen_requested_ = true;
+  }
+  wake_writer_.notify_one();
+  return true;
 }
 
 void AccessLog::submit(std::string& buffer) {
   if (buffer.empty()) return;
   std::unique_lock lock(mutex_);
-  if (fd_ < 0 || stopping_ || queue_.size() >= options_.queue_capacity) {
+  if (!enabled_ || stopping_ || queue_.size() >= options_.queue_capacity) {
     lock.unlock();
-    dropped_lines_.fetch_add(count_lines(buffer), std::memory_order_relaxed);
+    counter_.add_dropped(count_lines(buffer));
     buffer.clear();
     return;
   }
@@ -319,14 +336,21 @@ void AccessLog::run_writer() {
   run_behind_workers();
   for (;;) {
     std::string bytes;
+    bool reopen = false;
     {
       std::unique_lock lock(mutex_);
-      wake_writer_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopping, and everything was written
-      bytes = std::move(queue_.front());
-      queue_.pop_front();
+      wake_writer_.wait(lock, [&] { return stopping_ || reopen_requested_ || !queue_.empty(); });
+      reopen = std::exchange(reopen_requested_, false);
+      if (queue_.empty() && !reopen) return;  // stopping, and everything was written
+      if (!queue_.empty()) {
+        bytes = std::move(queue_.front());
+        queue_.pop_front();
+      }
     }
-    write_all(bytes);
+    // Between two buffers: a buffer goes whole to the old file or whole to the new one.
+    if (reopen) file_->reopen();
+    if (bytes.empty()) continue;
+    file_->write(bytes);
     bytes.clear();
     {
       std::lock_guard lock(mutex_);
@@ -338,26 +362,6 @@ void AccessLog::run_writer() {
       ++completed_;
     }
     written_.notify_all();
-  }
-}
-
-void AccessLog::write_all(const std::string& bytes) {
-  size_t done = 0;
-  while (done < bytes.size()) {
-    ssize_t n = ::write(fd_, bytes.data() + done, bytes.size() - done);
-    if (n > 0) {
-      done += static_cast<size_t>(n);
-      continue;
-    }
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      // stdout may be a non-blocking pipe: wait for room (bounded), on this thread only.
-      pollfd p{fd_, POLLOUT, 0};
-      if (::poll(&p, 1, 5000) > 0) continue;
-    }
-    write_errors_.fetch_add(1, std::memory_order_relaxed);
-    dropped_lines_.fetch_add(count_lines(bytes.substr(done)), std::memory_order_relaxed);
-    return;
   }
 }
 

@@ -5,9 +5,11 @@
 //  - AccessLogBuffer: one per worker loop; record() formats into the worker's own buffer.
 //    A uv_timer on that loop, armed by the first line of an empty buffer, hands the buffer
 //    over 100ms later, or record() does when the buffer passes 64 KiB;
-//  - AccessLog: one per process; owns the fd and ONE writer thread fed by a bounded queue of
-//    buffers. When the queue is full the handed-over buffer is dropped and its lines counted
-//    (dropped_lines()) — a slow disk must never block a worker.
+//  - AccessLog: one per process; owns the output (a LogFile: stdout or a file, its reopening,
+//    size rotation and disk-full handling — log_file.h) and ONE writer thread fed by a bounded
+//    queue of buffers. When the queue is full the handed-over buffer is dropped and its lines
+//    counted (dropped_lines(), sluice_access_log_lines_total{result="dropped"}) — a slow or
+//    full disk must never block a worker, nor grow memory.
 //
 // Line shape (keys always present, in this order; "did not happen" is null):
 //   {"time":"2025-01-02T03:04:05.678Z","request_id":"…","method":"POST","path":"/v1/…",
@@ -32,7 +34,12 @@
 #include <vector>
 
 #include "core/config/config.h"
+#include "core/log/log_file.h"
 #include "core/log/request_record.h"
+
+namespace sluice::metrics {
+class Metrics;
+}
 
 namespace sluice::log {
 
@@ -63,12 +70,14 @@ void format_access_line(std::string& out, const RequestRecord& r, TimestampCache
 class AccessLog {
  public:
   struct Options {
-    size_t queue_capacity = 64;  // buffers waiting for the writer; beyond → drop
+    size_t queue_capacity = 64;           // buffers waiting for the writer; beyond → drop
+    metrics::Metrics* metrics = nullptr;  // null: metrics::Metrics::process()
   };
 
-  // Opens the log described by `settings`: "stdout", a file path (created, appended to), or
-  // "" (off: returns an AccessLog whose enabled() is false). Returns nullptr and sets *error
-  // when the file cannot be opened. Called at start-up, off the request path.
+  // Opens the log described by `settings`: "stdout", a file path (created, appended to, rotated
+  // at settings.max_size), or "" (off: returns an AccessLog whose enabled() is false). Returns
+  // nullptr and sets *error when the file cannot be opened. Called at start-up, off the
+  // request path.
   static std::unique_ptr<AccessLog> open(const config::AccessLogSettings& settings,
                                          std::string* error);
   static std::unique_ptr<AccessLog> open(const config::AccessLogSettings& settings,
@@ -78,7 +87,13 @@ class AccessLog {
   AccessLog(const AccessLog&) = delete;
   AccessLog& operator=(const AccessLog&) = delete;
 
-  bool enabled() const { return fd_ >= 0; }
+  bool enabled() const { return enabled_; }
+  bool writes_to_file() const { return to_file_; }
+
+  // SIGUSR1 (any thread; the main loop's signal handler): asks the writer thread to open the
+  // file again at its path, after logrotate moved it. Lines already queued go, whole, to the
+  // old file or the new one. False (and nothing done) when the log is stdout or off.
+  bool reopen();
 
   // Hands a buffer of whole lines to the writer thread. Never blocks on I/O: if the queue is
   // full the buffer is dropped and its lines are added to dropped_lines(). Takes `buffer`'s
@@ -88,17 +103,18 @@ class AccessLog {
   // Blocks until every buffer submitted so far is written (shutdown and tests only).
   void drain();
 
-  uint64_t dropped_lines() const { return dropped_lines_.load(std::memory_order_relaxed); }
-  uint64_t write_errors() const { return write_errors_.load(std::memory_order_relaxed); }
+  uint64_t written_lines() const { return counter_.written(); }
+  uint64_t dropped_lines() const { return counter_.dropped(); }
 
  private:
-  AccessLog(int fd, bool owns_fd, const Options& options);
+  AccessLog(const config::AccessLogSettings& settings, const Options& options);
   void run_writer();
-  void write_all(const std::string& bytes);
 
-  const int fd_;        // -1 = off
-  const bool owns_fd_;  // false for stdout
+  const bool enabled_;
+  const bool to_file_;
   const Options options_;
+  LineCounter counter_;
+  std::unique_ptr<LogFile> file_;  // null when off; the writer thread's once it runs
 
   std::mutex mutex_;  // guards the fields up to `stopping_`
   std::condition_variable wake_writer_;
@@ -106,10 +122,9 @@ class AccessLog {
   std::deque<std::string> queue_;           // waiting to be written; size <= queue_capacity
   std::vector<std::string> spare_;          // written, cleared buffers to hand back to workers
   uint64_t submitted_ = 0, completed_ = 0;  // buffers, for drain()
+  bool reopen_requested_ = false;           // reopen() asked; the writer clears it
   bool stopping_ = false;
 
-  std::atomic<uint64_t> dropped_lines_{0};
-  std::atomic<uint64_t> write_errors_{0};
   std::thread writer_;
 };
 

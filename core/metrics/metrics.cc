@@ -70,6 +70,8 @@ Metrics::Metrics()
                                            "Tool call arrival to answer, by tool")),
       ledger_rows_total(counter(*registry_, "sluice_ledger_rows_total",
                                 "Spend ledger rows, by result (written|failed|dropped)")),
+      access_log_lines_total(counter(*registry_, "sluice_access_log_lines_total",
+                                     "Access log lines, by result (written|dropped)")),
       unpriced_requests_total(counter(*registry_, "sluice_unpriced_requests_total",
                                       "Requests charged 0 because their physical model has no "
                                       "price, by physical model")),

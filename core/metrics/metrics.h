@@ -66,6 +66,9 @@ class Metrics {
   prometheus::Family<prometheus::Histogram>& tool_call_duration_seconds;  // {tool}
   // {result=written|failed|dropped}: the spend ledger's rows (core/ledger/ledger_writer.h).
   prometheus::Family<prometheus::Counter>& ledger_rows_total;
+  // {result=written|dropped}: access log lines (core/log/access_log.h): dropped when the
+  // writer's queue is full or the file cannot be written (disk full, I/O error).
+  prometheus::Family<prometheus::Counter>& access_log_lines_total;
   // {model}: requests charged 0 because their physical model has no price (filters/cost).
   prometheus::Family<prometheus::Counter>& unpriced_requests_total;
   // {agent}: budget left in the current period (agents with a budget; state/spend_account.h).

@@ -12,7 +12,8 @@ void note(std::vector<std::string>& out, const char* key, const std::string& fro
 }
 
 std::string access_log_text(const config::AccessLogSettings& s) {
-  return "{path: \"" + s.path + "\", format: " + s.format + "}";
+  return "{path: \"" + s.path + "\", format: " + s.format +
+         ", max_size: " + std::to_string(s.max_size) + ", keep: " + std::to_string(s.keep) + "}";
 }
 
 // The URL redacted: the diff goes to the log.

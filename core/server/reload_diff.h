@@ -6,7 +6,7 @@
 //   admin              — the admin listener likewise
 //   workers            — the number of worker threads
 //   limits.max_connections — split into per-worker shares at start-up
-//   access_log         — the file is opened once (path and format)
+//   access_log         — the file is opened once (path, format, max_size, keep)
 //   state.ledger, state.flush_interval — the ledger writer (its file and its thread's interval)
 //                        is opened once; budgets' spend was rebuilt from that file at start-up
 //   state.redis        — each worker's Redis connection and its fleet membership (core/fleet)

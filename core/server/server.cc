@@ -50,6 +50,10 @@ int Server::run() {
   metrics::Metrics::process().record_config_reload(true);
   startup_config_ = config;
   ::signal(SIGPIPE, SIG_IGN);  // a vanished peer is an error code on write, never a signal
+  // A file-size limit (ulimit -f, a container's RLIMIT_FSIZE) reached by the access log or the
+  // ledger must be a failed write (EFBIG), which they count and survive like a full disk —
+  // not SIGXFSZ, whose default action kills the whole gateway over one log line.
+  ::signal(SIGXFSZ, SIG_IGN);
 
   std::string error;
   access_log_ = log::AccessLog::open(config->access_log, &error);
@@ -87,13 +91,14 @@ int Server::run() {
   uv_loop_init(&loop_);
   uv_async_init(&loop_, &worker_exit_, &Server::on_worker_exit);
   worker_exit_.data = this;
-  for (uv_signal_t* s : {&sigterm_, &sigint_, &sighup_}) {
+  for (uv_signal_t* s : {&sigterm_, &sigint_, &sighup_, &sigusr1_}) {
     uv_signal_init(&loop_, s);
     s->data = this;
   }
   uv_signal_start(&sigterm_, &Server::on_signal, SIGTERM);
   uv_signal_start(&sigint_, &Server::on_signal, SIGINT);
   uv_signal_start(&sighup_, &Server::on_signal, SIGHUP);
+  uv_signal_start(&sigusr1_, &Server::on_signal, SIGUSR1);
 
   watcher_ = std::make_unique<ConfigWatcher>(&loop_, config_path_,
                                              [this] { reload("file change", true); });
@@ -160,6 +165,10 @@ void Server::on_signal(uv_signal_t* handle, int signum) {
   auto* self = static_cast<Server*>(handle->data);
   if (signum == SIGHUP) {
     self->reload("SIGHUP");
+    return;
+  }
+  if (signum == SIGUSR1) {
+    self->reopen_access_log();
     return;
   }
   if (self->shutting_down_) {
@@ -293,7 +302,7 @@ void Server::on_worker_exit(uv_async_t* handle) {
 void Server::finish_shutdown() {
   stop_admin();
   if (watcher_) watcher_->close([] {});
-  for (uv_signal_t* s : {&sigterm_, &sigint_, &sighup_}) {
+  for (uv_signal_t* s : {&sigterm_, &sigint_, &sighup_, &sigusr1_}) {
     uv_close(reinterpret_cast<uv_handle_t*>(s), nullptr);
   }
   uv_close(reinterpret_cast<uv_handle_t*>(&worker_exit_), nullptr);
@@ -349,6 +358,13 @@ bool Server::start_admin(const config::Config& config, std::string* error) {
 
 void Server::stop_admin() {
   if (admin_) admin_->close([] {});
+}
+
+void Server::reopen_access_log() {
+  // The writer thread reopens between two buffers and logs "access log reopened"; a signal
+  // handler on the main loop must not touch the file itself.
+  if (access_log_ && access_log_->reopen()) return;
+  log::info("SIGUSR1: the access log is not a file (stdout or off): nothing to reopen");
 }
 
 // --- spend ledger ----------------------------------------------------------------------------

@@ -65,11 +65,14 @@ class Server {
   void stop_admin();
   // Opens state.ledger's writer (none when ""); false (and why) when the file is unusable.
   bool open_ledger(const config::Config& config, std::string* error);
+  // SIGUSR1: the access log's writer opens its file again (a no-op for stdout or off).
+  void reopen_access_log();
   void finish_shutdown();
 
   std::string config_path_;
   uv_loop_t loop_;
-  uv_signal_t sigterm_, sigint_, sighup_;
+  // SIGUSR1 reopens the access log (logrotate's postrotate; nginx's convention).
+  uv_signal_t sigterm_, sigint_, sighup_, sigusr1_;
   uv_async_t worker_exit_;  // a worker thread finished its loop
   std::atomic<unsigned> workers_exited_{0};
   std::vector<std::unique_ptr<Worker>> workers_;

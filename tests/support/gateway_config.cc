@@ -47,7 +47,8 @@ std::string GatewayConfig::to_yaml() const {
   y += "state: {ledger: " + json_quote(ledger_path) +
        (ledger_path.empty() ? "" : ", flush_interval: 10ms") +
        (state_redis.empty() ? "" : ", redis: " + state_redis) + "}\n";
-  y += "access_log: {path: " + json_quote(access_log_path) + ", format: json}\n";
+  y += "access_log: {path: " + json_quote(access_log_path) + ", format: json" +
+       (access_log_extra.empty() ? "" : ", " + access_log_extra) + "}\n";
   y += extra;
   return y;
 }

@@ -30,6 +30,7 @@ struct GatewayConfig {
   std::string provider_timeouts;  // flow map for providers.mockai.timeouts
   std::string admin_token;        // "" = no admin_token key
   std::string access_log_path;    // "" = access_log off
+  std::string access_log_extra;   // more access_log keys, e.g. "max_size: 2KiB, keep: 3"
   std::string ledger_path;        // "" = the ledger off; else there, flushed every 10ms
   std::string state_redis;        // flow map for state.redis ("" = none): "{url: redis://…}"
   std::string extra_providers;    // YAML lines at providers: level (2-space indented entries)

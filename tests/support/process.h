@@ -45,6 +45,8 @@ class Process {
 
   std::string stdout_text() const;
   std::string stderr_text() const;
+  // Where the child's stderr goes (e.g. to keep a file-size limit above it).
+  const std::string& stderr_path() const { return err_; }
   // "pid 123 running" / "exited with 1" / "killed by signal 11" and the last lines of stderr;
   // for assertion messages.
   std::string describe();

@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "core/log/access_log.h"
+#include "core/metrics/metrics.h"
 
 namespace sluice::log {
 namespace {
@@ -240,6 +241,48 @@ TEST(AccessLog, WriterThreadAppendsSubmittedBuffersToTheFile) {
   EXPECT_EQ(count_lines(content), 4u);
   EXPECT_EQ(content.substr(0, content.find('\n') + 1), line_of(full_record()));
   std::remove(path.c_str());
+}
+
+TEST(AccessLog, ReopenSendsTheNextBuffersToANewFileAndCountsEveryLine) {
+  const std::string path = temp_path("reopen");
+  const std::string moved = path + ".1";
+  std::remove(path.c_str());
+  std::remove(moved.c_str());
+  metrics::Metrics metrics;
+  {
+    std::string error;
+    auto log = AccessLog::open(config::AccessLogSettings{path, "json"},
+                               AccessLog::Options{.metrics = &metrics}, &error);
+    ASSERT_NE(log, nullptr) << error;
+    EXPECT_TRUE(log->writes_to_file());
+    std::string buffer = line_of(full_record()) + line_of(full_record());
+    log->submit(buffer);
+    log->drain();
+    ASSERT_EQ(std::rename(path.c_str(), moved.c_str()), 0);  // logrotate
+    EXPECT_TRUE(log->reopen());                              // its postrotate SIGUSR1
+    buffer = line_of(full_record());
+    log->submit(buffer);
+    log->drain();
+    EXPECT_EQ(log->written_lines(), 3u);
+    EXPECT_EQ(log->dropped_lines(), 0u);
+  }
+  EXPECT_EQ(count_lines(read_file(moved)), 2u);
+  EXPECT_EQ(count_lines(read_file(path)), 1u);
+  const std::string exposed = metrics.serialize();
+  EXPECT_NE(exposed.find("sluice_access_log_lines_total{result=\"written\"} 3"), std::string::npos)
+      << exposed;
+  std::remove(path.c_str());
+  std::remove(moved.c_str());
+}
+
+TEST(AccessLog, StdoutAndOffHaveNothingToReopen) {
+  std::string error;
+  auto off = AccessLog::open(config::AccessLogSettings{"", "json"}, &error);
+  ASSERT_NE(off, nullptr);
+  EXPECT_FALSE(off->reopen());
+  auto out = AccessLog::open(config::AccessLogSettings{"stdout", "json"}, &error);
+  ASSERT_NE(out, nullptr);
+  EXPECT_FALSE(out->reopen());
 }
 
 TEST(AccessLog, FullQueueDropsAndCountsInsteadOfBlocking) {

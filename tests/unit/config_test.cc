@@ -278,7 +278,48 @@ TEST(ConfigErrors, UnknownTopLevelKeyIsReportedBeforeWhatItsAbsenceWouldCause) {
 TEST(ConfigErrors, UnknownKeyWithoutAPlausibleSuggestionListsTheValidOnes) {
   EXPECT_EQ(error_of(kMinimal + "access_log: {path: stdout, colour: red}\n"),
             "conf/test.yaml:8:28: access_log.colour: unknown key \"colour\" (expected one of: "
-            "format, path)");
+            "format, keep, max_size, path)");
+}
+
+TEST(ConfigValues, AccessLogRotationDefaultsFollowTheDesign) {
+  // DESIGN §4: {path: stdout, format: json, max_size: 100MiB, keep: 5}.
+  auto config = load(kMinimal + "access_log: {path: /var/log/sluice/access.log}\n");
+  EXPECT_EQ(config->access_log.max_size, uint64_t{100} * 1024 * 1024);
+  EXPECT_EQ(config->access_log.keep, 5u);
+  // The design's own example line (stdout, where rotation does nothing) is valid as written.
+  config = load(kMinimal + "access_log: {path: stdout, format: json, max_size: 100MiB, keep: 5}\n");
+  EXPECT_EQ(config->access_log.path, "stdout");
+  EXPECT_EQ(config->access_log.max_size, uint64_t{100} * 1024 * 1024);
+}
+
+TEST(ConfigValues, AccessLogRotationSettings) {
+  auto config = load(kMinimal + "access_log: {path: /tmp/a.log, max_size: 2KiB, keep: 3}\n");
+  EXPECT_EQ(config->access_log.max_size, 2048u);
+  EXPECT_EQ(config->access_log.keep, 3u);
+  config = load(kMinimal + "access_log: {path: /tmp/a.log, max_size: 0, keep: 0}\n");
+  EXPECT_EQ(config->access_log.max_size, 0u);  // 0: size rotation off
+  EXPECT_EQ(config->access_log.keep, 0u);
+  config = load(kMinimal + "access_log: {path: /tmp/a.log, keep: 1000}\n");
+  EXPECT_EQ(config->access_log.keep, 1000u);
+}
+
+TEST(ConfigErrors, AccessLogRotationErrorsNameTheKey) {
+  EXPECT_EQ(error_of(kMinimal + "access_log: {path: /tmp/a.log, keep: 1001}\n"),
+            "conf/test.yaml:8:38: access_log.keep: must be from 0 to 1000, got 1001");
+  EXPECT_EQ(error_of(kMinimal + "access_log: {path: /tmp/a.log, keep: -1}\n"),
+            "conf/test.yaml:8:38: access_log.keep: must be from 0 to 1000, got -1");
+  EXPECT_EQ(error_of(kMinimal + "access_log: {path: /tmp/a.log, max_size: lots}\n"),
+            "conf/test.yaml:8:42: access_log.max_size: expected a size like 64KiB, 32MiB, 1GiB "
+            "(units: B, KiB, MiB, GiB, KB, MB, GB), got \"lots\"");
+  EXPECT_EQ(error_of(kMinimal + "access_log: {path: /tmp/a.log, max_size: 100}\n"),
+            "conf/test.yaml:8:42: access_log.max_size: must be 0 (no size rotation) or at least "
+            "1KiB, got 100 bytes: smaller would rotate at almost every line");
+  EXPECT_EQ(error_of(kMinimal + "access_log: {path: /tmp/a.log, max_sise: 1MiB}\n"),
+            "conf/test.yaml:8:32: access_log.max_sise: unknown key \"max_sise\" (did you mean "
+            "\"max_size\"?)");
+  EXPECT_EQ(error_of(kMinimal + "access_log: {path: /tmp/a.log, keeep: 2}\n"),
+            "conf/test.yaml:8:32: access_log.keeep: unknown key \"keeep\" (did you mean "
+            "\"keep\"?)");
 }
 
 TEST(ConfigErrors, BadDuration) {

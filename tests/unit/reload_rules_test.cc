@@ -86,5 +86,17 @@ TEST(RestartOnlyChanges, NamesEachKeyThatWaitsForARestart) {
   EXPECT_NE(changes[0].find("admin: 127.0.0.1:9901 -> 127.0.0.1:9902"), std::string::npos);
 }
 
+TEST(RestartOnlyChanges, AccessLogRotationSettingsWaitForARestart) {
+  const std::string with_log = std::string(kBase) + "access_log: {path: /tmp/a.log, keep: 2}\n";
+  auto base = load(with_log);
+  auto changes =
+      restart_only_changes(*base, *load(replaced(with_log, "keep: 2", "keep: 3, max_size: 1MiB")));
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_EQ(changes[0],
+            "access_log: {path: \"/tmp/a.log\", format: json, max_size: 104857600, keep: 2} -> "
+            "{path: \"/tmp/a.log\", format: json, max_size: 1048576, keep: 3} (applies on "
+            "restart)");
+}
+
 }  // namespace
 }  // namespace sluice::server
