@@ -16,6 +16,12 @@ namespace {
 // Row buffers larger than this are freed once empty (a burst's memory is not kept for ever).
 constexpr size_t kKeptCapacity = 4096;
 
+// The disk refuses the write (full, a file-size limit, an I/O error): worth a slower retry.
+bool is_disk_error(int rc) {
+  const int primary = rc & 0xff;
+  return primary == SQLITE_FULL || primary == SQLITE_IOERR;
+}
+
 int64_t clamp_tokens(uint64_t tokens) {
   // SQLite integers are signed 64-bit; no real count comes near the limit.
   constexpr auto kMax = static_cast<uint64_t>(INT64_MAX);
@@ -209,8 +215,10 @@ bool LedgerWriter::wait_for_work() {
   }
   // Then one flush interval, for the batch to collect — or, while writes fail, the retry
   // backoff: a full disk retried every 10 ms would rebind every kept row 100 times a second.
-  const auto pause = failing_ ? std::max(options_.flush_interval, options_.retry_backoff)
-                              : options_.flush_interval;
+  // (A lock held elsewhere already waited busy_timeout: that retry stays at the interval.)
+  const auto pause = failing_ && retry_slowly_
+                         ? std::max(options_.flush_interval, options_.retry_backoff)
+                         : options_.flush_interval;
   wake_.wait_for(lock, pause, [this] { return stopping_; });
   return !stopping_;
 }
@@ -237,7 +245,10 @@ bool LedgerWriter::write_pending(std::string* error) {
   std::lock_guard db_lock(db_mutex_);
   // IMMEDIATE takes the write lock up front: a lock held elsewhere shows here (after the busy
   // timeout), before any row is bound.
-  if (db_.exec("BEGIN IMMEDIATE", error) != SQLITE_OK) return false;
+  if (const int begin = db_.exec("BEGIN IMMEDIATE", error); begin != SQLITE_OK) {
+    last_rc_ = begin;
+    return false;
+  }
   // Whole groups of kRowsPerInsert through the multi-row statement, the rest one by one.
   int rc = SQLITE_OK;
   size_t next = 0;
@@ -259,6 +270,7 @@ bool LedgerWriter::write_pending(std::string* error) {
   sqlite3_clear_bindings(insert_many_.get());
   sqlite3_clear_bindings(insert_one_.get());
   if (rc != SQLITE_OK) {
+    last_rc_ = rc;
     *error = db_.describe(rc);
     // A failed statement or COMMIT may leave the transaction open (or SQLite may have rolled
     // it back already): end it either way so the next batch starts clean.
@@ -277,6 +289,7 @@ void LedgerWriter::after_write(bool ok, size_t rows, const std::string& error) {
     written_.fetch_add(rows, std::memory_order_relaxed);
     batches_.fetch_add(1, std::memory_order_relaxed);
     written_metric_->Increment(static_cast<double>(rows));
+    retry_slowly_ = false;
     if (failing_) {
       const auto outage =
           std::chrono::duration_cast<std::chrono::milliseconds>(now - failing_since_);
@@ -290,12 +303,14 @@ void LedgerWriter::after_write(bool ok, size_t rows, const std::string& error) {
   failed_.fetch_add(rows, std::memory_order_relaxed);
   write_errors_.fetch_add(1, std::memory_order_relaxed);
   failed_metric_->Increment(static_cast<double>(rows));
+  retry_slowly_ = is_disk_error(last_rc_);
   ++outage_failures_;
   if (failing_) return;  // one warning per outage; the info line above ends it
   failing_ = true;
   failing_since_ = now;
   outage_failures_ = 1;
-  const auto retry = std::max(options_.flush_interval, options_.retry_backoff);
+  const auto retry = retry_slowly_ ? std::max(options_.flush_interval, options_.retry_backoff)
+                                   : options_.flush_interval;
   log::warn(
       "ledger: cannot write " + std::to_string(rows) + " row(s) to " + options_.path + ": " +
       error + "; the rows stay queued (at most " + std::to_string(options_.max_queued_rows) +

@@ -16,12 +16,13 @@
 // When SQLite fails (disk full — SQLITE_FULL —, a file-size limit or an I/O error —
 // SQLITE_IOERR —, another connection holds the lock past busy_timeout) the batch is rolled
 // back and KEPT, in front of what arrives next; one warning is logged when the outage starts
-// and one info line when writing resumes, the failed attempts are counted, and the writer
-// tries again every retry_backoff (1 s) rather than every flush interval: each attempt binds
-// every kept row again, up to max_queued_rows of them. Kept rows count against
-// max_queued_rows, so a disk that stays full ends in dropped rows (logged when the drops start
-// and when they stop), never in unbounded memory or a blocked worker. Budgets do not wait for
-// the file: spend is charged in memory (state/spend_account.h) and the ledger only records it.
+// and one info line when writing resumes, and the failed attempts are counted. A disk error
+// is retried every retry_backoff (1 s) rather than every flush interval, since each attempt
+// binds every kept row again (up to max_queued_rows of them); a lock, which already waited
+// busy_timeout, at the next interval. Kept rows count against max_queued_rows, so a disk that
+// stays full ends in dropped rows (logged when the drops start and when they stop), never in
+// unbounded memory or a blocked worker. Budgets do not wait for the file: spend is charged in
+// memory (state/spend_account.h) and the ledger only records it.
 //
 // stop() (SIGTERM/SIGINT, after the workers finished their requests) writes what is left,
 // retrying failures for up to stop_timeout, then closes the file. Rows still unwritten then
@@ -149,6 +150,8 @@ class LedgerWriter {
 
   // Writer thread: the outage being reported (one warning at its start, one info at its end).
   bool failing_ = false;          // the last write attempt failed
+  bool retry_slowly_ = false;     // ... because of the disk: retry after retry_backoff
+  int last_rc_ = SQLITE_OK;       // SQLite's answer to the last failed write
   uint64_t outage_failures_ = 0;  // failed attempts since writing last succeeded
   std::chrono::steady_clock::time_point failing_since_;
   uint64_t drops_seen_ = 0;   // dropped_ at the last report_drops()
