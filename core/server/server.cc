@@ -32,6 +32,10 @@ Server::Server(std::string config_path) : config_path_(std::move(config_path)) {
 Server::~Server() = default;
 
 int Server::run() {
+  // logrotate's SIGUSR1 may come at any time; its default action ends the process. Until the
+  // loop's handler is installed (below), and again once it is closed (the last writes of
+  // the shutdown), it is ignored rather than fatal.
+  ::signal(SIGUSR1, SIG_IGN);
   std::shared_ptr<const config::Config> config;
   try {
     std::string text, read_error;
@@ -149,7 +153,8 @@ int Server::run() {
   }
 
   uv_run(&loop_, UV_RUN_DEFAULT);
-  health_->stop();                          // the workers are gone: nobody reads health any more
+  ::signal(SIGUSR1, SIG_IGN);  // closing the uv_signal handle restored the default action
+  health_->stop();             // the workers are gone: nobody reads health any more
   mcp::UpstreamRegistry::process().stop();  // nor tool lists; upstream sessions are ended
   watcher_.reset();                         // its handles closed in finish_shutdown()
   for (auto& w : workers_) w->join();

@@ -121,6 +121,24 @@ TEST_F(AccessLogRotationTest, Sigusr1UnderLoadLosesAndSplitsNoLine) {
   EXPECT_EQ(access_log_lines(sluice, "dropped"), 0);
 }
 
+TEST_F(AccessLogRotationTest, Sigusr1WithoutALogFileIsHarmless) {
+  GatewayConfig config;
+  config.provider_base_url = mock.base_url();  // access_log_path "": the access log is off
+  ASSERT_TRUE(sluice.start(sluice_binary(), config.to_yaml()));
+  ASSERT_TRUE(sluice.process().signal(SIGUSR1));
+  ASSERT_TRUE(eventually(
+      [&] {
+        return sluice.stderr_text().find("SIGUSR1: the access log is not a file") !=
+               std::string::npos;
+      },
+      20s))
+      << sluice.describe();
+  auto r = sluice.client().post_json("/v1/chat/completions", chat_body(kFastModel, "still here"),
+                                     bearer(kAliceKey));
+  ASSERT_TRUE(r && r->status == 200) << sluice.describe();
+  EXPECT_TRUE(sluice.running());
+}
+
 TEST_F(AccessLogRotationTest, SizeRotationKeepsKeepFilesOfWholeLines) {
   ASSERT_NO_FATAL_FAILURE(start("max_size: 2KiB, keep: 3"));
   HttpClient client = sluice.client();
