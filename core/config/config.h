@@ -212,6 +212,9 @@ struct ToolSpec {
 struct StateSettings {
   std::string ledger = "sluice-ledger.db";
   Duration flush_interval{50};
+  // Per-request rows older than this are rolled up into daily aggregates (ledger_retention.h);
+  // 0 (`retention: forever`) keeps every row. At least 1h otherwise.
+  Duration retention{Duration(int64_t{30} * 86'400'000)};
   // state.redis: limits and budgets shared by every sidecar on the same Redis (core/fleet,
   // docs/fleet.md). Absent: each process keeps its own. Restart-only, like the ledger.
   struct Redis {

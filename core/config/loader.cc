@@ -148,6 +148,16 @@ void read_state(NodeReader& root, Config& config) {
   NodeReader state = root.child("state");
   if (auto ledger = state.string("ledger")) config.state.ledger = *ledger;
   if (auto v = load::positive_duration(state, "flush_interval")) config.state.flush_interval = *v;
+  if (state.has("retention")) {
+    if (state.string("retention") == "forever") {
+      config.state.retention = Duration(0);
+    } else if (auto v = load::positive_duration(state, "retention")) {
+      if (*v < std::chrono::hours(1)) {
+        state.fail("retention", "at least 1h (rows are rolled up by day), or `forever`");
+      }
+      config.state.retention = *v;
+    }
+  }
   if (state.has("redis")) read_redis(state, config);
   state.finish();
   if (!config.state.ledger.empty()) {

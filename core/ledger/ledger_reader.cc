@@ -45,10 +45,12 @@ void read_sums(sqlite3_stmt* stmt, int first, UsageRow* row) {
 // Integer sums stay integers (coalesce: sum() of no rows is NULL); cost is a float total.
 // `requests` counts model requests: every row but the tool calls. A tool row has no tokens and
 // costs 0, so the other sums need no filter. A ledger older than the tool column has no tool
-// calls.
-std::string sums_sql(bool has_tool_column) {
-  const std::string tool_calls = has_tool_column ? "coalesce(sum(tool != ''), 0)" : "0";
-  return "count(*) - " + tool_calls +
+// calls. `weight` is what one row counts for: 1 in `requests`, its `requests` column in
+// `usage_rows` (a daily roll-up stands for many).
+std::string sums_sql(bool has_tool_column, const std::string& weight) {
+  const std::string tool_calls =
+      has_tool_column ? "coalesce(sum((tool != '') * " + weight + "), 0)" : "0";
+  return "coalesce(sum(" + weight + "), 0) - " + tool_calls +
          ", coalesce(sum(input_tokens), 0), coalesce(sum(output_tokens), 0),"
          " coalesce(sum(cached_tokens), 0), total(cost_usd), coalesce(sum(estimated), 0), " +
          tool_calls;
@@ -130,6 +132,10 @@ bool LedgerReader::has_tool_column() const {
   return schema_version_ >= kLedgerToolsVersion;
 }
 
+bool LedgerReader::has_rollups() const {
+  return schema_version_ >= kLedgerRollupVersion;
+}
+
 std::optional<UsageReport> LedgerReader::usage_report(UsageBy by, int64_t since_unix_ms,
                                                       std::string* error,
                                                       const ReportLimits& limits) const {
@@ -147,13 +153,14 @@ std::optional<UsageReport> LedgerReader::usage_report(UsageBy by, int64_t since_
   report.by = by;
   report.since_unix_ms = since_unix_ms;
   const std::string column = group_column(by);
-  const std::string sums = sums_sql(has_tool_column());
+  const std::string weight = has_rollups() ? "requests" : "1";
+  const std::string sums = sums_sql(has_tool_column(), weight);
   // By model and by provider: model requests only (a tool call has neither).
-  const std::string rows = std::string(" FROM requests WHERE time_ms >= ?1") +
+  const std::string rows = std::string(" FROM ") + rows_source() + " WHERE time_ms >= ?1" +
                            (has_tool_column() && by != UsageBy::Agent ? " AND tool = ''" : "");
   const std::string grouped = "SELECT " + column + ", " + sums + rows + " GROUP BY " + column +
-                              " ORDER BY total(cost_usd) DESC, count(*) DESC, " + column +
-                              " LIMIT ?2";
+                              " ORDER BY total(cost_usd) DESC, sum(" + weight + ") DESC, " +
+                              column + " LIMIT ?2";
   SqliteStatement stmt;
   std::string why;
   int rc = db_.prepare(grouped, &stmt, &why);
@@ -193,7 +200,8 @@ std::optional<ToolUsageReport> LedgerReader::tool_usage_report(int64_t since_uni
   report.total.key = "total";
   if (!has_tool_column()) return report;  // written before tool calls had rows: none
   QueryDeadline deadline(db_.get(), limits.max_time);
-  const int rc = query_tool_usage(db_, since_unix_ms, limits.max_groups, &report);
+  const int rc =
+      query_tool_usage(db_, has_rollups(), since_unix_ms, limits.max_groups, &report);
   if (rc != SQLITE_OK) {
     *error = report_error(rc, db_, path_, limits.max_time);
     return std::nullopt;
@@ -218,7 +226,8 @@ std::optional<std::map<std::string, double>> LedgerReader::spend_by_agent(
   SqliteStatement stmt;
   std::string why;
   int rc =
-      db_.prepare("SELECT agent, total(cost_usd) FROM requests WHERE time_ms >= ?1 GROUP BY agent",
+      db_.prepare(std::string("SELECT agent, total(cost_usd) FROM ") + rows_source() +
+                      " WHERE time_ms >= ?1 GROUP BY agent",
                   &stmt, &why);
   if (rc != SQLITE_OK) {
     *error = path_ + ": " + why;
@@ -247,7 +256,7 @@ std::optional<std::map<std::string, PeriodSpend>> LedgerReader::spend_by_agent_p
   int rc = db_.prepare(
       "SELECT agent, total(CASE WHEN time_ms >= ?1 THEN cost_usd END),"
       " total(CASE WHEN time_ms >= ?2 THEN cost_usd END), total(cost_usd)"
-      " FROM requests GROUP BY agent",
+      " FROM " + std::string(rows_source()) + " GROUP BY agent",
       &stmt, &why);
   if (rc != SQLITE_OK) {
     *error = path_ + ": " + why;
@@ -274,7 +283,8 @@ std::optional<double> LedgerReader::spend_of_agent(std::string_view agent, int64
                                                    std::string* error) const {
   SqliteStatement stmt;
   std::string why;
-  int rc = db_.prepare("SELECT total(cost_usd) FROM requests WHERE agent = ?1 AND time_ms >= ?2",
+  int rc = db_.prepare(std::string("SELECT total(cost_usd) FROM ") + rows_source() +
+                           " WHERE agent = ?1 AND time_ms >= ?2",
                        &stmt, &why);
   if (rc != SQLITE_OK) {
     *error = path_ + ": " + why;

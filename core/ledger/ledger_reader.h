@@ -103,6 +103,9 @@ class LedgerReader {
   LedgerReader(std::string path, SqliteDb db, int64_t schema_version)
       : path_(std::move(path)), db_(std::move(db)), schema_version_(schema_version) {}
   bool has_tool_column() const;
+  // Version 3 on: daily roll-ups exist, and reports read `usage_rows` (rows + roll-ups).
+  bool has_rollups() const;
+  const char* rows_source() const { return has_rollups() ? "usage_rows" : "requests"; }
 
   std::string path_;
   mutable SqliteDb db_;

@@ -31,6 +31,24 @@ constexpr const char* kCreateSql =
 
     "CREATE INDEX IF NOT EXISTS requests_tool_time ON requests(tool, time_ms) WHERE tool != '';";
 
+// Version 3: roll-ups and the view over both (ledger_schema.h).
+constexpr const char* kDailySql =
+    "CREATE TABLE IF NOT EXISTS daily ("
+    " day INTEGER NOT NULL, agent TEXT NOT NULL, model TEXT NOT NULL, provider TEXT NOT NULL,"
+    " tool TEXT NOT NULL, error_code TEXT NOT NULL,"
+    " requests INTEGER NOT NULL, input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL,"
+    " cached_tokens INTEGER NOT NULL, cache_write_tokens INTEGER NOT NULL,"
+    " cost_usd REAL NOT NULL, estimated INTEGER NOT NULL, latency_s REAL NOT NULL,"
+    " PRIMARY KEY (day, agent, model, provider, tool, error_code)) WITHOUT ROWID;"
+    "CREATE VIEW IF NOT EXISTS usage_rows AS"
+    " SELECT time_ms, agent, model, provider, tool, error_code, 1 AS requests, input_tokens,"
+    " output_tokens, cached_tokens, cache_write_tokens, cost_usd, estimated, latency_s"
+    " FROM requests"
+    " UNION ALL"
+    " SELECT day * 86400000, agent, model, provider, tool, error_code, requests, input_tokens,"
+    " output_tokens, cached_tokens, cache_write_tokens, cost_usd, estimated, latency_s"
+    " FROM daily;";
+
 // Forward migrations, oldest first: `sql` takes a ledger of version `to - 1` to version `to`.
 // A new file gets kCreateSql (the latest layout) instead; both must end in the same layout, so
 // a column is always appended (ALTER TABLE ADD COLUMN appends), never inserted.
@@ -46,6 +64,8 @@ constexpr Migration kMigrations[] = {
      "ALTER TABLE requests ADD COLUMN tool TEXT NOT NULL DEFAULT '';"
      "CREATE INDEX IF NOT EXISTS requests_tool_time ON requests(tool, time_ms)"
      " WHERE tool != '';"},
+    // Daily roll-ups (state.retention): a new table and a view; no row changes.
+    {3, kDailySql},
 };
 static_assert(std::size(kMigrations) == kLedgerSchemaVersion - 1,
               "every schema version after 1 needs its migration");
@@ -143,6 +163,13 @@ bool prepare_for_writing(SqliteDb& db, std::string* error, int64_t* migrated_fro
   int64_t version = 0;
   if (!check_header(db, /*allow_new=*/true, &is_new, &version, error)) return false;
   std::string why;
+  // Incremental vacuum: pages freed by the retention roll-up go back to the file system a few
+  // at a time (ledger_retention.cc). Only settable before anything is written to a new file —
+  // switching to WAL below writes its header.
+  if (is_new && db.exec("PRAGMA auto_vacuum = INCREMENTAL", &why) != SQLITE_OK) {
+    *error = "cannot set auto_vacuum: " + why;
+    return false;
+  }
   // WAL: readers (the CLI, /usage) never block the writer and the writer never blocks them.
   // synchronous=NORMAL: a commit survives the process dying (kill -9); only a power loss can
   // take the last transactions back — the trade every WAL deployment of SQLite makes.
@@ -161,6 +188,16 @@ bool prepare_for_writing(SqliteDb& db, std::string* error, int64_t* migrated_fro
   }
   if (!is_new) {
     if (version < kLedgerSchemaVersion && !migrate(db, migrated_from, error)) return false;
+    // A file from before version 3 has no incremental vacuum: switching takes one VACUUM (a
+    // rewrite of the file), done once, at the migration, so the roll-up can shrink it later.
+    int64_t auto_vacuum = 0;
+    if (version < kLedgerRollupVersion &&
+        db.query_int("PRAGMA auto_vacuum", &auto_vacuum, &why) == SQLITE_OK && auto_vacuum == 0 &&
+        (db.exec("PRAGMA auto_vacuum = INCREMENTAL", &why) != SQLITE_OK ||
+         db.exec("VACUUM", &why) != SQLITE_OK)) {
+      *error = "cannot switch the ledger to incremental vacuum: " + why;
+      return false;
+    }
     // Ledgers created by earlier builds have requests_agent_time (agent, time_ms): no query reads
     // it (per-agent reports scan the time index) and keeping it up to date cost ~20% of the
     // writer's CPU per row. Dropping an index leaves the layout as it was, so the schema
@@ -171,7 +208,7 @@ bool prepare_for_writing(SqliteDb& db, std::string* error, int64_t* migrated_fro
     }
     return true;
   }
-  const std::string create = std::string("BEGIN IMMEDIATE;") + kCreateSql +
+  const std::string create = std::string("BEGIN IMMEDIATE;") + kCreateSql + kDailySql +
                              "PRAGMA application_id = " + std::to_string(kLedgerApplicationId) +
                              ";PRAGMA user_version = " + std::to_string(kLedgerSchemaVersion) +
                              ";COMMIT;";

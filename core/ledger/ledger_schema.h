@@ -16,10 +16,20 @@
 //   indexes: requests_time(time_ms), requests_agent_time(agent, time_ms),
 //            requests_tool_time(tool, time_ms) WHERE tool != ''   -- version 2, tool rows only
 //
+//   daily(day INTEGER,                           -- version 3: UTC day (time_ms / 86400000)
+//         agent, model, provider, tool, error_code TEXT,
+//         requests INTEGER, input_tokens, output_tokens, cached_tokens, cache_write_tokens
+//         INTEGER, cost_usd REAL, estimated INTEGER (how many), latency_s REAL (their sum),
+//         PRIMARY KEY (day, agent, model, provider, tool, error_code))
+//     — requests rows older than state.retention, rolled up (ledger_retention.h);
+//   usage_rows — a view: every requests row (requests = 1) and every daily row (at its day's
+//     start), the columns reports and the start-up spend read, so totals never change when
+//     rows age out.
+//
 // Text columns hold "" rather than NULL for "none", so GROUP BY never splits "" from NULL.
 //
 // Versions: 1 — the table without `tool`; 2 — `tool` appended (NOT NULL DEFAULT '', so rows
-// of version 1 read as model requests) and its index. The writer migrates an older file
+// of version 1 read as model requests) and its index; 3 — `daily` and `usage_rows`. The writer migrates an older file
 // forward in place (prepare_for_writing, one transaction); readers take any version up to
 // this build's and ask which (check_readable): a version-1 file simply has no tool rows. A file
 // with a newer version than this build knows is refused rather than half-understood.
@@ -33,9 +43,11 @@
 namespace sluice::ledger {
 
 inline constexpr int32_t kLedgerApplicationId = 0x736c6564;  // "sled"
-inline constexpr int64_t kLedgerSchemaVersion = 2;
+inline constexpr int64_t kLedgerSchemaVersion = 3;
 // The first version with the `tool` column (tool calls' rows).
 inline constexpr int64_t kLedgerToolsVersion = 2;
+// The first version with daily roll-ups (`daily`) and the `usage_rows` view reports read.
+inline constexpr int64_t kLedgerRollupVersion = 3;
 
 // Columns of a row the writer binds (every column but id).
 inline constexpr int kInsertColumns = 19;

@@ -1,10 +1,12 @@
 #include "core/ledger/ledger_writer.h"
 
 #include <prometheus/counter.h>
+#include <prometheus/gauge.h>
 
 #include <algorithm>
 #include <iterator>
 
+#include "core/ledger/ledger_retention.h"
 #include "core/ledger/ledger_schema.h"
 #include "core/log/log.h"
 #include "core/log/writer_thread.h"
@@ -86,6 +88,13 @@ int bind_row(sqlite3_stmt* stmt, int row_in_statement, const LedgerRow& r) {
 
 }  // namespace
 
+// Retention: old rows are looked for once a minute (at once while a backlog remains), rolled
+// up this many per transaction — small enough that a batch of new rows never waits long for
+// the write lock — and the pages they freed given back a batch's worth at a time.
+constexpr std::chrono::seconds kRollupEvery{60};
+constexpr size_t kRollupBatchRows = 2000;
+constexpr size_t kVacuumPagesPerBatch = 256;
+
 std::unique_ptr<LedgerWriter> LedgerWriter::open(Options options, std::string* error) {
   std::unique_ptr<LedgerWriter> writer(new LedgerWriter(std::move(options)));
   const std::string& path = writer->options_.path;
@@ -113,6 +122,12 @@ std::unique_ptr<LedgerWriter> LedgerWriter::open(Options options, std::string* e
     *error = path + ": cannot prepare the insert: " + why;
     return nullptr;
   }
+  int64_t rows = 0;
+  writer->db_.query_int("SELECT count(*) FROM requests", &rows, &why);
+  writer->rows_.store(rows, std::memory_order_relaxed);
+  // Old rows may be waiting since the last run: look at once, on the writer thread.
+  writer->rollup_backlog_ = writer->options_.retention.count() > 0;
+  writer->update_gauges();
   writer->thread_ = std::thread([w = writer.get()] { w->run(); });
   return writer;
 }
@@ -123,6 +138,47 @@ LedgerWriter::LedgerWriter(Options options) : options_(std::move(options)) {
   written_metric_ = &m.ledger_rows_total.Add({{"result", "written"}});
   failed_metric_ = &m.ledger_rows_total.Add({{"result", "failed"}});
   dropped_metric_ = &m.ledger_rows_total.Add({{"result", "dropped"}});
+  bytes_gauge_ = &m.ledger_bytes_family.Add({});
+  rows_gauge_ = &m.ledger_rows_family.Add({});
+}
+
+void LedgerWriter::update_gauges() {
+  bytes_gauge_->Set(static_cast<double>(ledger_bytes(db_)));
+  rows_gauge_->Set(static_cast<double>(rows_.load(std::memory_order_relaxed)));
+}
+
+void LedgerWriter::maybe_roll_up() {
+  if (options_.retention.count() <= 0) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (!rollup_backlog_ && now < next_rollup_check_) return;
+  next_rollup_check_ = now + kRollupEvery;
+  const int64_t wall_ms =
+      options_.now_ms != nullptr
+          ? options_.now_ms()
+          : std::chrono::duration_cast<std::chrono::milliseconds>(
+                std::chrono::system_clock::now().time_since_epoch())
+                .count();
+  size_t rolled = 0;
+  std::string error;
+  int rc = SQLITE_OK;
+  {
+    std::lock_guard db_lock(db_mutex_);
+    rc = roll_up_batch(db_, wall_ms - options_.retention.count(), kRollupBatchRows,
+                       kVacuumPagesPerBatch, &rolled, &error);
+  }
+  if (rc != SQLITE_OK) {
+    // Rows stay as they are (nothing is lost); the next check tries again.
+    rollup_backlog_ = false;
+    log::warn("ledger: rolling up rows older than the retention failed (retried in a minute): " +
+              error);
+    return;
+  }
+  rollup_backlog_ = rolled == kRollupBatchRows;
+  if (rolled > 0) {
+    rows_.fetch_sub(static_cast<int64_t>(rolled), std::memory_order_relaxed);
+    rolled_up_.fetch_add(rolled, std::memory_order_relaxed);
+  }
+  update_gauges();
 }
 
 LedgerWriter::~LedgerWriter() {
@@ -170,6 +226,8 @@ LedgerWriter::Stats LedgerWriter::stats() const {
   s.batches = batches_.load(std::memory_order_relaxed);
   s.write_errors = write_errors_.load(std::memory_order_relaxed);
   s.wakeups = wakeups_.load(std::memory_order_relaxed);
+  s.rolled_up = rolled_up_.load(std::memory_order_relaxed);
+  s.rows = rows_.load(std::memory_order_relaxed);
   std::lock_guard lock(mutex_);
   s.waiting = queue_.size() + pending_size_;
   return s;
@@ -200,6 +258,7 @@ void LedgerWriter::run() {
     }
     if (incoming.capacity() > kKeptCapacity) std::vector<LedgerRow>().swap(incoming);
     report_drops(/*final=*/false);
+    maybe_roll_up();
   }
   drain();
 }
@@ -208,7 +267,7 @@ bool LedgerWriter::wait_for_work() {
   std::unique_lock lock(mutex_);
   // Idle — nothing queued, no failed batch to retry, no burst of drops still to summarise: sleep
   // until enqueue() signals a first row, so an idle sidecar's writer never wakes.
-  if (queue_.empty() && pending_.empty() && !dropping_) {
+  if (queue_.empty() && pending_.empty() && !dropping_ && !rollup_backlog_) {
     idle_ = true;
     wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
     idle_ = false;
@@ -289,6 +348,7 @@ void LedgerWriter::after_write(bool ok, size_t rows, const std::string& error) {
     written_.fetch_add(rows, std::memory_order_relaxed);
     batches_.fetch_add(1, std::memory_order_relaxed);
     written_metric_->Increment(static_cast<double>(rows));
+    rows_.fetch_add(static_cast<int64_t>(rows), std::memory_order_relaxed);
     retry_slowly_ = false;
     if (failing_) {
       const auto outage =

@@ -51,6 +51,7 @@
 
 namespace prometheus {
 class Counter;
+class Gauge;
 }
 namespace sluice::metrics {
 class Metrics;
@@ -72,6 +73,11 @@ class LedgerWriter {
     // How long one write waits for another connection's lock before it counts as failed.
     std::chrono::milliseconds busy_timeout{1'000};
     metrics::Metrics* metrics = nullptr;  // null: metrics::Metrics::process()
+    // state.retention: rows older than this are rolled up into daily aggregates
+    // (ledger_retention.h); 0 keeps every row.
+    std::chrono::milliseconds retention{0};
+    // The wall clock the retention's cutoff is read with (Unix ms); tests set their own.
+    int64_t (*now_ms)() = nullptr;  // null: the system clock
   };
 
   struct Stats {
@@ -82,6 +88,8 @@ class LedgerWriter {
     uint64_t write_errors = 0;  // failed write attempts (batches)
     size_t waiting = 0;         // rows queued or kept for a retry
     uint64_t wakeups = 0;       // flush intervals the writer thread woke for
+    uint64_t rolled_up = 0;     // rows rolled up into daily aggregates (and deleted)
+    int64_t rows = 0;           // rows in the file (requests table)
   };
 
   // Opens (creating when new, migrating an older schema in place and logging it) the ledger on
@@ -120,6 +128,10 @@ class LedgerWriter {
   // Logs the start of a burst of drops and, once it ends (or at `final`), how many.
   void report_drops(bool final);
   void drain();
+  // Retention: one batch when due (a minute after the last check, or at once while a backlog
+  // of old rows remains), then the gauges.
+  void maybe_roll_up();
+  void update_gauges();
 
   Options options_;
   SqliteDb db_;  // writer thread only (and the test hook, under db_mutex_)
@@ -147,6 +159,14 @@ class LedgerWriter {
   prometheus::Counter* written_metric_;
   prometheus::Counter* failed_metric_;
   prometheus::Counter* dropped_metric_;
+  prometheus::Gauge* bytes_gauge_;
+  prometheus::Gauge* rows_gauge_;
+
+  // Writer thread (after open()): retention.
+  bool rollup_backlog_ = false;  // the last batch was full: old rows remain
+  std::chrono::steady_clock::time_point next_rollup_check_{};
+  std::atomic<int64_t> rows_{0};
+  std::atomic<uint64_t> rolled_up_{0};
 
   // Writer thread: the outage being reported (one warning at its start, one info at its end).
   bool failing_ = false;          // the last write attempt failed

@@ -1,21 +1,34 @@
 #include "core/ledger/tool_usage_query.h"
 
 #include <map>
+#include <string>
 
 namespace sluice::ledger {
 namespace {
 
 // The outcome columns a ToolUsageRow reads, in its field order. `x = 'y'` is 0 or 1 in SQLite,
 // so sum() counts; coalesce: sum() of no rows is NULL. The codes are those of ledger_row.h.
-constexpr const char* kOutcomeSums =
-    "count(*), coalesce(sum(error_code = ''), 0), coalesce(sum(error_code = 'tool_error'), 0),"
-    " coalesce(sum(error_code = 'tool_timeout'), 0),"
-    " coalesce(sum(error_code = 'tool_unavailable'), 0),"
-    " coalesce(sum(error_code = 'invalid_arguments'), 0), total(latency_s)";
+// The outcome columns a ToolUsageRow reads, in its field order, each row counted for `w` calls
+// (1 in `requests`, the `requests` column of `usage_rows`). `x = 'y'` is 0 or 1 in SQLite, so
+// a weighted sum counts; coalesce: sum() of no rows is NULL. The codes are those of
+// ledger_row.h. A roll-up's latency_s is the sum of its calls' durations.
+std::string outcome_sums(const char* w) {
+  const std::string ws(w);
+  auto count_of = [&](const char* code) {
+    return "coalesce(sum((error_code = '" + std::string(code) + "') * " + ws + "), 0)";
+  };
+  return "coalesce(sum(" + ws + "), 0), " + count_of("") + ", " + count_of("tool_error") + ", " +
+         count_of("tool_timeout") + ", " + count_of("tool_unavailable") + ", " +
+         count_of("invalid_arguments") + ", total(latency_s)";
+}
 
 // Tool rows only: `tool != ''` is the partial index's own condition (requests_tool_time), so
-// SQLite can read tool rows without touching the model requests.
+// SQLite can read tool rows without touching the model requests. Medians read `requests`
+// only: a roll-up keeps no single call's duration.
 constexpr const char* kToolRows = " FROM requests WHERE tool != '' AND time_ms >= ?1";
+std::string tool_rows(bool rollups) {
+  return rollups ? " FROM usage_rows WHERE tool != '' AND time_ms >= ?1" : kToolRows;
+}
 
 uint64_t column_count(sqlite3_stmt* stmt, int column) {
   const int64_t v = sqlite3_column_int64(stmt, column);
@@ -55,23 +68,33 @@ int query_medians(SqliteDb& db, int64_t since, std::map<std::string, double>* me
   return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
-int query_total(SqliteDb& db, int64_t since, ToolUsageRow* total, std::string* error) {
+int query_total(SqliteDb& db, bool rollups, int64_t since, ToolUsageRow* total,
+                std::string* error) {
   SqliteStatement stmt;
-  int rc = db.prepare(std::string("SELECT ") + kOutcomeSums + kToolRows, &stmt, error);
+  int rc = db.prepare("SELECT " + outcome_sums(rollups ? "requests" : "1") + tool_rows(rollups),
+                      &stmt, error);
   if (rc != SQLITE_OK) return rc;
   sqlite3_bind_int64(stmt.get(), 1, since);
   rc = sqlite3_step(stmt.get());
   if (rc != SQLITE_ROW) return rc;
   read_outcomes(stmt.get(), 0, total);
   total->key = "total";
-  if (total->calls == 0) return SQLITE_OK;
+  // The median over the calls still kept one by one (rolled-up days have no single durations).
+  SqliteStatement kept;
+  rc = db.prepare(std::string("SELECT count(*)") + kToolRows, &kept, error);
+  if (rc != SQLITE_OK) return rc;
+  sqlite3_bind_int64(kept.get(), 1, since);
+  rc = sqlite3_step(kept.get());
+  if (rc != SQLITE_ROW) return rc;
+  const int64_t calls_kept = sqlite3_column_int64(kept.get(), 0);
+  if (calls_kept <= 0) return SQLITE_OK;
   SqliteStatement median;
   rc = db.prepare(
       std::string("SELECT latency_s") + kToolRows + " ORDER BY latency_s LIMIT 1 OFFSET ?2",
       &median, error);
   if (rc != SQLITE_OK) return rc;
   sqlite3_bind_int64(median.get(), 1, since);
-  sqlite3_bind_int64(median.get(), 2, static_cast<int64_t>((total->calls - 1) / 2));
+  sqlite3_bind_int64(median.get(), 2, (calls_kept - 1) / 2);
   rc = sqlite3_step(median.get());
   if (rc != SQLITE_ROW) return rc;
   total->median_duration_s = sqlite3_column_double(median.get(), 0);
@@ -80,12 +103,14 @@ int query_total(SqliteDb& db, int64_t since, ToolUsageRow* total, std::string* e
 
 }  // namespace
 
-int query_tool_usage(SqliteDb& db, int64_t since_unix_ms, size_t max_groups, ToolUsageReport* out) {
+int query_tool_usage(SqliteDb& db, bool rollups, int64_t since_unix_ms, size_t max_groups,
+                     ToolUsageReport* out) {
   std::string why;  // prepare's message; the caller describes the failing code itself
   std::string* error = &why;
   SqliteStatement stmt;
-  int rc = db.prepare(std::string("SELECT tool, ") + kOutcomeSums + kToolRows +
-                          " GROUP BY tool ORDER BY count(*) DESC, tool LIMIT ?2",
+  const char* weight = rollups ? "requests" : "1";
+  int rc = db.prepare("SELECT tool, " + outcome_sums(weight) + tool_rows(rollups) +
+                          " GROUP BY tool ORDER BY sum(" + weight + ") DESC, tool LIMIT ?2",
                       &stmt, error);
   if (rc != SQLITE_OK) return rc;
   sqlite3_bind_int64(stmt.get(), 1, since_unix_ms);
@@ -110,7 +135,7 @@ int query_tool_usage(SqliteDb& db, int64_t since_unix_ms, size_t max_groups, Too
     auto it = medians.find(row.key);
     if (it != medians.end()) row.median_duration_s = it->second;
   }
-  return query_total(db, since_unix_ms, &out->total, error);
+  return query_total(db, rollups, since_unix_ms, &out->total, error);
 }
 
 int query_tool_durations(SqliteDb& db, int64_t since_unix_ms, ToolDurations* out) {

@@ -13,13 +13,15 @@
 
 namespace sluice::ledger {
 
-// Fills `out` (rows, total, truncated; not since_unix_ms). Returns SQLITE_OK, or the result
-// code of the statement that failed (SQLITE_INTERRUPT when a progress handler stopped it;
-// db.describe(rc) says why).
-int query_tool_usage(SqliteDb& db, int64_t since_unix_ms, size_t max_groups, ToolUsageReport* out);
+// Fills `out` (rows, total, truncated; not since_unix_ms). `rollups`: the ledger has daily
+// roll-ups (version 3 on): counts and durations' sums include them, medians cover the calls
+// still kept one by one. Returns SQLITE_OK, or the result code of the statement that failed
+// (SQLITE_INTERRUPT when a progress handler stopped it; db.describe(rc) says why).
+int query_tool_usage(SqliteDb& db, bool rollups, int64_t since_unix_ms, size_t max_groups,
+                     ToolUsageReport* out);
 
-// Adds every tool call's duration since a time to `out`, per tool. Same result codes as
-// query_tool_usage.
+// Adds every kept tool call's duration since a time to `out`, per tool (rolled-up calls have
+// none). Same result codes as query_tool_usage.
 int query_tool_durations(SqliteDb& db, int64_t since_unix_ms, ToolDurations* out);
 
 }  // namespace sluice::ledger

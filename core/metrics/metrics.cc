@@ -94,6 +94,11 @@ Metrics::Metrics()
       redis_errors_total(counter(*registry_, "sluice_redis_errors_total",
                                  "Redis calls and connections that failed, by kind (connect|"
                                  "timeout|reply|protocol|noscript|auth)")),
+      ledger_bytes_family(gauge(*registry_, "sluice_ledger_bytes",
+                                "The spend ledger's file size in bytes (without its WAL)")),
+      ledger_rows_family(gauge(*registry_, "sluice_ledger_rows",
+                               "Per-request rows in the spend ledger (older ones are rolled up "
+                               "into daily aggregates by state.retention)")),
       overhead_seconds(overhead_seconds_family.Add({}, overhead_buckets())),
       active_requests(active_requests_family.Add({})),
       config_generations_alive(config_generations_alive_family.Add({})),

@@ -91,6 +91,12 @@ class Metrics {
   // {kind=connect|timeout|reply|protocol|noscript|auth}: failed Redis calls and connections.
   prometheus::Family<prometheus::Counter>& redis_errors_total;
 
+  // No labels: the spend ledger's file size (pages, without the WAL) and its per-request rows
+  // (the requests table; rows older than state.retention are rolled up and leave it). Set by
+  // the ledger's writer thread.
+  prometheus::Family<prometheus::Gauge>& ledger_bytes_family;
+  prometheus::Family<prometheus::Gauge>& ledger_rows_family;
+
   // The unlabelled children, created once.
   prometheus::Histogram& overhead_seconds;
   prometheus::Gauge& active_requests;

@@ -39,6 +39,8 @@ std::vector<std::string> restart_only_changes(const config::Config& running,
   note(out, "state.ledger", "\"" + running.state.ledger + "\"", "\"" + next.state.ledger + "\"");
   note(out, "state.flush_interval", std::to_string(running.state.flush_interval.count()) + "ms",
        std::to_string(next.state.flush_interval.count()) + "ms");
+  note(out, "state.retention", std::to_string(running.state.retention.count()) + "ms",
+       std::to_string(next.state.retention.count()) + "ms");
   note(out, "state.redis", redis_text(running.state.redis), redis_text(next.state.redis));
   return out;
 }

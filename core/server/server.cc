@@ -381,6 +381,7 @@ bool Server::open_ledger(const config::Config& config, std::string* error) {
   ledger::LedgerWriter::Options options;
   options.path = config.state.ledger;
   options.flush_interval = config.state.flush_interval;
+  options.retention = config.state.retention;
   ledger_ = ledger::LedgerWriter::open(std::move(options), error);
   if (!ledger_) return false;
   log::info("ledger: " + config.state.ledger + " (written every " +

@@ -169,12 +169,12 @@ TEST_F(LedgerMigrationTest, SluiceMigratesItAndReportsToolCallsBesideRequests) {
     start(sluice);
     EXPECT_TRUE(eventually(
         [&] {
-          return sluice.stderr_text().find("migrated from schema version 1 to 2") !=
+          return sluice.stderr_text().find("migrated from schema version 1 to 3") !=
                  std::string::npos;
         },
         5s))
         << sluice.stderr_text();
-    EXPECT_EQ(user_version(ledger), 2);
+    EXPECT_EQ(user_version(ledger), 3);
     EXPECT_NEAR(spent_usd(sluice), 0.75, 1e-9) << "spend rebuilt from the version-1 rows";
 
     auto r = sluice.client().post_json("/v1/chat/completions", chat_body(kFastModel, "after"),

@@ -137,6 +137,12 @@ TEST_F(LedgerMigrationTest, TheWriterMigratesInPlaceAndBothKindsOfRowsAreRead) {
     EXPECT_EQ(raw.integer("SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name ="
                           " 'requests_agent_time'"),
               0);
+    // Version 3: the roll-up table and the view reports read, and incremental vacuum (one
+    // VACUUM at the migration) so the retention can shrink the file.
+    EXPECT_EQ(raw.integer("SELECT count(*) FROM sqlite_schema WHERE name IN ('daily', "
+                          "'usage_rows')"),
+              2);
+    EXPECT_EQ(raw.integer("PRAGMA auto_vacuum"), 2);
   }
   writer->enqueue(make_row("bob", "fast", "openai", 0.5, 20, 2, kT0 + 10));
   writer->enqueue(tool_row("bob", "projects.list", "", 0.010, kT0 + 11));
@@ -229,7 +235,7 @@ TEST_F(LedgerMigrationTest, AFailedMigrationLeavesTheFileAsItWas) {
   options.metrics = &metrics;
   std::string error;
   EXPECT_FALSE(LedgerWriter::open(options, &error));
-  EXPECT_NE(error.find("cannot migrate the ledger from schema version 1 to 2"), std::string::npos)
+  EXPECT_NE(error.find("cannot migrate the ledger from schema version 1 to 3"), std::string::npos)
       << error;
   EXPECT_NE(error.find("the file is unchanged"), std::string::npos) << error;
   RawConnection raw(path);
