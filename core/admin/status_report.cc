@@ -30,6 +30,10 @@ void write_providers(JsonWriter& out, const config::Config& cfg,
     out.key(name).begin_object();
     out.key("type").string(provider.type);
     out.key("base_url").string(redact_url_userinfo(provider.base_url));
+    if (provider.proxy) {  // the password is redacted; `proxy_source` says where it came from
+      out.key("proxy").string(provider.proxy->redacted);
+      out.key("proxy_source").string(provider.proxy->source);
+    }
     out.key("health").string(state::to_string(load.health));
     out.key("circuit").string(state::to_string(load.circuit));
     out.key("ewma_latency_ms").number(rounded(load.ewma_ttfb_ms));

@@ -84,6 +84,35 @@ struct MockSettings {
   uint32_t stream_chunks = 0;  // 0 = one chunk per word of the reply
 };
 
+// providers.*.tls: how sluice authenticates an https provider and itself to it. The files are
+// read (and checked) at load, so a reload re-reads them: an operator rotating a certificate
+// reloads. The contents travel with the Config, never the paths alone, so the SSL_CTX made from
+// them is the one the loader checked (a file replaced in between cannot slip in).
+struct ProviderTls {
+  std::string ca_file;      // resolved path; empty: the system trust store
+  std::string cert_file;    // resolved path; with key_file: a client certificate (mTLS)
+  std::string key_file;     // resolved path
+  std::string server_name;  // SNI and the name to verify; empty: base_url's host
+  int min_version = 12;     // 12 (TLS 1.2) or 13 (TLS 1.3)
+  std::string ca_pem;       // contents of ca_file
+  std::string cert_pem;     // contents of cert_file (the chain, leaf first)
+  std::string key_pem;      // contents of key_file: a secret, never logged or shown
+  // SHA-256 (hex) of every field above: equal identities can share one SSL_CTX; a rotated
+  // file changes it.
+  std::string identity;
+};
+
+// An HTTP proxy a provider is reached through (HTTP CONNECT), from providers.*.proxy or from
+// HTTPS_PROXY / HTTP_PROXY (see core/config/proxy_url.h).
+struct ProxyUrl {
+  std::string host;  // no brackets for IPv6
+  uint16_t port = 3128;
+  // "Basic <base64(user:password)>" when the URL had credentials, else empty. A secret.
+  std::string authorization;
+  std::string redacted;  // the URL with its password replaced, for logs and /status
+  std::string source;    // "proxy" (the config key) or the environment variable's name
+};
+
 struct Provider {
   std::string name;
   std::string type;  // "openai" | "mock" | a plugin-registered type
@@ -95,6 +124,8 @@ struct Provider {
   UpstreamTimeouts timeouts;
   uint32_t max_connections = 256;
   bool tls_verify = true;  // false only when set explicitly
+  ProviderTls tls;
+  std::optional<ProxyUrl> proxy;  // none: direct
   std::optional<HealthCheck> health_check;
   CircuitBreakerSettings circuit_breaker;
   MockSettings mock;

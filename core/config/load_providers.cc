@@ -8,6 +8,7 @@
 #include <string>
 
 #include "core/config/load_steps.h"
+#include "core/config/proxy_url.h"
 #include "core/config/yaml_json.h"
 #include "core/http/request.h"
 
@@ -73,7 +74,20 @@ MockSettings read_mock(NodeReader reader) {
   return mock;
 }
 
-Provider read_provider(const std::string& name, NodeReader& reader) {
+void apply_env_proxy(NodeReader& reader, Provider& provider, const EnvLookup& env) {
+  auto from_env = proxy_from_environment(provider.url, env);
+  if (!from_env) return;
+  std::string error;
+  provider.proxy = parse_proxy_url(from_env->value, error);
+  if (!provider.proxy) {
+    reader.fail_here("the " + from_env->name + " environment variable: " + error +
+                     " (set proxy: \"\" on this provider to bypass it)");
+  }
+  provider.proxy->source = from_env->name;
+}
+
+Provider read_provider(const std::string& name, NodeReader& reader, const Config& config,
+                       const EnvLookup& env) {
   Provider provider;
   provider.name = name;
   provider.mark = reader.mark();
@@ -90,6 +104,10 @@ Provider read_provider(const std::string& name, NodeReader& reader) {
   if (has_health_check) provider.health_check = read_health_check(health_check);
   provider.circuit_breaker = read_circuit_breaker(reader.child("circuit_breaker"));
   provider.tls_verify = reader.boolean("tls_verify").value_or(true);
+  const bool has_tls = reader.has("tls");
+  provider.tls = read_provider_tls(reader.child("tls"), config);
+  const bool has_proxy = reader.has("proxy");
+  auto proxy = reader.string("proxy");
   const bool has_mock = reader.has("mock");
   provider.mock = read_mock(reader.child("mock"));
   const bool has_config = reader.has("config");
@@ -115,6 +133,14 @@ Provider read_provider(const std::string& name, NodeReader& reader) {
   if (has_config && builtin) {
     reader.fail("config", "only applies to provider types a plugin registers");
   }
+  if (provider.type == "mock" && (has_tls || has_proxy)) {
+    reader.fail(has_tls ? "tls" : "proxy", "does not apply to providers of type: mock");
+  }
+  if (proxy && !proxy->empty()) {
+    std::string error;
+    provider.proxy = parse_proxy_url(*proxy, error);
+    if (!provider.proxy) reader.fail("proxy", error);
+  }
   if (provider.type == "mock") {
     if (base_url) provider.base_url = *base_url;  // kept as written; the mock runs in-process
     return provider;
@@ -131,14 +157,17 @@ Provider read_provider(const std::string& name, NodeReader& reader) {
   if (!url) reader.fail("base_url", error);
   provider.base_url = *base_url;
   provider.url = *url;
+  if (has_tls && !provider.url.tls) reader.fail("tls", "only applies to an https base_url");
+  // No `proxy` key: the environment decides (an explicit `proxy: ""` means direct).
+  if (!has_proxy) apply_env_proxy(reader, provider, env);
   return provider;
 }
 
 }  // namespace
 
-void read_providers(NodeReader& root, Config& config) {
+void read_providers(NodeReader& root, Config& config, const EnvLookup& env) {
   for (auto& [name, reader] : named_entries(root, "providers", NameRule::Identifier)) {
-    config.providers.emplace(name, read_provider(name, reader));
+    config.providers.emplace(name, read_provider(name, reader, config, env));
   }
   if (config.providers.empty()) {
     root.fail("providers", "required: at least one provider (e.g. demo: {type: mock})");

@@ -20,7 +20,8 @@ namespace sluice::config::load {
 // ${VAR} substitution over every scalar value of the document, in place.
 void substitute_env_in_document(YAML::Node root, const EnvLookup& env, const std::string& file);
 
-void read_providers(NodeReader& root, Config& config);
+// HTTPS_PROXY & co. come from `env`, like ${VAR} values.
+void read_providers(NodeReader& root, Config& config, const EnvLookup& env);
 void read_tools(NodeReader& root, Config& config);
 void read_models(NodeReader& root, Config& config);  // needs providers
 void read_agents(NodeReader& root, Config& config);  // needs models and tools
@@ -60,5 +61,7 @@ std::string resolve_path(const Config& config, const std::string& path);
 // `headers: {Name: value}` of a provider or tool entry: checked names (not the ones sluice sets
 // itself), values without line breaks.
 std::vector<std::pair<std::string, std::string>> read_headers(NodeReader& entry);
+// providers.*.tls (load_provider_tls.cc): reads and checks the files it names.
+ProviderTls read_provider_tls(NodeReader reader, const Config& config);
 
 }  // namespace sluice::config::load

@@ -216,7 +216,7 @@ std::shared_ptr<const Config> build(YAML::Node document, const std::string& path
   read_workers(root, *config);
   if (auto v = root.duration("drain_timeout")) config->drain_timeout = *v;
   read_limits(root, *config);
-  load::read_providers(root, *config);
+  load::read_providers(root, *config, env);
   read_default_provider(root, *config);
   load::read_tools(root, *config);
   load::read_models(root, *config);

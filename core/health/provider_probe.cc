@@ -60,6 +60,12 @@ std::string probe_request(const config::Provider& provider) {
   return out;
 }
 
+bool same_proxy(const std::optional<config::ProxyUrl>& a,
+                const std::optional<config::ProxyUrl>& b) {
+  if (!a || !b) return !a && !b;
+  return a->host == b->host && a->port == b->port && a->authorization == b->authorization;
+}
+
 // Everything the pool and the request were built from. Two providers with equal keys can
 // share a probe (update()); any difference needs a new one.
 bool same_connection(const config::Provider& a, const config::Provider& b) {
@@ -68,6 +74,7 @@ bool same_connection(const config::Provider& a, const config::Provider& b) {
   return a.type == b.type && x.tls == y.tls && x.host == y.host && x.port == y.port &&
          x.path_prefix == y.path_prefix && x.host_header == y.host_header &&
          a.api_key == b.api_key && a.headers == b.headers && a.tls_verify == b.tls_verify &&
+         a.tls.identity == b.tls.identity && same_proxy(a.proxy, b.proxy) &&
          a.timeouts.connect == b.timeouts.connect && a.health_check && b.health_check &&
          a.health_check->path == b.health_check->path &&
          a.health_check->timeout == b.health_check->timeout;

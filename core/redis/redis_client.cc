@@ -31,7 +31,8 @@ RedisClient::Impl::Impl(uv_loop_t* loop, Options options, Observer observer)
       obs_(std::move(observer)),
       backoff_(opt_.backoff_min),
       dns_(loop, opt_.url.host, opt_.url.port) {
-  if (opt_.url.tls) ssl_ctx_ = upstream::acquire_tls_client_context(true, "", &tls_error_);
+  if (opt_.url.tls)
+    ssl_ctx_ = upstream::acquire_tls_client_context(upstream::TlsContextSpec{}, &tls_error_);
   uv_timer_init(loop_, &deadline_timer_);
   deadline_timer_.data = this;
   uv_timer_init(loop_, &backoff_timer_);

@@ -36,6 +36,15 @@ std::string provider_fingerprint(const config::Provider& p) {
   field(out, p.timeouts.total.count());
   field(out, p.max_connections);
   field(out, p.tls_verify ? 1 : 0);
+  // Covers the files' contents too: a reload after a certificate rotation gets a new backend
+  // (and so a new SSL_CTX) even though no key of the YAML changed.
+  field(out, p.tls.identity);
+  field(out, p.proxy ? 1 : 0);
+  if (p.proxy) {
+    field(out, p.proxy->host);
+    field(out, p.proxy->port);
+    field(out, p.proxy->authorization);
+  }
   field(out, p.mock.mode == config::MockSettings::Mode::Echo ? 0 : 1);
   field(out, p.mock.reply);
   field(out, p.mock.latency.count());

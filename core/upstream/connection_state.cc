@@ -8,6 +8,8 @@ const char* to_string(ConnState s) {
       return "resolving";
     case ConnState::Connecting:
       return "connecting";
+    case ConnState::Tunnelling:
+      return "tunnelling";
     case ConnState::Handshaking:
       return "handshaking";
     case ConnState::Idle:
@@ -33,6 +35,8 @@ bool transition_allowed(ConnState from, ConnState to) {
     case S::Resolving:
       return to == S::Connecting;
     case S::Connecting:
+      return to == S::Tunnelling || to == S::Handshaking || to == S::Idle || to == S::Writing;
+    case S::Tunnelling:  // the same exits as Connecting once the tunnel is open
       return to == S::Handshaking || to == S::Idle || to == S::Writing;
     case S::Handshaking:
       return to == S::Idle || to == S::Writing;

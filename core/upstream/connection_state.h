@@ -2,6 +2,7 @@
 // and tests, and the allowed transitions written down (and asserted) in one place.
 //
 //   Resolving ──► Connecting ──► Handshaking (TLS) ──► Idle ◄──────────────┐
+//                     │  (through a proxy: Connecting ──► Tunnelling ──► Handshaking/Idle/Writing)
 //                     │  ▲            │                 │                  │
 //                     │  └ next addr  └──► Writing ◄────┘                  │
 //                     └──────────────────► Writing ──► AwaitingHead ──► ReadingBody
@@ -19,7 +20,8 @@ namespace sluice::upstream {
 enum class ConnState : uint8_t {
   Resolving,     // waiting for DnsCache (first connection after a TTL expired)
   Connecting,    // uv_tcp_connect in flight (to addresses in turn, within the connect timeout)
-  Handshaking,   // TCP up, TLS handshake in progress
+  Tunnelling,    // TCP up to an egress proxy; CONNECT sent, its answer not complete yet
+  Handshaking,   // TCP up (or tunnel open), TLS handshake in progress
   Idle,          // usable, in the pool's idle list; reading, to notice a server-side close
   Writing,       // an exchange's request handed to uv_write, not yet confirmed written
   AwaitingHead,  // request written; the response head is not complete yet

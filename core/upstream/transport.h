@@ -54,11 +54,22 @@ std::unique_ptr<Transport> make_tls_transport(SSL_CTX* ctx, const std::string& h
                                               bool host_is_ip, bool verify,
                                               ReadBufferPool* buffers);
 
-// A client SSL_CTX: TLS >= 1.2, ALPN http/1.1, and with `verify` SSL_VERIFY_PEER against the
-// system trust store (or only the PEM bundle `ca_file`, when not empty). Shared process-wide
-// per (verify, ca_file): loading the system store costs ~100ms of CPU, paid once, by the
-// first caller (the others wait for it). Returns a new reference (release with SSL_CTX_free),
-// or nullptr with `error` filled.
-SSL_CTX* acquire_tls_client_context(bool verify, const std::string& ca_file, std::string* error);
+// What a client SSL_CTX is made from (see config::ProviderTls).
+struct TlsContextSpec {
+  bool verify = true;
+  int min_version = 12;  // 12 | 13
+  std::string ca_file;   // a PEM bundle read at context creation (tests); wins over ca_pem
+  std::string ca_pem;    // trusted instead of the system store when not empty
+  std::string cert_pem;  // client certificate chain (mTLS), with key_pem
+  std::string key_pem;
+};
+
+// A client SSL_CTX: TLS >= min_version, ALPN http/1.1, and with `verify` SSL_VERIFY_PEER
+// against the system trust store (or only the given CA bundle), presenting the client
+// certificate when there is one. Shared process-wide per distinct spec (keyed on a digest of
+// every field, so a rotated file read at a reload gets its own context): loading the system
+// store costs ~100ms of CPU, paid once, by the first caller (the others wait for it). Returns a
+// new reference (release with SSL_CTX_free), or nullptr with `error` filled.
+SSL_CTX* acquire_tls_client_context(const TlsContextSpec& spec, std::string* error);
 
 }  // namespace sluice::upstream

@@ -78,7 +78,9 @@ void UpstreamConnection::open(Exchange* ex) {
 void UpstreamConnection::on_resolved(int status, std::span<const sockaddr_storage> addrs) {
   if (state_ != ConnState::Resolving) return;
   if (status < 0) {
-    detail_ = "DNS lookup of " + s_->host + " failed: " + uv_error_text(status);
+    detail_ = "DNS lookup of " +
+              (s_->connect_request.empty() ? s_->host : s_->proxy_label + "'s host") +
+              " failed: " + uv_error_text(status);
     fail_connect();
     return;
   }
@@ -90,7 +92,8 @@ void UpstreamConnection::on_resolved(int status, std::span<const sockaddr_storag
 
 void UpstreamConnection::connect_next() {
   if (addr_index_ >= addrs_.size()) {
-    detail_ = "connect to " + describe_address(addrs_.empty() ? 0 : addrs_.size() - 1) +
+    detail_ = "connect to " + std::string(s_->connect_request.empty() ? "" : "proxy ") +
+              describe_address(addrs_.empty() ? 0 : addrs_.size() - 1) +
               " failed: " + uv_error_text(last_connect_error_);
     fail_connect();
     return;
@@ -141,8 +144,69 @@ void UpstreamConnection::on_connect_cb(uv_connect_t* req, int status) {
 void UpstreamConnection::on_connected() {
   uv_tcp_nodelay(&tcp_, 1);
   uv_tcp_keepalive(&tcp_, 1, 60);  // notice dead peers behind NATs while pooled
-  transport_ = s_->tls ? make_tls_transport(s_->ssl_ctx, s_->host, s_->host_is_ip, s_->tls_verify,
-                                            s_->buffers)
+  if (!s_->connect_request.empty()) {
+    start_tunnel();
+    return;
+  }
+  start_transport();
+}
+
+// Through a proxy: CONNECT first; the transport (TLS to the provider itself: SNI and
+// verification name the provider, never the proxy) starts once the proxy answers 2xx.
+void UpstreamConnection::start_tunnel() {
+  set_state(ConnState::Tunnelling);
+  tunnel_ = std::make_unique<TunnelReply>();
+  // The request lives in the settings, which outlive the connection: no copy for the write.
+  uv_buf_t buf = uv_buf_init(const_cast<char*>(s_->connect_request.data()),
+                             static_cast<unsigned>(s_->connect_request.size()));
+  write_req_.data = this;
+  int r = uv_write(&write_req_, stream(), &buf, 1, &on_write_cb);
+  if (r < 0) {
+    on_write_error(r);
+    return;
+  }
+  flags_ |= kWriteInFlight | kWriteCarriesConnect;
+  update_reading();
+}
+
+void UpstreamConnection::on_tunnel_bytes(const char* data, size_t len) {
+  size_t consumed = 0;
+  const std::string target = s_->host + ":" + std::to_string(s_->port);
+  switch (tunnel_->feed(data, len, &consumed)) {
+    case TunnelReply::Result::NeedMore:
+      return;
+    case TunnelReply::Result::Established:
+      if (consumed < len) {
+        // Neither a TLS server nor an HTTP/1.1 server speaks first: these bytes are not the
+        // provider's, and treating them as its answer would be worse than failing.
+        detail_ = s_->proxy_label + " sent bytes after its CONNECT answer for " + target;
+        fail_connect();
+        return;
+      }
+      tunnel_.reset();
+      start_transport();
+      return;
+    case TunnelReply::Result::Refused:
+      detail_ = "proxy refused CONNECT to " + target + ": " + std::to_string(tunnel_->status()) +
+                (tunnel_->reason().empty() ? "" : " " + tunnel_->reason()) + " (" +
+                s_->proxy_label + ")";
+      fail_connect();
+      return;
+    case TunnelReply::Result::Malformed:
+      detail_ = s_->proxy_label + " answered CONNECT to " + target + " with something not HTTP/1.x";
+      fail_connect();
+      return;
+    case TunnelReply::Result::TooLarge:
+      detail_ = s_->proxy_label + "'s answer to CONNECT " + target + " exceeds " +
+                std::to_string(TunnelReply::kMaxHeadBytes) + " bytes";
+      fail_connect();
+      return;
+  }
+}
+
+void UpstreamConnection::start_transport() {
+  transport_ = s_->tls ? make_tls_transport(s_->ssl_ctx, s_->tls_name, s_->tls_name_is_ip,
+                                            s_->tls_verify, s_->buffers)
                        : make_tcp_transport();
   if (transport_->start() == Transport::Status::Failed) {
     detail_ = transport_->error_detail();
@@ -218,6 +282,7 @@ void UpstreamConnection::begin_request() {
 
 void UpstreamConnection::flush_output() {
   if (flags_ & kWriteInFlight) return;  // the write callback flushes what accumulated
+  if (!transport_) return;              // still tunnelling
   std::span<const uv_buf_t> bufs = transport_->take_output();
   if (bufs.empty()) return;
   write_req_.data = this;
@@ -237,7 +302,13 @@ void UpstreamConnection::flush_output() {
 void UpstreamConnection::on_write_cb(uv_write_t* req, int status) {
   auto* c = static_cast<UpstreamConnection*>(req->data);
   c->flags_ &= ~kWriteInFlight;
-  c->transport_->output_written();
+  // The CONNECT came from the settings, not from the transport: its buffers are not to be
+  // released (the transport may already hold queued output of its own by now).
+  if (c->flags_ & kWriteCarriesConnect) {
+    c->flags_ &= ~kWriteCarriesConnect;
+  } else {
+    c->transport_->output_written();
+  }
   if (c->state_ == ConnState::Closing) return;
   if (status < 0) {
     c->on_write_error(status);
@@ -256,6 +327,11 @@ void UpstreamConnection::on_write_cb(uv_write_t* req, int status) {
 }
 
 void UpstreamConnection::on_write_error(int err) {
+  if (state_ == ConnState::Tunnelling) {
+    detail_ = "writing CONNECT to " + s_->proxy_label + " failed: " + uv_error_text(err);
+    fail_connect();
+    return;
+  }
   if (state_ == ConnState::Handshaking) {
     detail_ = "TLS handshake write failed: " + uv_error_text(err);
     fail_connect();
@@ -290,6 +366,10 @@ void UpstreamConnection::on_read_cb(uv_stream_t* s, ssize_t nread, const uv_buf_
 
 void UpstreamConnection::on_bytes(const char* data, size_t len) {
   if (state_ == ConnState::Closing) return;
+  if (state_ == ConnState::Tunnelling) {
+    on_tunnel_bytes(data, len);
+    return;
+  }
   Transport::Status st = transport_->receive(data, len, &on_plaintext_cb, this);
   if (state_ == ConnState::Closing) return;  // the plaintext ended the exchange or connection
   if (st == Transport::Status::Failed) {
@@ -390,6 +470,11 @@ void UpstreamConnection::on_peer_closed(int err) {
     case ConnState::Idle:  // the server closed a pooled connection: normal, just forget it
       close();
       return;
+    case ConnState::Tunnelling:
+      detail_ = s_->proxy_label +
+                " closed the connection before answering CONNECT: " + uv_error_text(err);
+      fail_connect();
+      return;
     case ConnState::Handshaking:
       detail_ = "connection closed during the TLS handshake: " + uv_error_text(err);
       fail_connect();
@@ -432,6 +517,7 @@ void UpstreamConnection::on_peer_closed(int err) {
 void UpstreamConnection::update_reading() {
   bool want = false;
   switch (state_) {
+    case ConnState::Tunnelling:
     case ConnState::Handshaking:
     case ConnState::Idle:
       want = true;
@@ -465,6 +551,7 @@ UpstreamConnection::Deadline UpstreamConnection::deadline() const {
   switch (state_) {
     case ConnState::Resolving:
     case ConnState::Connecting:
+    case ConnState::Tunnelling:  // the connect timeout covers the proxy hop and CONNECT too
     case ConnState::Handshaking:
       d = {connect_deadline_ms_, TimeoutKind::Connect};
       break;
@@ -534,8 +621,9 @@ void UpstreamConnection::on_timer() {
       close();
       return;
     case TimeoutKind::Connect:
-      detail_ = "connecting to " + s_->host + ":" + std::to_string(s_->port) + " timed out after " +
-                std::to_string(s_->connect_ms) + "ms";
+      detail_ = "connecting to " + s_->host + ":" + std::to_string(s_->port) +
+                (s_->connect_request.empty() ? "" : " through " + s_->proxy_label) +
+                " timed out after " + std::to_string(s_->connect_ms) + "ms";
       fail_connect(TimeoutKind::Connect);
       return;
     case TimeoutKind::FirstByte:
@@ -568,6 +656,7 @@ void UpstreamConnection::abandon_exchange() {
   switch (state_) {
     case ConnState::Resolving:
     case ConnState::Connecting:
+    case ConnState::Tunnelling:
     case ConnState::Handshaking:
       arm_timer();  // the exchange's total deadline no longer applies
       break;
@@ -625,12 +714,12 @@ void UpstreamConnection::on_handle_closed() {
 }
 
 std::string UpstreamConnection::describe_address(size_t index) const {
-  if (index >= addrs_.size()) return s_->host + ":" + std::to_string(s_->port);
+  if (index >= addrs_.size()) return s_->dns->host() + ":" + std::to_string(s_->dial_port);
   char ip[64] = "?";
   uv_ip_name(reinterpret_cast<const sockaddr*>(&addrs_[index]), ip, sizeof ip);
   bool v6 = addrs_[index].ss_family == AF_INET6;
   std::string out = v6 ? std::string("[") + ip + "]" : std::string(ip);
-  return out + ":" + std::to_string(s_->port);
+  return out + ":" + std::to_string(s_->dial_port);
 }
 
 }  // namespace sluice::upstream

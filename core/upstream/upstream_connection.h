@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "core/upstream/connect_tunnel.h"
 #include "core/upstream/connection_state.h"
 #include "core/upstream/dns_cache.h"
 #include "core/upstream/intrusive_list.h"
@@ -30,13 +31,20 @@ class UpstreamConnection;
 // What every connection of a pool shares; owned by the pool, outlives its connections.
 struct ConnectionSettings {
   uv_loop_t* loop = nullptr;
-  std::string host;  // DNS name or IP literal (no brackets)
+  std::string host;  // the provider's DNS name or IP literal (no brackets)
   uint16_t port = 0;
   bool tls = false;
   bool tls_verify = true;
-  bool host_is_ip = false;
+  std::string tls_name;  // SNI and the name to verify: tls.server_name, else host
+  bool tls_name_is_ip = false;
   SSL_CTX* ssl_ctx = nullptr;  // when tls; nullptr if it could not be made (connects fail)
-  uint64_t connect_ms = 0;     // DNS + TCP + TLS handshake
+  // Through an egress proxy: `dns` resolves the proxy, TCP goes to it, and the connection
+  // sends `connect_request` (CONNECT host:port; it may hold Proxy-Authorization: never log it)
+  // before anything else. Empty: direct.
+  std::string connect_request;
+  std::string proxy_label;     // "proxy proxy.corp:3128", for messages (no credentials)
+  uint16_t dial_port = 0;      // the port TCP connects to: the proxy's, or `port`
+  uint64_t connect_ms = 0;     // DNS + TCP (+ CONNECT) + TLS handshake
   uint64_t first_byte_ms = 0;  // request handed to the socket → first response byte
   uint64_t idle_ms = 0;        // between reads of a response; also the keep-alive idle limit
   DnsCache* dns = nullptr;
@@ -103,17 +111,18 @@ class UpstreamConnection final : public ListNode<AllConnectionsTag>,
  private:
   // One flag word instead of many bools (HAProxy-style).
   enum Flag : uint16_t {
-    kTcpOpen = 1 << 0,              // tcp_ initialized; its close callback has not run
-    kTimerOpen = 1 << 1,            // timer_ initialized; its close callback has not run
-    kReconnecting = 1 << 2,         // tcp_ closing so the next address gets a fresh handle
-    kReading = 1 << 3,              // uv_read_start in effect
-    kWriteInFlight = 1 << 4,        // a uv_write has not called back
-    kRequestQueued = 1 << 5,        // request given to the transport, not yet in a uv_write
-    kWriteCarriesRequest = 1 << 6,  // the write in flight holds (the end of) the request
-    kRequestWritten = 1 << 7,       // the whole request reached the socket
-    kResponseStarted = 1 << 8,      // a response byte arrived for the current exchange
-    kCompleted = 1 << 9,            // the response ended during the read being processed
-    kNotReusable = 1 << 10,         // bytes after the response, early answer...: close after
+    kTcpOpen = 1 << 0,               // tcp_ initialized; its close callback has not run
+    kTimerOpen = 1 << 1,             // timer_ initialized; its close callback has not run
+    kReconnecting = 1 << 2,          // tcp_ closing so the next address gets a fresh handle
+    kReading = 1 << 3,               // uv_read_start in effect
+    kWriteInFlight = 1 << 4,         // a uv_write has not called back
+    kRequestQueued = 1 << 5,         // request given to the transport, not yet in a uv_write
+    kWriteCarriesRequest = 1 << 6,   // the write in flight holds (the end of) the request
+    kRequestWritten = 1 << 7,        // the whole request reached the socket
+    kResponseStarted = 1 << 8,       // a response byte arrived for the current exchange
+    kCompleted = 1 << 9,             // the response ended during the read being processed
+    kNotReusable = 1 << 10,          // bytes after the response, early answer...: close after
+    kWriteCarriesConnect = 1 << 11,  // the write in flight is the CONNECT (not transport output)
   };
   static constexpr uint16_t kPerExchangeFlags = kRequestQueued | kWriteCarriesRequest |
                                                 kRequestWritten | kResponseStarted | kCompleted |
@@ -150,6 +159,9 @@ class UpstreamConnection final : public ListNode<AllConnectionsTag>,
   void connect_next();
   void reopen_tcp_for_next_address();
   void on_connected();
+  void start_tunnel();
+  void on_tunnel_bytes(const char* data, size_t len);
+  void start_transport();
   void transport_ready();
   void become_idle();
   void begin_request();
@@ -183,7 +195,8 @@ class UpstreamConnection final : public ListNode<AllConnectionsTag>,
   size_t addr_index_ = 0;                // the address being (or next to be) tried
   int last_connect_error_ = 0;
 
-  std::unique_ptr<Transport> transport_;  // made once TCP is connected
+  std::unique_ptr<Transport> transport_;  // made once TCP (or the tunnel) is up
+  std::unique_ptr<TunnelReply> tunnel_;   // in state Tunnelling only
   ResponseParser parser_;
 
   uint64_t connect_deadline_ms_ = 0;

@@ -30,6 +30,21 @@ uint64_t ms(config::Duration d) {
   return d.count() > 0 ? static_cast<uint64_t>(d.count()) : 0;
 }
 
+bool is_ip_literal(const std::string& host) {
+  unsigned char addr[16];
+  return uv_inet_pton(AF_INET, host.c_str(), addr) == 0 ||
+         uv_inet_pton(AF_INET6, host.c_str(), addr) == 0;
+}
+
+// Through a proxy, the DnsCache resolves the proxy: the provider's name is the proxy's to
+// resolve (it may not even resolve from here).
+const std::string& dial_host(const config::Provider& p) {
+  return p.proxy ? p.proxy->host : p.url.host;
+}
+uint16_t dial_port(const config::Provider& p) {
+  return p.proxy ? p.proxy->port : p.url.port;
+}
+
 }  // namespace
 
 struct UpstreamPool::Impl final : ConnectionOwner {
@@ -96,7 +111,7 @@ struct UpstreamPool::Impl final : ConnectionOwner {
 
 UpstreamPool::Impl::Impl(uv_loop_t* l, const config::Provider& provider, const PoolOptions& options)
     : loop(l),
-      dns(l, provider.url.host, provider.url.port),
+      dns(l, dial_host(provider), dial_port(provider)),
       total_ms(ms(provider.timeouts.total)),
       max_connections(provider.max_connections > 0 ? provider.max_connections : 1),
       max_queue(kQueuePerConnection * max_connections) {
@@ -105,7 +120,18 @@ UpstreamPool::Impl::Impl(uv_loop_t* l, const config::Provider& provider, const P
   settings.port = provider.url.port;
   settings.tls = provider.url.tls;
   settings.tls_verify = provider.tls_verify;
-  settings.host_is_ip = dns.is_ip_literal();
+  settings.tls_name =
+      provider.tls.server_name.empty() ? provider.url.host : provider.tls.server_name;
+  settings.tls_name_is_ip = is_ip_literal(settings.tls_name);
+  settings.dial_port = dial_port(provider);
+  if (provider.proxy) {
+    settings.connect_request =
+        connect_request(provider.url.host, provider.url.port, provider.proxy->authorization);
+    const std::string& host = provider.proxy->host;
+    const bool v6 = host.find(':') != std::string::npos;
+    settings.proxy_label =
+        "proxy " + (v6 ? "[" + host + "]" : host) + ":" + std::to_string(provider.proxy->port);
+  }
   settings.connect_ms = ms(provider.timeouts.connect);
   settings.first_byte_ms = ms(provider.timeouts.first_byte);
   settings.idle_ms = ms(provider.timeouts.idle);
@@ -113,7 +139,14 @@ UpstreamPool::Impl::Impl(uv_loop_t* l, const config::Provider& provider, const P
   settings.buffers = &buffers;
   if (settings.tls) {
     std::string error;
-    settings.ssl_ctx = acquire_tls_client_context(settings.tls_verify, options.tls_ca_file, &error);
+    TlsContextSpec spec;
+    spec.verify = settings.tls_verify;
+    spec.min_version = provider.tls.min_version;
+    spec.ca_file = options.tls_ca_file;
+    spec.ca_pem = provider.tls.ca_pem;
+    spec.cert_pem = provider.tls.cert_pem;
+    spec.key_pem = provider.tls.key_pem;
+    settings.ssl_ctx = acquire_tls_client_context(spec, &error);
     // Without a context every connect fails with ConnectFailure saying TLS is unavailable.
     // Loading a trust store can take long enough to leave the loop's cached time behind, and
     // deadlines are computed from it: refresh it (we are on the loop's thread).
