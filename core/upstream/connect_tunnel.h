@@ -17,7 +17,7 @@ std::string connect_request(const std::string& host, uint16_t port,
 class TunnelReply {
  public:
   // The head is bounded: a proxy that sends more than this before the blank line is broken.
-  static constexpr size_t kMaxHeadBytes = 16 * 1024;
+  static constexpr size_t kMaxHeadBytes = size_t{16} * 1024;
 
   enum class Result : uint8_t {
     NeedMore,     // the head is not complete yet
