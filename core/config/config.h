@@ -126,6 +126,9 @@ struct Provider {
   bool tls_verify = true;  // false only when set explicitly
   ProviderTls tls;
   std::optional<ProxyUrl> proxy;  // none: direct
+  // No `proxy` key: HTTPS_PROXY & co. decide (applied by the loader, or by the snapshot for a
+  // plugin's type whose base_url is its plugin's default). False after an explicit `proxy:`.
+  bool proxy_from_env = true;
   std::optional<HealthCheck> health_check;
   CircuitBreakerSettings circuit_breaker;
   MockSettings mock;

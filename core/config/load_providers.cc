@@ -75,15 +75,9 @@ MockSettings read_mock(NodeReader reader) {
 }
 
 void apply_env_proxy(NodeReader& reader, Provider& provider, const EnvLookup& env) {
-  auto from_env = proxy_from_environment(provider.url, env);
-  if (!from_env) return;
   std::string error;
-  provider.proxy = parse_proxy_url(from_env->value, error);
-  if (!provider.proxy) {
-    reader.fail_here("the " + from_env->name + " environment variable: " + error +
-                     " (set proxy: \"\" on this provider to bypass it)");
-  }
-  provider.proxy->source = from_env->name;
+  provider.proxy = environment_proxy(provider.url, env, error);
+  if (!error.empty()) reader.fail_here(error);
 }
 
 Provider read_provider(const std::string& name, NodeReader& reader, const Config& config,
@@ -107,6 +101,7 @@ Provider read_provider(const std::string& name, NodeReader& reader, const Config
   const bool has_tls = reader.has("tls");
   provider.tls = read_provider_tls(reader.child("tls"), config);
   const bool has_proxy = reader.has("proxy");
+  provider.proxy_from_env = !has_proxy;
   auto proxy = reader.string("proxy");
   const bool has_mock = reader.has("mock");
   provider.mock = read_mock(reader.child("mock"));

@@ -211,4 +211,18 @@ std::optional<EnvProxy> proxy_from_environment(const Url& target, const EnvLooku
   return found;
 }
 
+std::optional<ProxyUrl> environment_proxy(const Url& target, const EnvLookup& env,
+                                          std::string& error) {
+  auto from_env = proxy_from_environment(target, env);
+  if (!from_env) return std::nullopt;
+  auto proxy = parse_proxy_url(from_env->value, error);
+  if (!proxy) {
+    error = "the " + from_env->name + " environment variable: " + error +
+            " (set proxy: \"\" on this provider to bypass it)";
+    return std::nullopt;
+  }
+  proxy->source = from_env->name;
+  return proxy;
+}
+
 }  // namespace sluice::config

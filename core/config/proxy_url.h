@@ -36,4 +36,9 @@ struct EnvProxy {
 };
 std::optional<EnvProxy> proxy_from_environment(const Url& target, const EnvLookup& env);
 
+// The same, parsed into a ProxyUrl (source: the variable's name). A value that is not a proxy
+// URL sets `error` (naming the variable) and returns nullopt; none applying leaves it empty.
+std::optional<ProxyUrl> environment_proxy(const Url& target, const EnvLookup& env,
+                                          std::string& error);
+
 }  // namespace sluice::config

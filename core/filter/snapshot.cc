@@ -4,6 +4,7 @@
 #include <atomic>
 
 #include "core/config/node_reader.h"
+#include "core/config/proxy_url.h"
 #include "core/filter/registry.h"
 
 namespace sluice::filter {
@@ -85,6 +86,12 @@ void apply_default_base_urls(
     }
     p.base_url = fallback;
     p.url = *url;
+    // The loader could not apply HTTPS_PROXY & co. without the URL: do it now.
+    if (p.proxy_from_env) {
+      error.clear();
+      p.proxy = config::environment_proxy(p.url, config::process_env(), error);
+      if (!error.empty()) throw config::ConfigError(p.mark, "providers." + name, error);
+    }
   }
 }
 

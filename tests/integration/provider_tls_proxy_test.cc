@@ -24,6 +24,7 @@ struct Case {
   std::string name;
   std::string base_url;
   std::string extra;  // lines inside the provider entry, 4-space indented
+  std::string timeouts = "{connect: 5s, first_byte: 10s}";
 };
 
 std::string read_all(const std::string& path) {
@@ -37,7 +38,7 @@ std::string providers_yaml(const std::vector<Case>& cases) {
   std::string y;
   for (const Case& c : cases) {
     y += "  " + c.name + ":\n    type: openai\n    base_url: " + c.base_url + "\n    api_key: sk-" +
-         c.name + "\n    timeouts: {connect: 5s, first_byte: 10s}\n" + c.extra;
+         c.name + "\n    timeouts: " + c.timeouts + "\n" + c.extra;
   }
   return y;
 }
@@ -242,7 +243,8 @@ TEST_F(ProviderProxyTest, TunnelsThroughTheConfiguredProxy) {
   ConnectProxy proxy;
   ConnectProxy auth_proxy(ConnectProxyOptions{"agent:s3cr3t-pw", 0});
   ConnectProxy forbidding(ConnectProxyOptions{"", 403});
-  ASSERT_TRUE(proxy.ok() && auth_proxy.ok() && forbidding.ok());
+  ConnectProxy wedged(ConnectProxyOptions{"", 0, true});
+  ASSERT_TRUE(proxy.ok() && auth_proxy.ok() && forbidding.ok() && wedged.ok());
   const std::string auth_url =
       "http://agent:s3cr3t-pw@127.0.0.1:" + std::to_string(auth_proxy.port());
   const std::string bad_auth_url =
@@ -259,6 +261,10 @@ TEST_F(ProviderProxyTest, TunnelsThroughTheConfiguredProxy) {
       {"wrong_auth", url, trust + "    proxy: " + bad_auth_url + "\n"},
       {"no_auth", url, trust + "    proxy: " + auth_proxy.url() + "\n"},
       {"forbidden", url, trust + "    proxy: " + forbidding.url() + "\n"},
+      // The connect timeout covers the CONNECT exchange: a proxy that never answers is a
+      // connect failure once it passes, not a hang.
+      {"wedged", url, trust + "    proxy: " + wedged.url() + "\n",
+       "{connect: 300ms, first_byte: 10s}"},
   }));
 
   auto r = chat("via_proxy");
@@ -293,6 +299,14 @@ TEST_F(ProviderProxyTest, TunnelsThroughTheConfiguredProxy) {
   r = chat("forbidden");
   EXPECT_TRUE(is_openai_error(r, 503));
   EXPECT_NE(r->body.find("403 Forbidden"), std::string::npos) << r->body;
+
+  r = chat("wedged");
+  EXPECT_TRUE(is_openai_error(r, 503));
+  EXPECT_NE(r->body.find("through proxy 127.0.0.1:" + std::to_string(wedged.port()) +
+                         " timed out after 300ms"),
+            std::string::npos)
+      << r->body;
+  EXPECT_EQ(wedged.connects(), 1);
 
   // Credentials never show: not in errors, logs, /status or /config.
   EXPECT_EQ(sluice.stderr_text().find("s3cr3t-pw"), std::string::npos);

@@ -15,7 +15,7 @@
 namespace sluice::test {
 namespace {
 
-constexpr size_t kMaxHead = 16 * 1024;
+constexpr size_t kMaxHead = size_t{16} * 1024;
 
 bool send_all(int fd, const char* data, size_t len) {
   while (len > 0) {
@@ -137,6 +137,41 @@ void ConnectProxy::accept_loop() {
   }
 }
 
+// Answers the CONNECT in `head` (its blank line at `end`) and, when the tunnel opens, relays
+// until either side closes. Returns the backend socket to close (-1 if none).
+int ConnectProxy::answer(int fd, const std::string& head, size_t end, const std::string& target) {
+  int backend = -1;
+  int status = options_.refuse_status;
+  if (status == 0 && !options_.required_credentials.empty() &&
+      header(head, "proxy-authorization") != "Basic " + base64(options_.required_credentials)) {
+    status = 407;
+  }
+  const size_t colon = target.rfind(':');
+  if (status == 0 && colon != std::string::npos) {
+    backend = connect_loopback(static_cast<uint16_t>(std::stoi(target.substr(colon + 1))));
+    if (backend < 0) status = 502;
+  }
+  if (status != 0) {
+    std::string reply = "HTTP/1.1 " + std::to_string(status) + " " + reason_of(status) +
+                        "\r\nProxy-Authenticate: Basic realm=\"test\"\r\nContent-Length: "
+                        "0\r\nConnection: close\r\n\r\n";
+    send_all(fd, reply.data(), reply.size());
+  } else {
+    ++tunnels_;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      open_fds_.push_back(backend);
+    }
+    const std::string ok = "HTTP/1.1 200 Connection established\r\n\r\n";
+    const std::string early = head.substr(end + 4);  // bytes the client sent ahead
+    if (send_all(fd, ok.data(), ok.size()) &&
+        (early.empty() || send_all(backend, early.data(), early.size()))) {
+      relay(fd, backend);
+    }
+  }
+  return backend;
+}
+
 void ConnectProxy::serve(int fd) {
   std::string head;
   size_t end = std::string::npos;
@@ -155,33 +190,11 @@ void ConnectProxy::serve(int fd) {
       std::lock_guard<std::mutex> lock(mu_);
       targets_.push_back(target);
     }
-    int status = options_.refuse_status;
-    if (status == 0 && !options_.required_credentials.empty() &&
-        header(head, "proxy-authorization") != "Basic " + base64(options_.required_credentials)) {
-      status = 407;
-    }
-    const size_t colon = target.rfind(':');
-    if (status == 0 && colon != std::string::npos) {
-      backend = connect_loopback(static_cast<uint16_t>(std::stoi(target.substr(colon + 1))));
-      if (backend < 0) status = 502;
-    }
-    if (status != 0) {
-      std::string reply = "HTTP/1.1 " + std::to_string(status) + " " + reason_of(status) +
-                          "\r\nProxy-Authenticate: Basic realm=\"test\"\r\nContent-Length: "
-                          "0\r\nConnection: close\r\n\r\n";
-      send_all(fd, reply.data(), reply.size());
+    if (options_.never_answer) {
+      while (recv(fd, buf, sizeof buf, 0) > 0) {
+      }
     } else {
-      ++tunnels_;
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        open_fds_.push_back(backend);
-      }
-      const std::string ok = "HTTP/1.1 200 Connection established\r\n\r\n";
-      const std::string early = head.substr(end + 4);  // bytes the client sent ahead
-      if (send_all(fd, ok.data(), ok.size()) &&
-          (early.empty() || send_all(backend, early.data(), early.size()))) {
-        relay(fd, backend);
-      }
+      backend = answer(fd, head, end, target);
     }
   }
   std::lock_guard<std::mutex> lock(mu_);

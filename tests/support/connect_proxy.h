@@ -17,6 +17,7 @@ namespace sluice::test {
 struct ConnectProxyOptions {
   std::string required_credentials;  // "user:password"; empty: no authentication
   int refuse_status = 0;             // 403, 407...: answer every CONNECT with it
+  bool never_answer = false;         // read the CONNECT, then say nothing (a wedged proxy)
 };
 
 class ConnectProxy {
@@ -37,6 +38,7 @@ class ConnectProxy {
  private:
   void accept_loop();
   void serve(int fd);
+  int answer(int fd, const std::string& head, size_t end, const std::string& target);
 
   ConnectProxyOptions options_;
   int listen_fd_ = -1;
