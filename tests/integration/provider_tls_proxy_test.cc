@@ -362,5 +362,27 @@ TEST_F(ProviderProxyTest, HttpsProxyFromTheEnvironmentHonoursNoProxy) {
   EXPECT_EQ((*json)["providers"]["env_proxied"]["proxy_source"].str(), "HTTPS_PROXY");
 }
 
+// Health probes connect like requests do: through the proxy, with the provider's TLS settings.
+// Without them the probe of a provider only the proxy can reach would fail, and the provider
+// would be marked down while requests work.
+TEST_F(ProviderProxyTest, HealthProbesUseTheSameTlsAndProxy) {
+  ConnectProxy proxy;
+  ASSERT_TRUE(proxy.ok());
+  const std::string target = "provider.test:" + std::to_string(front->port());
+  ASSERT_TRUE(
+      start({{"probed", "https://" + target + "/v1",
+              tls("ca_file: " + ca.ca_file()) + "    proxy: " + proxy.url() +
+                  "\n    health_check: {interval: 200ms, timeout: 2s, healthy_after: 1}\n"}}));
+  auto health = [&] {
+    auto r = sluice.admin_client().get("/status");
+    auto json = r ? r->json() : std::nullopt;
+    return json ? (*json)["providers"]["probed"]["health"].str() : std::string("(no /status)");
+  };
+  EXPECT_TRUE(eventually([&] { return health() == "ok"; }, 30s)) << health() << "\n"
+                                                                 << sluice.describe();
+  ASSERT_GE(proxy.connects(), 1);
+  EXPECT_EQ(proxy.targets()[0], target);
+}
+
 }  // namespace
 }  // namespace sluice::test
