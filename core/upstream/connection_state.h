@@ -2,12 +2,13 @@
 // and tests, and the allowed transitions written down (and asserted) in one place.
 //
 //   Resolving ──► Connecting ──► Handshaking (TLS) ──► Idle ◄──────────────┐
-//                     │  (through a proxy: Connecting ──► Tunnelling ──► Handshaking/Idle/Writing)
 //                     │  ▲            │                 │                  │
 //                     │  └ next addr  └──► Writing ◄────┘                  │
 //                     └──────────────────► Writing ──► AwaitingHead ──► ReadingBody
 //   any live state ──► Closing ──► Closed
 //
+// Through an egress proxy Connecting goes to Tunnelling first (CONNECT sent, its answer
+// awaited), which then leaves exactly as Connecting would: to Handshaking, Idle or Writing.
 // Writing may go straight to ReadingBody (the server answered before the request was fully
 // written, e.g. 413). ReadingBody goes back to Idle when the response completes on a reusable
 // connection, and to Closing otherwise (every head, even a bodiless one, passes ReadingBody).

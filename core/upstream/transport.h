@@ -47,8 +47,9 @@ class Transport {
 
 std::unique_ptr<Transport> make_tcp_transport();
 
-// `ctx` from acquire_tls_client_context. `host` is both the SNI name (unless it is an IP literal)
-// and the name the certificate must match when `verify` is on. `buffers` lends the scratch
+// `ctx` from acquire_tls_client_context. `host` (the provider's tls.server_name, else its
+// base_url host) is both the SNI name (unless it is an IP literal) and the name the certificate
+// must match when `verify` is on. `buffers` lends the scratch
 // buffer decrypted bytes land in.
 std::unique_ptr<Transport> make_tls_transport(SSL_CTX* ctx, const std::string& host,
                                               bool host_is_ip, bool verify,

@@ -1,8 +1,10 @@
 // UpstreamPool: one per (worker, provider). Keep-alive HTTP/1.1 connections to one provider,
-// plain TCP or TLS (OpenSSL: SNI, verification against the system store unless tls_verify is
-// false), DNS through uv_getaddrinfo with a cache, the provider's timeouts (connect,
-// first_byte, idle, total) and max_connections (requests beyond it wait in a bounded queue).
-// Lives on one worker loop; not thread-safe by design (DESIGN §2: each worker owns its pools).
+// plain TCP or TLS (OpenSSL: SNI, verification against the system store or the provider's
+// tls.ca_file unless tls_verify is false, a client certificate for mTLS), direct or tunnelled
+// through an HTTP CONNECT proxy (provider.proxy), DNS through uv_getaddrinfo with a cache, the
+// provider's timeouts (connect, first_byte, idle, total) and max_connections (requests beyond it
+// wait in a bounded queue). Lives on one worker loop; not thread-safe by design (DESIGN §2: each
+// worker owns its pools).
 #pragma once
 
 #include <uv.h>
@@ -58,8 +60,8 @@ class Exchange;  // opaque; owned by the pool
 
 // Pool settings that config::Provider does not carry.
 struct PoolOptions {
-  // A PEM bundle trusted instead of the system store when tls_verify is on (tests; private
-  // CAs). Empty: the system store.
+  // A PEM bundle trusted instead of the system store when tls_verify is on (unit tests).
+  // Empty: the provider's tls.ca_file contents, else the system store.
   std::string tls_ca_file;
 };
 
