@@ -22,7 +22,8 @@
 #           the same tool endpoint itself (tools_scenario.sh):
 #             SCENARIOS=tools bench/run.sh
 # Optional contenders (CONTENDERS / MAIN_EXTRA_CONTENDERS): the default chain without its access
-# log, ledger or Lua filters, sluice-default-redis (the default chain with state.redis: a
+# log, ledger or Lua filters, sluice-default-norotate (no log rotation, no ledger retention),
+# sluice-default-redis (the default chain with state.redis: a
 # redis-server is started on the load generator's CPU), and sluice-anthropic — the default chain with its models on a
 # `type: anthropic` provider (the plugin libsluice_anthropic.so), every answer translated from
 # Anthropic's Messages shape, which the mock speaks on /messages:
@@ -231,6 +232,11 @@ render_configs() {
     # (state.redis, docs/fleet.md) — a sidecar of a fleet of one.
     sed -e "s#^state: {\(.*\)}#state: {\1, redis: {url: \"redis://127.0.0.1:$PORT_REDIS/0\", key_prefix: \"bench-$scenario:\"}}#" \
       "$RUN_DIR/sluice-default-$scenario.yaml" >"$RUN_DIR/sluice-default-redis-$scenario.yaml"
+    # Optional contender: the default chain without log rotation (max_size 0) and without
+    # ledger retention (forever) — what the default chain did before they existed.
+    sed -e 's#^access_log: {\(.*\)}#access_log: {\1, max_size: 0}#' \
+      -e 's#^state: {\(.*\)}#state: {\1, retention: forever}#' \
+      "$RUN_DIR/sluice-default-$scenario.yaml" >"$RUN_DIR/sluice-default-norotate-$scenario.yaml"
     # Optional contender (CONTENDERS=... sluice-default-nolog): the default chain, access log off.
     sed -e 's#^access_log: .*#access_log: {path: "", format: json}#' \
       "$RUN_DIR/sluice-default-$scenario.yaml" >"$RUN_DIR/sluice-default-nolog-$scenario.yaml"
