@@ -200,8 +200,7 @@ std::optional<ToolUsageReport> LedgerReader::tool_usage_report(int64_t since_uni
   report.total.key = "total";
   if (!has_tool_column()) return report;  // written before tool calls had rows: none
   QueryDeadline deadline(db_.get(), limits.max_time);
-  const int rc =
-      query_tool_usage(db_, has_rollups(), since_unix_ms, limits.max_groups, &report);
+  const int rc = query_tool_usage(db_, has_rollups(), since_unix_ms, limits.max_groups, &report);
   if (rc != SQLITE_OK) {
     *error = report_error(rc, db_, path_, limits.max_time);
     return std::nullopt;
@@ -225,10 +224,9 @@ std::optional<std::map<std::string, double>> LedgerReader::spend_by_agent(
     int64_t since_unix_ms, std::string* error) const {
   SqliteStatement stmt;
   std::string why;
-  int rc =
-      db_.prepare(std::string("SELECT agent, total(cost_usd) FROM ") + rows_source() +
-                      " WHERE time_ms >= ?1 GROUP BY agent",
-                  &stmt, &why);
+  int rc = db_.prepare(std::string("SELECT agent, total(cost_usd) FROM ") + rows_source() +
+                           " WHERE time_ms >= ?1 GROUP BY agent",
+                       &stmt, &why);
   if (rc != SQLITE_OK) {
     *error = path_ + ": " + why;
     return std::nullopt;
@@ -256,7 +254,8 @@ std::optional<std::map<std::string, PeriodSpend>> LedgerReader::spend_by_agent_p
   int rc = db_.prepare(
       "SELECT agent, total(CASE WHEN time_ms >= ?1 THEN cost_usd END),"
       " total(CASE WHEN time_ms >= ?2 THEN cost_usd END), total(cost_usd)"
-      " FROM " + std::string(rows_source()) + " GROUP BY agent",
+      " FROM " +
+          std::string(rows_source()) + " GROUP BY agent",
       &stmt, &why);
   if (rc != SQLITE_OK) {
     *error = path_ + ": " + why;

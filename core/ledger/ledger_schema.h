@@ -29,10 +29,10 @@
 // Text columns hold "" rather than NULL for "none", so GROUP BY never splits "" from NULL.
 //
 // Versions: 1 — the table without `tool`; 2 — `tool` appended (NOT NULL DEFAULT '', so rows
-// of version 1 read as model requests) and its index; 3 — `daily` and `usage_rows`. The writer migrates an older file
-// forward in place (prepare_for_writing, one transaction); readers take any version up to
-// this build's and ask which (check_readable): a version-1 file simply has no tool rows. A file
-// with a newer version than this build knows is refused rather than half-understood.
+// of version 1 read as model requests) and its index; 3 — `daily` and `usage_rows`. The writer
+// migrates an older file forward in place (prepare_for_writing, one transaction); readers take any
+// version up to this build's and ask which (check_readable): a version-1 file simply has no tool
+// rows. A file with a newer version than this build knows is refused rather than half-understood.
 #pragma once
 
 #include <cstdint>

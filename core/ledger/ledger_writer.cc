@@ -152,12 +152,11 @@ void LedgerWriter::maybe_roll_up() {
   const auto now = std::chrono::steady_clock::now();
   if (!rollup_backlog_ && now < next_rollup_check_) return;
   next_rollup_check_ = now + kRollupEvery;
-  const int64_t wall_ms =
-      options_.now_ms != nullptr
-          ? options_.now_ms()
-          : std::chrono::duration_cast<std::chrono::milliseconds>(
-                std::chrono::system_clock::now().time_since_epoch())
-                .count();
+  const int64_t wall_ms = options_.now_ms != nullptr
+                              ? options_.now_ms()
+                              : std::chrono::duration_cast<std::chrono::milliseconds>(
+                                    std::chrono::system_clock::now().time_since_epoch())
+                                    .count();
   size_t rolled = 0;
   std::string error;
   int rc = SQLITE_OK;

@@ -52,7 +52,7 @@
 namespace prometheus {
 class Counter;
 class Gauge;
-}
+}  // namespace prometheus
 namespace sluice::metrics {
 class Metrics;
 }
