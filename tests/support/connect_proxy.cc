@@ -10,7 +10,7 @@
 #include <cctype>
 #include <csignal>
 
-#include "tests/support/tls_front.h"
+#include "tests/support/loopback_server.h"
 
 namespace sluice::test {
 namespace {
@@ -86,32 +86,16 @@ const char* reason_of(int status) {
 
 ConnectProxy::ConnectProxy(ConnectProxyOptions options) : options_(std::move(options)) {
   std::signal(SIGPIPE, SIG_IGN);
-  uint16_t port = 0;
-  listen_fd_ = listen_loopback(&port);
-  if (listen_fd_ < 0) {
-    ADD_FAILURE() << "ConnectProxy: cannot listen";
-    return;
-  }
-  port_ = port;
-  acceptor_ = std::thread([this] { accept_loop(); });
+  server_ = std::make_unique<LoopbackServer>([this](int fd) { serve(fd); });
+  if (!server_->start()) ADD_FAILURE() << "ConnectProxy: cannot listen";
 }
 
 ConnectProxy::~ConnectProxy() {
-  stopping_ = true;
-  if (listen_fd_ >= 0) shutdown(listen_fd_, SHUT_RDWR);
-  if (acceptor_.joinable()) acceptor_.join();
-  if (listen_fd_ >= 0) close(listen_fd_);
-  std::vector<std::thread> workers;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    for (int fd : open_fds_) shutdown(fd, SHUT_RDWR);
-    workers.swap(workers_);
-  }
-  for (std::thread& t : workers) t.join();
+  if (server_) server_->stop();  // joins every connection's thread before the state they use goes
 }
 
 std::string ConnectProxy::url() const {
-  return "http://127.0.0.1:" + std::to_string(port_);
+  return "http://127.0.0.1:" + std::to_string(port());
 }
 
 std::vector<std::string> ConnectProxy::targets() const {
@@ -122,19 +106,6 @@ std::vector<std::string> ConnectProxy::targets() const {
 int ConnectProxy::connects() const {
   std::lock_guard<std::mutex> lock(mu_);
   return static_cast<int>(targets_.size());
-}
-
-void ConnectProxy::accept_loop() {
-  while (!stopping_) {
-    int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-    if (fd < 0) {
-      if (stopping_ || errno != EINTR) return;
-      continue;
-    }
-    std::lock_guard<std::mutex> lock(mu_);
-    open_fds_.push_back(fd);
-    workers_.emplace_back([this, fd] { serve(fd); });
-  }
 }
 
 // Answers the CONNECT in `head` (its blank line at `end`) and, when the tunnel opens, relays
@@ -158,10 +129,7 @@ int ConnectProxy::answer(int fd, const std::string& head, size_t end, const std:
     send_all(fd, reply.data(), reply.size());
   } else {
     ++tunnels_;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      open_fds_.push_back(backend);
-    }
+    server_->track(backend);
     const std::string ok = "HTTP/1.1 200 Connection established\r\n\r\n";
     const std::string early = head.substr(end + 4);  // bytes the client sent ahead
     if (send_all(fd, ok.data(), ok.size()) &&
@@ -197,12 +165,7 @@ void ConnectProxy::serve(int fd) {
       backend = answer(fd, head, end, target);
     }
   }
-  std::lock_guard<std::mutex> lock(mu_);
-  for (int f : {fd, backend}) {
-    if (f < 0) continue;
-    open_fds_.erase(std::remove(open_fds_.begin(), open_fds_.end(), f), open_fds_.end());
-    close(f);
-  }
+  server_->close_fds({fd, backend});
 }
 
 }  // namespace sluice::test

@@ -1,49 +1,13 @@
 #include "tests/support/tls_front.h"
 
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
-#include <algorithm>
+#include <cerrno>
 #include <csignal>
 
 namespace sluice::test {
-
-int listen_loopback(uint16_t* port) {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return -1;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || listen(fd, 64) != 0 ||
-      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    close(fd);
-    return -1;
-  }
-  *port = ntohs(addr.sin_port);
-  return fd;
-}
-
-int connect_loopback(uint16_t port) {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return -1;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(port);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    close(fd);
-    return -1;
-  }
-  int one = 1;
-  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  return fd;
-}
 
 TlsFront::TlsFront(TlsFrontOptions options) : options_(std::move(options)) {
   std::signal(SIGPIPE, SIG_IGN);  // a peer gone mid-write is an error return, not a death
@@ -60,42 +24,13 @@ TlsFront::TlsFront(TlsFrontOptions options) : options_(std::move(options)) {
     }
     SSL_CTX_set_verify(ctx_, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
   }
-  uint16_t port = 0;
-  listen_fd_ = listen_loopback(&port);
-  if (listen_fd_ < 0) {
-    ADD_FAILURE() << "TlsFront: cannot listen";
-    return;
-  }
-  port_ = port;
-  acceptor_ = std::thread([this] { accept_loop(); });
+  server_ = std::make_unique<LoopbackServer>([this](int fd) { serve(fd); });
+  if (!server_->start()) ADD_FAILURE() << "TlsFront: cannot listen";
 }
 
 TlsFront::~TlsFront() {
-  stopping_ = true;
-  if (listen_fd_ >= 0) shutdown(listen_fd_, SHUT_RDWR);  // wakes accept()
-  if (acceptor_.joinable()) acceptor_.join();
-  if (listen_fd_ >= 0) close(listen_fd_);
-  std::vector<std::thread> workers;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    for (int fd : open_fds_) shutdown(fd, SHUT_RDWR);  // wakes poll()/reads
-    workers.swap(workers_);
-  }
-  for (std::thread& t : workers) t.join();
+  if (server_) server_->stop();  // joins every connection's thread: they use ctx_
   if (ctx_) SSL_CTX_free(ctx_);
-}
-
-void TlsFront::accept_loop() {
-  while (!stopping_) {
-    int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-    if (fd < 0) {
-      if (stopping_ || errno != EINTR) return;
-      continue;
-    }
-    std::lock_guard<std::mutex> lock(mu_);
-    open_fds_.push_back(fd);
-    workers_.emplace_back([this, fd] { serve(fd); });
-  }
 }
 
 void TlsFront::serve(int fd) {
@@ -109,10 +44,7 @@ void TlsFront::serve(int fd) {
     backend = connect_loopback(options_.backend_port);
   }
   if (backend >= 0) {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      open_fds_.push_back(backend);
-    }
+    server_->track(backend);
     char buf[16384];
     for (;;) {
       if (SSL_pending(ssl) == 0) {
@@ -138,12 +70,7 @@ void TlsFront::serve(int fd) {
     SSL_shutdown(ssl);
     SSL_free(ssl);
   }
-  std::lock_guard<std::mutex> lock(mu_);
-  for (int f : {fd, backend}) {
-    if (f < 0) continue;
-    open_fds_.erase(std::remove(open_fds_.begin(), open_fds_.end(), f), open_fds_.end());
-    close(f);
-  }
+  server_->close_fds({fd, backend});
 }
 
 }  // namespace sluice::test

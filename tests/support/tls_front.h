@@ -1,17 +1,16 @@
 // A TLS-terminating front for a plain test server (the mock provider): an OpenSSL server with a
 // certificate from TestCa, optionally requiring a client certificate, that forwards each
-// connection's decrypted bytes to 127.0.0.1:<backend_port> and back. Blocking sockets, a thread
-// per connection: simple, and plenty for tests.
+// connection's decrypted bytes to 127.0.0.1:<backend_port> and back (a LoopbackServer).
 #pragma once
 
 #include <openssl/ssl.h>
 
 #include <atomic>
 #include <cstdint>
-#include <mutex>
+#include <memory>
 #include <string>
-#include <thread>
-#include <vector>
+
+#include "tests/support/loopback_server.h"
 
 namespace sluice::test {
 
@@ -29,32 +28,20 @@ class TlsFront {
   TlsFront(const TlsFront&) = delete;
   TlsFront& operator=(const TlsFront&) = delete;
 
-  bool ok() const { return port_ != 0; }
-  uint16_t port() const { return port_; }
+  bool ok() const { return server_ && server_->ok(); }
+  uint16_t port() const { return server_ ? server_->port() : 0; }
   // TLS handshakes that completed / that failed (no or a bad client certificate, ...).
   int handshakes() const { return handshakes_.load(); }
   int failed_handshakes() const { return failed_handshakes_.load(); }
 
  private:
-  void accept_loop();
   void serve(int fd);
 
   TlsFrontOptions options_;
   SSL_CTX* ctx_ = nullptr;
-  int listen_fd_ = -1;
-  uint16_t port_ = 0;
-  std::atomic<bool> stopping_{false};
   std::atomic<int> handshakes_{0};
   std::atomic<int> failed_handshakes_{0};
-  std::thread acceptor_;
-  std::mutex mu_;
-  std::vector<std::thread> workers_;  // guarded by mu_
-  std::vector<int> open_fds_;         // guarded by mu_: shut down to stop the workers
+  std::unique_ptr<LoopbackServer> server_;  // last: made once ctx_ is ready
 };
-
-// Shared by the TLS front and the CONNECT proxy: a listening socket on 127.0.0.1:0 (returns the
-// fd and sets `port`, or -1), and a blocking connect to 127.0.0.1:port (fd or -1).
-int listen_loopback(uint16_t* port);
-int connect_loopback(uint16_t port);
 
 }  // namespace sluice::test
